@@ -1,0 +1,72 @@
+"""leadcli add."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+NameArg = Annotated[Optional[str], typer.Argument(help="The lead's full name.", show_default=False)]
+Email = Annotated[Optional[str], typer.Option("--email", help="E-mail address (domain stored lower-case).")]
+Phone = Annotated[Optional[str], typer.Option("--phone", help="Phone; stored as E.164 when it parses "
+                                                            "(set LEADCLI_REGION for numbers without +).")]
+Company = Annotated[Optional[str], typer.Option("--company", help="Company name.")]
+Title = Annotated[Optional[str], typer.Option("--title", help="Job title.")]
+Source = Annotated[Optional[str], typer.Option("--source", help="Where the lead came from (web, referral...).")]
+Owner = Annotated[Optional[str], typer.Option("--owner", help="The salesperson who owns the lead.")]
+Value = Annotated[Optional[str], typer.Option("--value", help="Expected deal value, e.g. 1500 or 1,500.50.")]
+Currency = Annotated[Optional[str], typer.Option("--currency", help="ISO 4217 code of the value, e.g. EUR.")]
+Tags = Annotated[Optional[list[str]], typer.Option("--tag", help="A tag (repeat for several).",
+                                                   show_default=False)]
+Fields = Annotated[Optional[list[str]], typer.Option("--field", help="A custom field KEY=VALUE (repeatable).",
+                                                     show_default=False)]
+Note = Annotated[Optional[str], typer.Option("--note", help="A note about the lead.")]
+FirstName = Annotated[Optional[str], typer.Option("--first-name", help="First name (default: from NAME).")]
+LastName = Annotated[Optional[str], typer.Option("--last-name", help="Last name (default: from NAME).")]
+ExternalId = Annotated[Optional[str], typer.Option("--external-id", help="The lead's id in another system.")]
+Created = Annotated[Optional[str], typer.Option("--created", help="When the lead came in (default: now).")]
+AllowDuplicate = Annotated[bool, typer.Option("--allow-duplicate",
+                                              help="Add even if a lead has the same e-mail or phone.")]
+
+
+def add(
+    name: NameArg = None,
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    source: Source = None,
+    owner: Owner = None,
+    value: Value = None,
+    currency: Currency = None,
+    tag: Tags = None,
+    field: Fields = None,
+    note: Note = None,
+    first_name: FirstName = None,
+    last_name: LastName = None,
+    external_id: ExternalId = None,
+    created: Created = None,
+    allow_duplicate: AllowDuplicate = False,
+) -> None:
+    """Add a lead and print its id.
+
+    \b
+    Example:
+      leadcli add "Ana Silva" --email ana@acme.io --company Acme --source referral --value 5000 --currency EUR
+      id=$(leadcli -q add "Bo Chen" --phone "+1 415 555 0100")
+    """
+    from leadcli import db, leads, output
+
+    data = leads.LeadInput(
+        name=name, first_name=first_name, last_name=last_name, email=email, phone=phone, company=company,
+        title=title, source=source, owner=owner, value=value, currency=currency, external_id=external_id,
+        notes=note, created=created, tags=list(tag or []), fields=list(field or []),
+    )
+    with db.session(write=True) as s:
+        lead = leads.add_lead(s, data, allow_duplicate=allow_duplicate)
+        record = leads.lead_dict(lead, sorted(set(data.tags)))
+    if output.current_format() in ("json", "jsonl"):
+        output.card(record, title="", fields=[])
+    else:
+        output.line(str(record["id"]))
+    output.message(f"added lead #{record['id']} {lead.display_name}")

@@ -1,0 +1,62 @@
+"""leadcli edit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from leadcli.commands import add as add_cmd
+from leadcli.commands._options import StatusName
+
+IdArg = Annotated[int, typer.Argument(help="The lead's id.", show_default=False)]
+StatusOpt = Annotated[Optional[StatusName], typer.Option("--status", help="Move the lead to this status.")]
+ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why the status changed (needed to disqualify).")]
+RemoveTag = Annotated[Optional[list[str]], typer.Option("--remove-tag", help="Remove a tag (repeatable).",
+                                                        show_default=False)]
+
+
+def edit(
+    lead_id: IdArg,
+    name: Annotated[Optional[str], typer.Option("--name", help="The lead's full name.")] = None,
+    email: add_cmd.Email = None,
+    phone: add_cmd.Phone = None,
+    company: add_cmd.Company = None,
+    title: add_cmd.Title = None,
+    source: add_cmd.Source = None,
+    owner: add_cmd.Owner = None,
+    value: add_cmd.Value = None,
+    currency: add_cmd.Currency = None,
+    tag: add_cmd.Tags = None,
+    remove_tag: RemoveTag = None,
+    field: Annotated[Optional[list[str]], typer.Option(
+        "--field", help="Set a custom field KEY=VALUE; KEY= removes it (repeatable).", show_default=False)] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="Append a dated note.")] = None,
+    first_name: add_cmd.FirstName = None,
+    last_name: add_cmd.LastName = None,
+    external_id: add_cmd.ExternalId = None,
+    status: StatusOpt = None,
+    reason: ReasonOpt = None,
+    allow_duplicate: add_cmd.AllowDuplicate = False,
+) -> None:
+    """Change a lead's fields, tags, custom fields or status.
+
+    \b
+    Example:
+      leadcli edit 42 --phone "+44 20 7946 0958" --tag vip --field "Industry=Retail"
+      leadcli edit 42 --status qualified
+      leadcli edit 42 --field Industry=        (removes the custom field)
+    """
+    from leadcli import db, leads, output
+
+    data = leads.LeadInput(
+        name=name, first_name=first_name, last_name=last_name, email=email, phone=phone, company=company,
+        title=title, source=source, owner=owner, value=value, currency=currency, external_id=external_id,
+        notes=note, tags=list(tag or []), fields=list(field or []),
+    )
+    with db.session(write=True) as s:
+        lead = leads.get_lead(s, lead_id)
+        leads.edit_lead(s, lead, data, remove_tags=list(remove_tag or []), allow_duplicate=allow_duplicate,
+                        status=status.value if status else None, reason=reason)
+        label = lead.display_name
+    output.message(f"updated lead #{lead_id} {label}")

@@ -1,0 +1,261 @@
+"""Where the database lives, how it is opened, and how each command gets one transaction.
+
+SQLite specifics (pragmas, WAL, file mode, BEGIN IMMEDIATE) live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sqlite3
+import stat
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from leadcli.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+ENV_DB = "LEADCLI_DB"
+BUSY_TIMEOUT_MS = 15_000
+
+_db_option: str | None = None
+_engines: dict[str, "Engine"] = {}
+
+
+def configure(db: str | None) -> None:
+    """Remember the `--db` option for this process (the CLI's root callback sets it)."""
+    global _db_option
+    _db_option = db
+
+
+def default_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("leadcli", appauthor=False) / "leads.db"
+
+
+def resolve_path(db: str | None = None) -> Path:
+    """`--db`, else `LEADCLI_DB`, else `leads.db` in the user data dir."""
+    raw = db or _db_option or os.environ.get(ENV_DB) or ""
+    if not raw:
+        return default_path()
+    if "://" in raw:
+        if raw.startswith("sqlite:///"):
+            return Path(raw[len("sqlite:///"):]).expanduser()
+        scheme = raw.split("://", 1)[0]
+        raise DatabaseError(
+            f"database URL scheme {scheme!r} is not supported by this version of leadcli",
+            hint="use a SQLite file path (or sqlite:///PATH) with --db or LEADCLI_DB",
+        )
+    return Path(raw).expanduser()
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with a Z suffix, to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` (and its folder) readable by the owner only: leads are personal data."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot create the database at {path}: {exc.strerror}",
+            hint="pass a writable location with --db PATH or LEADCLI_DB",
+        ) from exc
+
+
+def _prepare_file(path: Path) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise DatabaseError(f"{path} is a folder, not a database file", hint="pass a file path with --db")
+        return
+    create_private_file(path)
+
+
+def _on_connect(dbapi_conn, _record) -> None:
+    # SQLAlchemy's pysqlite driver otherwise issues its own BEGINs; we issue ours (see _on_begin).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys = ON")
+    mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+    from leadcli.migrations import LATEST
+
+    # Switching to WAL rewrites the header: never do it to a database from a newer leadcli.
+    if mode != "wal" and cur.execute("PRAGMA user_version").fetchone()[0] <= LATEST:
+        cur.execute("PRAGMA journal_mode = WAL")
+    # WAL + NORMAL survives a crashed or killed process; only a power cut may lose the last commit.
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def _on_begin(conn) -> None:
+    # A writer takes the write lock up front: a deferred transaction that reads and then
+    # writes can fail with SQLITE_BUSY at once in WAL mode, without waiting on busy_timeout.
+    mode = conn.get_execution_options().get("leadcli_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def engine(path: Path | None = None) -> "Engine":
+    path = path or resolve_path()
+    key = str(path)
+    if key not in _engines:
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.pool import NullPool
+
+        _prepare_file(path)
+        eng = create_engine(
+            f"sqlite+pysqlite:///{path}",
+            poolclass=NullPool,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        event.listen(eng, "connect", _on_connect)
+        event.listen(eng, "begin", _on_begin)
+        _engines[key] = eng
+    return _engines[key]
+
+
+def dispose_all() -> None:
+    for eng in _engines.values():
+        eng.dispose()
+    _engines.clear()
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def schema_version(raw: sqlite3.Connection) -> int:
+    return raw.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(path: Path | None = None) -> list[str]:
+    """Apply every pending migration; return the names applied. Refuses newer databases."""
+    from leadcli.migrations import LATEST, MIGRATIONS
+
+    eng = engine(path)
+    applied: list[str] = []
+    try:
+        raw = eng.raw_connection()
+    except Exception as exc:
+        orig = getattr(exc, "orig", exc)
+        if isinstance(orig, sqlite3.DatabaseError):
+            raise _translate(orig, path or resolve_path()) from exc
+        raise
+    try:
+        dbapi = raw.driver_connection
+        current = _checked_version(dbapi, LATEST, path)
+        if current == LATEST:
+            return applied
+        for version, name, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            dbapi.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have migrated while we waited for the lock.
+                if schema_version(dbapi) >= version:
+                    dbapi.execute("ROLLBACK")
+                    continue
+                for statement in statements:
+                    dbapi.execute(statement)
+                dbapi.execute(
+                    "INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, now_iso()),
+                )
+                dbapi.execute(f"PRAGMA user_version = {int(version)}")
+                dbapi.execute("COMMIT")
+            except BaseException:
+                dbapi.execute("ROLLBACK")
+                raise
+            applied.append(name)
+        return applied
+    except sqlite3.DatabaseError as exc:
+        raise _translate(exc, path or resolve_path()) from exc
+    finally:
+        raw.close()
+
+
+def _checked_version(dbapi: sqlite3.Connection, latest: int, path: Path | None) -> int:
+    current = schema_version(dbapi)
+    if current > latest:
+        raise DatabaseError(
+            f"the database {path or resolve_path()} has schema version {current}, "
+            f"newer than this leadcli understands ({latest}); it was left untouched",
+            hint="upgrade leadcli (pip install -U leadcli) or point --db at another database",
+        )
+    return current
+
+
+def _translate(exc: sqlite3.DatabaseError, path: Path) -> DatabaseError:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return DatabaseError(
+            f"{path} is not a readable leadcli database (SQLite says: {text})",
+            hint="check the path given with --db / LEADCLI_DB, or restore a backup",
+        )
+    if "locked" in text or "busy" in text:
+        return DatabaseError(
+            f"the database {path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
+            hint="wait for the other leadcli command (e.g. a running import) to finish and retry",
+        )
+    if "readonly" in text or "unable to open" in text:
+        return DatabaseError(f"cannot write to the database {path} ({text})",
+                             hint="check the file's permissions or pass another --db")
+    return DatabaseError(f"database error on {path}: {text}")
+
+
+# ---------------------------------------------------------------- one transaction per command
+
+
+@contextmanager
+def session(write: bool = False, path: Path | None = None) -> Iterator["Session"]:
+    """A SQLModel session inside one transaction: committed on success, rolled back on any error.
+
+    `write=True` starts with BEGIN IMMEDIATE, so the command waits (up to the busy timeout) for
+    the write lock instead of failing half-way. Library code may use savepoints
+    (`session.begin_nested()`); `session.commit()` inside the block only releases a savepoint.
+    """
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError as SADatabaseError
+    from sqlmodel import Session
+
+    path = path or resolve_path()
+    migrate(path)
+    eng = engine(path)
+    try:
+        with eng.connect() as conn:
+            conn = conn.execution_options(leadcli_begin="IMMEDIATE" if write else "DEFERRED")
+            trans = conn.begin()
+            s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+            try:
+                yield s
+                s.flush()
+                trans.commit()
+            except BaseException:
+                trans.rollback()
+                raise
+            finally:
+                s.close()
+    except (OperationalError, SADatabaseError) as exc:
+        orig = getattr(exc, "orig", None)
+        if isinstance(orig, sqlite3.DatabaseError):
+            raise _translate(orig, path) from exc
+        raise
+
+
+def raw_connection(s: "Session") -> sqlite3.Connection:
+    """The sqlite3 connection under a session, for executemany on hot paths (same transaction)."""
+    return s.connection().connection.driver_connection
+
+
+def file_mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

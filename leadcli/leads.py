@@ -1,0 +1,317 @@
+"""Lead records: add, edit, status changes, archive, and the JSON shape. Takes a session, never prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from leadcli import validate
+from leadcli.db import now_iso
+from leadcli.errors import DuplicateLead, InvalidTransition, InvalidValue, NotFound
+from leadcli.models import OPEN_STATUSES, Lead, LeadTag, Status, StatusChange
+from leadcli.query import LeadFilter, order_by
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+# Which status may follow which. Terminal states are left only by `reopen` (disqualified)
+# or by turning a deal back into a lead (converted), both of which pass `reopening=True`.
+TRANSITIONS: dict[str, set[str]] = {
+    "new": {"contacted", "qualified", "disqualified", "converted"},
+    "contacted": {"new", "qualified", "disqualified", "converted"},
+    "qualified": {"new", "contacted", "disqualified", "converted"},
+    "disqualified": set(),
+    "converted": set(),
+}
+
+
+@dataclass
+class LeadInput:
+    """What `add` and `edit` accept; None means 'not given'."""
+
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    title: str | None = None
+    source: str | None = None
+    owner: str | None = None
+    value: str | None = None
+    currency: str | None = None
+    external_id: str | None = None
+    notes: str | None = None
+    created: str | None = None
+    tags: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)  # KEY=VALUE
+
+
+def _normalised(data: LeadInput) -> dict[str, Any]:
+    """Validated column values for the options that were given."""
+    out: dict[str, Any] = {}
+    for plain in ("company", "title", "source", "owner", "external_id", "notes"):
+        value = getattr(data, plain)
+        if value is not None:
+            out[plain] = validate.clean_text(value)
+    if data.email is not None:
+        out["email"], out["email_key"] = validate.email(data.email)
+    if data.phone is not None:
+        out["phone"], out["phone_key"] = validate.phone(data.phone)
+    if data.value is not None:
+        out["value_cents"] = validate.money(data.value)
+    if data.currency is not None:
+        out["currency"] = validate.currency(data.currency)
+    if data.name is not None:
+        out["name"] = validate.clean_text(data.name)
+        first, last = validate.split_name(data.name)
+        out.setdefault("first_name", first)
+        out.setdefault("last_name", last)
+    if data.first_name is not None:
+        out["first_name"] = validate.clean_text(data.first_name)
+    if data.last_name is not None:
+        out["last_name"] = validate.clean_text(data.last_name)
+    if data.name is None and (data.first_name or data.last_name):
+        out["name"] = " ".join(p for p in (out.get("first_name"), out.get("last_name")) if p) or None
+    if data.created is not None:
+        out["created_at"] = validate.user_date(data.created, "created")
+    return out
+
+
+def _custom_fields(items: Iterable[str]) -> dict[str, str]:
+    return dict(validate.key_value(item) for item in items)
+
+
+def find_duplicates(s: "Session", email_key: str | None, phone_key: str | None,
+                    exclude_id: int | None = None) -> list[Lead]:
+    from sqlmodel import or_, select
+
+    conditions = []
+    if email_key:
+        conditions.append(Lead.email_key == email_key)
+    if phone_key:
+        conditions.append(Lead.phone_key == phone_key)
+    if not conditions:
+        return []
+    stmt = select(Lead).where(or_(*conditions))
+    if exclude_id is not None:
+        stmt = stmt.where(Lead.id != exclude_id)
+    return list(s.exec(stmt.order_by(Lead.id)))
+
+
+def _refuse_duplicates(s: "Session", values: dict[str, Any], exclude_id: int | None = None) -> None:
+    dupes = find_duplicates(s, values.get("email_key"), values.get("phone_key"), exclude_id)
+    if not dupes:
+        return
+    other = dupes[0]
+    same = "e-mail " + other.email if values.get("email_key") and other.email_key == values.get("email_key") \
+        else "phone " + (other.phone or "")
+    raise DuplicateLead(
+        f"lead #{other.id} ({other.display_name}) already has the {same}",
+        hint=f"see it with `leadcli show {other.id}`, or pass --allow-duplicate to keep both",
+    )
+
+
+def add_lead(s: "Session", data: LeadInput, *, allow_duplicate: bool = False, status: str = "new") -> Lead:
+    values = _normalised(data)
+    if not any(values.get(k) for k in ("name", "email", "phone", "company", "external_id")):
+        raise InvalidValue("name", "a lead needs a name, e-mail, phone, company or external id",
+                           hint='give at least one, e.g. leadcli add "Ana Silva" --email ana@example.com')
+    if not allow_duplicate:
+        _refuse_duplicates(s, values)
+    now = now_iso()
+    created = values.pop("created_at", None) or now
+    lead = Lead(**values, status=status, created_at=created, updated_at=now,
+                fields=_custom_fields(data.fields))
+    if status == Status.converted.value:
+        lead.converted_at = created
+    s.add(lead)
+    s.flush()
+    for tag in dict.fromkeys(validate.tag(t) for t in data.tags):
+        s.add(LeadTag(lead_id=lead.id, tag=tag))
+    s.add(StatusChange(lead_id=lead.id, from_status=None, to_status=status, at=created, reason="created"))
+    s.flush()
+    return lead
+
+
+def get_lead(s: "Session", lead_id: int) -> Lead:
+    lead = s.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound(f"no lead with id {lead_id}", hint="find ids with `leadcli list --search TEXT`")
+    return lead
+
+
+def ensure_editable(lead: Lead) -> None:
+    if lead.status == Status.converted.value:
+        raise InvalidTransition(
+            f"lead #{lead.id} is converted; its record is kept as it was for reports",
+            hint="edit the contact, company or deal it became, or turn the deal back into a lead "
+                 "with `leadcli deals to-lead DEAL_ID`",
+        )
+
+
+def edit_lead(s: "Session", lead: Lead, data: LeadInput, *, remove_tags: Sequence[str] = (),
+              allow_duplicate: bool = False, status: str | None = None, reason: str | None = None) -> Lead:
+    ensure_editable(lead)
+    values = _normalised(data)
+    note = values.pop("notes", None)
+    if not allow_duplicate and ("email_key" in values or "phone_key" in values):
+        _refuse_duplicates(s, {k: values.get(k) for k in ("email_key", "phone_key")}, exclude_id=lead.id)
+    for key, value in values.items():
+        setattr(lead, key, value)
+    if note:
+        stamp = now_iso()[:10]
+        lead.notes = f"{lead.notes}\n[{stamp}] {note}" if lead.notes else note
+    if data.fields:
+        merged = dict(lead.fields or {})
+        for key, value in _custom_fields(data.fields).items():
+            if value == "":
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        lead.fields = merged
+    for tag in dict.fromkeys(validate.tag(t) for t in data.tags):
+        if s.get(LeadTag, (lead.id, tag)) is None:
+            s.add(LeadTag(lead_id=lead.id, tag=tag))
+    for tag in remove_tags:
+        existing = s.get(LeadTag, (lead.id, validate.tag(tag)))
+        if existing is not None:
+            s.delete(existing)
+    lead.updated_at = now_iso()
+    s.add(lead)
+    if status is not None and status != lead.status:
+        set_status(s, lead, status, reason)
+    s.flush()
+    return lead
+
+
+def set_status(s: "Session", lead: Lead, to: str, reason: str | None = None, *,
+               at: str | None = None, reopening: bool = False) -> StatusChange:
+    """Move a lead to `to`, recording the change; refuses moves the stages do not allow."""
+    to = to.lower()
+    if to not in {st.value for st in Status}:
+        raise InvalidValue("status", f"{to!r} is not a status",
+                           hint="use one of: new, contacted, qualified, converted, disqualified", exit_code=2)
+    current = lead.status
+    if to == current:
+        raise InvalidTransition(f"lead #{lead.id} is already {current}")
+    allowed = TRANSITIONS[current] | (set(OPEN_STATUSES) if reopening else set())
+    if to not in allowed:
+        raise InvalidTransition(f"lead #{lead.id} is {current} and cannot become {to}",
+                                hint=_transition_hint(current, to))
+    if to == Status.disqualified.value and not validate.clean_text(reason):
+        raise InvalidValue("reason", "disqualifying a lead needs a reason",
+                           hint='add --reason, e.g. --reason "no budget"')
+    moment = at or now_iso()
+    lead.status = to
+    lead.status_reason = validate.clean_text(reason) if to == Status.disqualified.value else None
+    if to == Status.converted.value:
+        lead.converted_at = moment
+    elif current == Status.converted.value:
+        lead.converted_at = None
+    lead.updated_at = moment
+    s.add(lead)
+    change = StatusChange(lead_id=lead.id, from_status=current, to_status=to, at=moment,
+                          reason=validate.clean_text(reason))
+    s.add(change)
+    s.flush()
+    return change
+
+
+def _transition_hint(current: str, to: str) -> str:
+    if current == "disqualified":
+        return f"reopen it first: `leadcli reopen ID`, then move it to {to}"
+    if current == "converted":
+        return "a converted lead stays converted; turn its deal back into a lead with `leadcli deals to-lead DEAL_ID`"
+    return "open stages are new, contacted and qualified; converted and disqualified are final"
+
+
+def set_archived(s: "Session", ids: Sequence[int], archived: bool) -> list[Lead]:
+    changed = []
+    now = now_iso()
+    for lead_id in ids:
+        lead = get_lead(s, lead_id)
+        if (lead.archived_at is not None) == archived:
+            continue
+        lead.archived_at = now if archived else None
+        lead.updated_at = now
+        s.add(lead)
+        changed.append(lead)
+    s.flush()
+    return changed
+
+
+# ---------------------------------------------------------------- reading
+
+
+def tags_for(s: "Session", lead_ids: Sequence[int]) -> dict[int, list[str]]:
+    from sqlmodel import select
+
+    out: dict[int, list[str]] = {}
+    ids = list(lead_ids)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        for lead_id, tag in s.exec(select(LeadTag.lead_id, LeadTag.tag).where(LeadTag.lead_id.in_(chunk))
+                                   .order_by(LeadTag.lead_id, LeadTag.tag)):
+            out.setdefault(lead_id, []).append(tag)
+    return out
+
+
+LEAD_KEYS = ("id", "name", "first_name", "last_name", "email", "phone", "company", "title", "source", "owner",
+             "value", "currency", "status", "status_reason", "score", "grade", "trend", "tags", "fields",
+             "external_id", "notes", "created_at", "updated_at", "converted_at", "archived_at")
+
+
+def lead_dict(lead: Lead, tags: list[str] | None = None) -> dict[str, Any]:
+    """The JSON shape of a lead (CLI.md)."""
+    out = {key: getattr(lead, key, None) for key in LEAD_KEYS if key not in ("tags", "value")}
+    out["value"] = lead.value
+    out["tags"] = tags or []
+    out["fields"] = dict(lead.fields or {})
+    return {key: out[key] for key in LEAD_KEYS}
+
+
+def select_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
+                 limit: int | None = None) -> list[Lead]:
+    from sqlmodel import select
+
+    stmt = select(Lead).where(*flt.clauses()).order_by(*order_by(sort, desc))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(s.exec(stmt))
+
+
+def list_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+    leads = select_leads(s, flt, sort=sort, desc=desc, limit=limit)
+    tags = tags_for(s, [lead.id for lead in leads])
+    return [lead_dict(lead, tags.get(lead.id)) for lead in leads]
+
+
+def history(s: "Session", lead_id: int) -> list[dict[str, Any]]:
+    from sqlmodel import select
+
+    rows = s.exec(select(StatusChange).where(StatusChange.lead_id == lead_id)
+                  .order_by(StatusChange.at, StatusChange.id))
+    return [{"at": c.at, "from": c.from_status, "to": c.to_status, "reason": c.reason} for c in rows]
+
+
+def resolve_targets(s: "Session", ids: Sequence[int], flt: LeadFilter) -> list[Lead]:
+    """The leads a bulk command acts on: the ids given, else every lead matching the filters."""
+    if ids:
+        return [get_lead(s, lead_id) for lead_id in ids]
+    return select_leads(s, flt, sort="id")
+
+
+@dataclass
+class LeadExtras:
+    """What other parts of leadcli add to a lead's card: extra fields, sections and JSON keys."""
+
+    fields: list[tuple[str, Any]] = field(default_factory=list)
+    sections: list[tuple[str, list[dict]]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def lead_extras(s: "Session", lead: Lead) -> LeadExtras:
+    """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
+    return LeadExtras()

@@ -1,0 +1,85 @@
+"""SQLModel tables and enums. Declares the schema's Python side; does no I/O.
+
+The DDL itself lives, frozen, in `migrations.py`; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+class Status(str, Enum):
+    new = "new"
+    contacted = "contacted"
+    qualified = "qualified"
+    converted = "converted"
+    disqualified = "disqualified"
+
+
+OPEN_STATUSES = (Status.new.value, Status.contacted.value, Status.qualified.value)
+TERMINAL_STATUSES = (Status.converted.value, Status.disqualified.value)
+STATUS_ORDER = {s.value: i for i, s in enumerate(Status)}
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "lead"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: Optional[str] = None
+    first_name: Optional[str] = None
+    last_name: Optional[str] = None
+    email: Optional[str] = None
+    email_key: Optional[str] = Field(default=None, index=True)
+    phone: Optional[str] = None
+    phone_key: Optional[str] = Field(default=None, index=True)
+    company: Optional[str] = None
+    title: Optional[str] = None
+    source: Optional[str] = None
+    owner: Optional[str] = None
+    value_cents: Optional[int] = None
+    currency: Optional[str] = None
+    status: str = Status.new.value
+    status_reason: Optional[str] = None
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column("fields", JSON, nullable=False))
+    notes: Optional[str] = None
+    external_id: Optional[str] = Field(default=None, index=True)
+    score: Optional[int] = None
+    grade: Optional[str] = None
+    trend: Optional[str] = None
+    scored_at: Optional[str] = None
+    created_at: str
+    updated_at: str
+    converted_at: Optional[str] = None
+    archived_at: Optional[str] = None
+
+    @property
+    def value(self) -> Optional[Decimal]:
+        return None if self.value_cents is None else Decimal(self.value_cents) / 100
+
+    @property
+    def display_name(self) -> str:
+        """What a list shows: the name, else `Lead #<id>` (as Bitrix24 numbers untitled leads)."""
+        return self.name or f"Lead #{self.id}"
+
+
+class LeadTag(SQLModel, table=True):
+    __tablename__ = "lead_tag"
+
+    lead_id: int = Field(foreign_key="lead.id", primary_key=True)
+    tag: str = Field(primary_key=True)
+
+
+class StatusChange(SQLModel, table=True):
+    __tablename__ = "status_change"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    from_status: Optional[str] = None
+    to_status: str
+    at: str
+    reason: Optional[str] = None

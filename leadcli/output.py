@@ -1,0 +1,391 @@
+"""The only writer to stdout: tables, CSV, JSON, JSON Lines, Markdown and bar charts.
+
+Data goes to stdout, messages to stderr. The format is chosen once per command from
+`--format` / `LEADCLI_FORMAT`; `auto` means a Rich table on a terminal and CSV in a pipe.
+Rich is imported only when a table is actually drawn, so start-up stays cheap.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Sequence
+
+FORMATS = ("auto", "table", "csv", "json", "jsonl", "markdown")
+
+# OWASP CSV injection: a cell starting with one of these is read as a formula by spreadsheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Settings:
+    format: str = "auto"
+    quiet: bool = False
+    color: bool = True
+
+
+settings = Settings()
+
+
+def configure(format: str | None = None, quiet: bool = False, no_color: bool = False) -> None:
+    settings.format = (format or os.environ.get("LEADCLI_FORMAT") or "auto").lower()
+    if settings.format not in FORMATS:
+        from leadcli.errors import UsageError
+
+        bad, settings.format = settings.format, "auto"
+        raise UsageError(f"unknown output format {bad!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    settings.quiet = quiet
+    settings.color = not no_color and "NO_COLOR" not in os.environ
+
+
+def current_format() -> str:
+    """The concrete format for this command: `auto` resolved against stdout."""
+    if settings.format != "auto":
+        return settings.format
+    return "table" if _isatty(sys.stdout) else "csv"
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class Column:
+    """One output column: `key` names it in csv/json; the rest only shapes the table."""
+
+    key: str
+    header: str | None = None
+    justify: str = "left"
+    style: str | None = None
+    fmt: Callable[[Any], str] | None = None
+    max_width: int | None = None
+    wrap: bool = False
+    fixed: bool | None = None  # never shrunk; default: right-justified (numeric) columns
+    drop: int = 0  # on a narrow terminal, columns with the highest `drop` go first (0 = never)
+
+    @property
+    def title(self) -> str:
+        return self.header if self.header is not None else self.key.replace("_", " ")
+
+
+ColumnSpec = Sequence["Column | str"]
+
+
+def _columns(spec: ColumnSpec | None, rows: Sequence[dict]) -> list[Column]:
+    if spec is None:
+        spec = list(rows[0].keys()) if rows else []
+    return [c if isinstance(c, Column) else Column(c) for c in spec]
+
+
+# ---------------------------------------------------------------- plain values
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN never reaches JSON
+        return None
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    converted = to_jsonable(value)
+    if converted is value:
+        return str(value)
+    return converted
+
+
+def dumps(value: Any, indent: int | None = None) -> str:
+    return json.dumps(to_jsonable(value), ensure_ascii=False, indent=indent, default=_json_default)
+
+
+def csv_cell(value: Any) -> str:
+    """A cell for CSV/spreadsheets: numbers as they are, text neutralised against formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value != value:
+        return ""
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = dumps(value)
+    else:
+        value = str(value)
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def text_cell(value: Any) -> str:
+    """A human-readable cell for tables and Markdown."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return f"{value:,.2f}"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+# ---------------------------------------------------------------- consoles
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(
+        file=stream,
+        no_color=not settings.color,
+        highlight=False,
+        soft_wrap=False,
+        emoji=False,
+        markup=False,
+    )
+
+
+def message(text: str) -> None:
+    """A progress or success note on stderr; silent under --quiet."""
+    if not settings.quiet:
+        print(text, file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+def error(message_text: str, hint: str | None = None) -> None:
+    print(f"error: {message_text}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+
+
+def line(text: str) -> None:
+    """One plain line of data on stdout (an id, a path)."""
+    print(text, file=sys.stdout)
+
+
+# ---------------------------------------------------------------- tables of rows
+
+
+def rows(
+    data: Iterable[dict],
+    columns: ColumnSpec | None = None,
+    *,
+    title: str | None = None,
+    table_columns: ColumnSpec | None = None,
+    empty: str = "nothing to show",
+    caption: str | None = None,
+) -> None:
+    """Print a list of records in the chosen format.
+
+    `columns` are the keys written in csv/markdown (json/jsonl write each whole record);
+    `table_columns`, when given, is the narrower set drawn in a terminal table.
+    """
+    data = list(data)
+    fmt = current_format()
+    if fmt == "json":
+        sys.stdout.write(dumps(data, indent=2) + "\n")
+        return
+    if fmt == "jsonl":
+        for record in data:
+            sys.stdout.write(dumps(record) + "\n")
+        return
+    cols = _columns(columns, data)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([c.key for c in cols])
+        for record in data:
+            writer.writerow([csv_cell(record.get(c.key)) for c in cols])
+        return
+    if fmt == "markdown":
+        _markdown(data, cols)
+        return
+    if not data:
+        message(empty)
+        return
+    _table(data, _columns(table_columns, data) if table_columns else cols, title=title, caption=caption)
+
+
+def _markdown(data: Sequence[dict], cols: Sequence[Column]) -> None:
+    def esc(value: Any) -> str:
+        return text_cell(value).replace("|", "\\|").replace("\n", " ")
+
+    out = sys.stdout
+    out.write("| " + " | ".join(c.key for c in cols) + " |\n")
+    out.write("|" + "|".join("---:" if c.justify == "right" else "---" for c in cols) + "|\n")
+    for record in data:
+        out.write("| " + " | ".join(esc(record.get(c.key)) for c in cols) + " |\n")
+
+
+def _table(data: Sequence[dict], cols: Sequence[Column], *, title: str | None, caption: str | None) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    cols, widths = _layout(list(cols), data, out.width)
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left",
+                  pad_edge=False)
+    for col in cols:
+        table.add_column(col.title, justify=col.justify, style=col.style, width=widths[col.key],
+                         no_wrap=not col.wrap, overflow="fold" if col.wrap else "ellipsis")
+    for record in data:
+        cells = []
+        for col in cols:
+            value = record.get(col.key)
+            cells.append(value if hasattr(value, "__rich_console__") else Text(
+                col.fmt(value) if col.fmt else text_cell(value)))
+        table.add_row(*cells)
+    out.print(table)
+
+
+def _layout(cols: list[Column], data: Sequence[dict], width: int) -> tuple[list[Column], dict[str, int]]:
+    """Column widths that fit the terminal: fixed columns whole, the rest share what is left.
+
+    Optional columns (`drop`) are left out, highest first, while the rest would get too narrow.
+    """
+    def natural(col: Column) -> int:
+        cells = [col.fmt(r.get(col.key)) if col.fmt else text_cell(r.get(col.key)) for r in data[:500]]
+        longest = max([len(col.title)] + [len(c) for c in cells if isinstance(c, str)])
+        return min(longest, col.max_width) if col.max_width else longest
+
+    def is_fixed(col: Column) -> bool:
+        return col.fixed if col.fixed is not None else col.justify == "right"
+
+    sizes = {c.key: natural(c) for c in cols}
+    while True:
+        gaps = 3 * (len(cols) - 1) + 2  # padding, divider and box edges
+        fixed = sum(sizes[c.key] for c in cols if is_fixed(c))
+        flex = [c for c in cols if not is_fixed(c)]
+        room = width - gaps - fixed
+        wanted = sum(sizes[c.key] for c in flex)
+        if wanted <= room or not any(c.drop for c in cols) or (flex and room >= 8 * len(flex)):
+            break
+        cols.remove(max(cols, key=lambda c: c.drop))
+    widths = {c.key: sizes[c.key] for c in cols}
+    if wanted > room and flex:
+        share = max(room, 4 * len(flex))
+        # Shrink the widest flexible columns first, down to an even share each.
+        for col in sorted(flex, key=lambda c: sizes[c.key]):
+            fair = share // len(flex)
+            widths[col.key] = max(3, min(sizes[col.key], fair))
+            share -= widths[col.key]
+            flex = [c for c in flex if c is not col]
+    return cols, widths
+
+
+# ---------------------------------------------------------------- bar charts
+
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def bar_text(fraction: float | None, width: int = 30) -> str:
+    """A horizontal bar of `width` cells filled to `fraction` (0..1), in eighths of a cell."""
+    if fraction is None or fraction != fraction:
+        return ""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + (_BLOCKS[part] if part else "")
+
+
+def bars(
+    data: Iterable[dict],
+    columns: ColumnSpec,
+    *,
+    value_key: str,
+    scale_max: float | None = None,
+    title: str | None = None,
+    caption: str | None = None,
+    bar_width: int = 30,
+    empty: str = "nothing to show",
+) -> None:
+    """Rows with a bar chart column in table mode; the same rows plainly in every other format."""
+    data = list(data)
+    if current_format() != "table" or not data:
+        rows(data, columns, title=title, empty=empty)
+        return
+    values = [r.get(value_key) for r in data]
+    top = scale_max if scale_max is not None else max((v for v in values if v is not None), default=0) or 1
+    decorated = []
+    for record in data:
+        value = record.get(value_key)
+        decorated.append({**record, "_bar": bar_text(None if value is None else float(value) / float(top), bar_width)})
+    cols = _columns(columns, data) + [Column("_bar", header="", style="cyan" if settings.color else None)]
+    _table(decorated, cols, title=title, caption=caption)
+
+
+# ---------------------------------------------------------------- single records
+
+
+@dataclass
+class Section:
+    title: str
+    data: list[dict] = field(default_factory=list)
+    columns: ColumnSpec | None = None
+
+
+def card(
+    data: dict,
+    *,
+    title: str,
+    fields: Sequence[tuple[str, Any]],
+    sections: Sequence[Section] = (),
+    flat: dict | None = None,
+) -> None:
+    """One record: a labelled card on a terminal, the record itself in json, one row in csv."""
+    fmt = current_format()
+    if fmt in ("json", "jsonl"):
+        sys.stdout.write(dumps(data, indent=2 if fmt == "json" else None) + "\n")
+        return
+    if fmt in ("csv", "markdown"):
+        row = flat if flat is not None else {k: v for k, v in data.items() if not isinstance(v, list)}
+        rows([row])
+        return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    grid = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left", title_style="bold")
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in fields:
+        if value is None or value == "" or value == [] or value == {}:
+            continue
+        grid.add_row(label, value if hasattr(value, "__rich_console__") else Text(text_cell(value)))
+    out.print(grid)
+    for section in sections:
+        if not section.data:
+            continue
+        cols = _columns(section.columns, section.data)
+        _table(section.data, cols, title=section.title, caption=None)

@@ -1,0 +1,100 @@
+"""The filters of `list`, shared by every command that selects leads (export, bulk changes, reports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadcli.errors import InvalidValue
+
+SORT_FIELDS = {
+    # name: (column, natural direction is descending)
+    "id": ("id", False),
+    "name": ("name", False),
+    "company": ("company", False),
+    "email": ("email", False),
+    "source": ("source", False),
+    "owner": ("owner", False),
+    "status": ("status", False),
+    "value": ("value_cents", True),
+    "score": ("score", True),
+    "grade": ("grade", False),
+    "created": ("created_at", True),
+    "updated": ("updated_at", True),
+    "converted": ("converted_at", True),
+}
+
+
+@dataclass
+class LeadFilter:
+    statuses: list[str] = field(default_factory=list)
+    source: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    grade: str | None = None
+    search: str | None = None
+    since: str | None = None  # ISO timestamps, inclusive
+    until: str | None = None
+    ids: list[int] = field(default_factory=list)
+    include_archived: bool = False
+    archived_only: bool = False
+
+    def is_empty(self) -> bool:
+        return not (self.statuses or self.source or self.owner or self.tag or self.grade or self.search
+                    or self.since or self.until or self.ids)
+
+    def clauses(self, table: Any = None, *, date_column: str = "created_at") -> list[Any]:
+        """SQLAlchemy Core conditions on the lead table (or an alias of it)."""
+        from sqlalchemy import exists, or_, select
+
+        from leadcli.models import Lead, LeadTag
+
+        t = table if table is not None else Lead.__table__
+        out: list[Any] = []
+        if self.ids:
+            out.append(t.c.id.in_(self.ids))
+        if self.statuses:
+            out.append(t.c.status.in_(self.statuses))
+        if self.source:
+            out.append(t.c.source == self.source)
+        if self.owner:
+            out.append(t.c.owner == self.owner)
+        if self.grade:
+            out.append(t.c.grade == self.grade.upper())
+        if self.tag:
+            tags = LeadTag.__table__
+            out.append(exists(select(tags.c.lead_id).where(tags.c.lead_id == t.c.id, tags.c.tag == self.tag)))
+        if self.search:
+            pattern = f"%{_escape_like(self.search)}%"
+            out.append(or_(*(t.c[name].ilike(pattern, escape="\\")
+                             for name in ("name", "email", "company", "phone", "external_id"))))
+        if self.since:
+            out.append(t.c[date_column] >= self.since)
+        if self.until:
+            out.append(t.c[date_column] <= self.until)
+        if self.archived_only:
+            out.append(t.c.archived_at.is_not(None))
+        elif not self.include_archived:
+            out.append(t.c.archived_at.is_(None))
+        return out
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def order_by(sort: str | None, desc: bool | None, table: Any = None) -> list[Any]:
+    """ORDER BY terms: newest first by default; `--sort F` uses F's natural direction unless forced."""
+    from leadcli.models import Lead
+
+    t = table if table is not None else Lead.__table__
+    key = (sort or "created").lower()
+    if key not in SORT_FIELDS:
+        raise InvalidValue("sort", f"cannot sort by {sort!r}",
+                           hint=f"use one of: {', '.join(SORT_FIELDS)}", exit_code=2)
+    column_name, natural_desc = SORT_FIELDS[key]
+    descending = natural_desc if desc is None else desc
+    column = t.c[column_name]
+    primary = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    tie = t.c.id.desc() if descending else t.c.id.asc()
+    return [primary, tie] if column_name != "id" else [primary]

@@ -1,0 +1,231 @@
+"""Normalising and validating single values: e-mail, phone, currency, money, dates.
+
+Each function returns the normalised value or raises `InvalidValue(field, reason, hint)`.
+Shared by `add`/`edit` and by the import pipeline, so a value means the same wherever it enters.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from leadcli.errors import InvalidValue
+
+# ISO 4217 active codes (plus XAU/XAG-style funds and test codes are deliberately absent).
+CURRENCIES = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+    BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB
+    EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD
+    JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU
+    MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD
+    RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
+    TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW
+    ZWG ZWL
+    """.split()
+)
+
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ASCII_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                          r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$")
+
+
+def clean_text(value: str | None) -> str | None:
+    """Trimmed text, or None for empty."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def email(value: str | None, field: str = "email") -> tuple[str | None, str | None]:
+    """(stored e-mail, dedupe key): trimmed, domain lower-cased; key fully lower-cased."""
+    value = clean_text(value)
+    if value is None:
+        return None, None
+    if _ASCII_EMAIL.match(value) and ".." not in value and not value.startswith(".") \
+            and ".@" not in value and len(value) <= 254:
+        local, domain = value.rsplit("@", 1)
+        normalised = f"{local}@{domain.lower()}"
+        return normalised, normalised.lower()
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidValue(field, f"{value!r} is not a valid e-mail address ({exc})",
+                           hint="give an address like name@example.com, or leave it empty") from None
+    return result.normalized, result.normalized.lower()
+
+
+def default_region() -> str | None:
+    region = os.environ.get("LEADCLI_REGION", "").strip().upper()
+    return region or None
+
+
+_PHONE_CHARS = re.compile(r"^[\d\s()+\-./x#*]+$|^[\d\s()+\-./]+\s*(ext\.?|extension)\s*\d+$", re.IGNORECASE)
+
+
+def phone(value: str | None, field: str = "phone", region: str | None = None) -> tuple[str | None, str | None]:
+    """(stored phone, dedupe key): E.164 where parseable, the original text otherwise.
+
+    Numbers without a country code are parsed with `LEADCLI_REGION` (e.g. US, DE) when set.
+    """
+    value = clean_text(value)
+    if value is None:
+        return None, None
+    digits = re.sub(r"\D", "", value)
+    if not _PHONE_CHARS.match(value) or len(digits) < 3 or len(digits) > 17:
+        raise InvalidValue(field, f"{value!r} is not a phone number",
+                           hint="use digits with an optional leading + and country code, e.g. +1 415 555 0100")
+    import phonenumbers
+
+    region = region or default_region()
+    try:
+        parsed = phonenumbers.parse(value, None if value.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return value, digits
+    if phonenumbers.is_possible_number(parsed):
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return e164, e164
+    return value, digits
+
+
+def currency(value: str | None, field: str = "currency") -> str | None:
+    value = clean_text(value)
+    if value is None:
+        return None
+    code = value.upper()
+    if code not in CURRENCIES:
+        raise InvalidValue(field, f"{value!r} is not an ISO 4217 currency code",
+                           hint="use a three-letter code such as USD, EUR, GBP")
+    return code
+
+
+_MONEY_JUNK = re.compile(r"[\s$€£¥₹₽₩₪₺₫฿₴₦₱]|^[A-Z]{3}\s*|\s*[A-Z]{3}$")
+
+
+def money(value: str | int | float | Decimal | None, field: str = "value") -> int | None:
+    """An amount as integer cents (rounded half-up to the cent); refuses negatives."""
+    if value is None:
+        return None
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    else:
+        text = clean_text(value)
+        if text is None:
+            return None
+        amount = parse_decimal(text, field)
+    if not amount.is_finite():
+        raise InvalidValue(field, f"{value!r} is not a number", hint="give an amount such as 1500 or 1500.50")
+    if amount < 0:
+        raise InvalidValue(field, f"{value} is negative", hint="a lead's value must be 0 or more")
+    cents = (amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if cents > 9_000_000_000_000_000:
+        raise InvalidValue(field, f"{value} is too large", hint="give an amount below 90 trillion")
+    return int(cents)
+
+
+def parse_decimal(text: str, field: str = "value") -> Decimal:
+    """A number written by a person or a spreadsheet: `1,234.50`, `1.234,50`, `$12,400.00`, `1 500`."""
+    raw = text
+    negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
+    text = text.strip("()").lstrip("-+")
+    text = _MONEY_JUNK.sub("", text.strip()).replace("\u00a0", "").replace("'", "")
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", "")
+    elif "," in text:
+        head, _, tail = text.rpartition(",")
+        if text.count(",") == 1 and len(tail) != 3:
+            text = head + "." + tail
+        else:
+            text = text.replace(",", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InvalidValue(field, f"{raw!r} is not a number",
+                           hint="give an amount such as 1500, 1,500.50 or 1.500,50") from None
+    return -amount if negative else amount
+
+
+# ---------------------------------------------------------------- dates
+
+_REL = re.compile(r"^(\d+)\s*([dwmy])$", re.IGNORECASE)
+
+
+def to_iso(moment: _dt.datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_date(value: str, field: str = "date", *, end_of_day: bool = False) -> str:
+    """A date typed on the command line, as an ISO UTC timestamp.
+
+    Accepts `YYYY-MM-DD`, an ISO 8601 datetime (with or without offset), `today`, `yesterday`
+    and relative ages such as `30d`, `6w`, `3m`, `1y` (that long ago). With `end_of_day`, a bare
+    date means the end of that day (for `--until`).
+    """
+    text = value.strip()
+    lower = text.lower()
+    today = _dt.datetime.now(_dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    day: _dt.datetime | None = None
+    if lower == "today":
+        day = today
+    elif lower == "yesterday":
+        day = today - _dt.timedelta(days=1)
+    elif match := _REL.match(lower):
+        n, unit = int(match.group(1)), match.group(2)
+        days = {"d": 1, "w": 7, "m": 30, "y": 365}[unit] * n
+        day = today - _dt.timedelta(days=days)
+    if day is None:
+        try:
+            if len(text) == 10:
+                day = _dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=_dt.timezone.utc)
+            else:
+                moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+                return to_iso(moment)
+        except ValueError:
+            raise InvalidValue(field, f"{value!r} is not a date",
+                               hint="use YYYY-MM-DD, an ISO 8601 time, today, yesterday or an age like 30d") from None
+    if end_of_day:
+        day = day + _dt.timedelta(days=1) - _dt.timedelta(seconds=1)
+    return to_iso(day)
+
+
+# ---------------------------------------------------------------- key=value and names
+
+
+def key_value(item: str, field: str = "field") -> tuple[str, str]:
+    if "=" not in item:
+        raise InvalidValue(field, f"{item!r} is not KEY=VALUE", hint='write it as --field "Industry=Retail"')
+    key, value = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise InvalidValue(field, f"{item!r} has an empty key", hint='write it as --field "Industry=Retail"')
+    return key, value.strip()
+
+
+def split_name(name: str | None) -> tuple[str | None, str | None]:
+    """First and last name from a full name: the last word is the last name."""
+    name = clean_text(name)
+    if not name:
+        return None, None
+    parts = name.split()
+    if len(parts) == 1:
+        return parts[0], None
+    return " ".join(parts[:-1]), parts[-1]
+
+
+def tag(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise InvalidValue("tag", "a tag cannot be empty", hint="give a word such as --tag vip")
+    return value

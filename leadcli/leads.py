@@ -131,7 +131,16 @@ def add_lead(s: "Session", data: LeadInput, *, allow_duplicate: bool = False, st
         s.add(LeadTag(lead_id=lead.id, tag=tag))
     s.add(StatusChange(lead_id=lead.id, from_status=None, to_status=status, at=created, reason="created"))
     s.flush()
+    on_leads_created(s, lead.id, lead.id)
     return lead
+
+
+def on_leads_created(s: "Session", first_id: int, last_id: int) -> None:
+    """Steps every new lead goes through, whether added by hand or imported.
+
+    Called in the creating transaction with the id range of the leads just created
+    (`first_id <= id <= last_id`); each step works set-based on that range.
+    """
 
 
 def get_lead(s: "Session", lead_id: int) -> Lead:

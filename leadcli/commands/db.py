@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="The database file: its path, schema migrations, checks and backups.",
@@ -38,3 +41,42 @@ def migrate() -> None:
         output.message(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         output.message(f"the schema is up to date (version {LATEST})")
+
+
+@app.command("check")
+def check() -> None:
+    """Run SQLite's integrity and foreign-key checks and say what is wrong (exit 1 if anything is).
+
+    \b
+    Example:
+      leadcli db check
+      leadcli --format json db check
+    """
+    from leadcli import db, output
+    from leadcli.errors import DatabaseError
+    from leadcli.output import Column
+
+    findings = db.check()
+    output.rows(findings, [Column("check"), Column("ok"), Column("detail", wrap=True)])
+    failed = [f["check"] for f in findings if not f["ok"]]
+    if failed:
+        raise DatabaseError(f"the database has problems: {', '.join(failed)}",
+                            hint="restore a backup (`leadcli db backup` makes them) or fix the file's mode")
+    output.message("the database is healthy")
+
+
+@app.command("backup")
+def backup(
+    target: Annotated[Path, typer.Argument(help="Where to write the copy.", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite TARGET if it exists.")] = False,
+) -> None:
+    """Copy the database to FILE with SQLite's online backup API (safe while other commands run).
+
+    \b
+    Example:
+      leadcli db backup ~/backups/leads-$(date +%F).db
+    """
+    from leadcli import db, output
+
+    size = db.backup(target, force=force)
+    output.message(f"backed up {db.resolve_path()} to {target} ({size:,} bytes, mode 0600)")

@@ -45,7 +45,8 @@ def lead_filter(status: Optional[list[StatusName]] = None, source: Optional[str]
         raise typer.BadParameter(f"{grade!r} is not a grade; use A, B, C or D", param_hint="--grade")
     return LeadFilter(
         statuses=[s.value for s in status or []],
-        source=source, owner=owner, tag=tag, grade=grade, search=search,
+        source=validate.clean_text(source), owner=validate.clean_text(owner),
+        tag=" ".join(tag.split()) or None if tag is not None else None, grade=grade, search=search,
         since=validate.user_date(since, "since") if since else None,
         until=validate.user_date(until, "until", end_of_day=True) if until else None,
         include_archived=archived,

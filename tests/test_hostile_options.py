@@ -1,0 +1,54 @@
+"""SQL-looking and odd text in every text option is stored and matched as plain text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+NASTY = [
+    "'; DROP TABLE lead; --",
+    "\" OR 1=1 --",
+    "Robert'); DELETE FROM status_change; --",
+    "%",
+    "_",
+    "\\",
+    "a%b_c\\d",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀",
+    "line\nbreak",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_sql_looking_text_in_options_is_plain_data(cli, text):
+    lead_id = cli.ok("-q", "add", text, "--company", text, "--source", text, "--owner", text, "--title", text,
+                     "--tag", text, "--field", f"k={text}", "--note", text).stdout.strip()
+    lead = json.loads(cli.ok("-f", "json", "show", lead_id).stdout)
+    assert lead["name"] == text.strip() or lead["name"] == " ".join(text.split())
+    assert lead["company"] == text.strip() and lead["source"] == text.strip()
+    assert lead["fields"]["k"] == text.strip()
+    for option in ("--source", "--owner", "--tag", "--search"):
+        found = json.loads(cli.ok("-f", "json", "list", option, text).stdout)
+        assert [r["id"] for r in found] == [int(lead_id)], option
+    cli.ok("edit", lead_id, "--company", text + "x", "--note", text)
+    tables = json.loads(cli.ok("-f", "json", "db", "check").stdout)
+    assert all(row["ok"] for row in tables)
+
+
+def test_like_wildcards_do_not_match_everything(cli):
+    cli.ok("-q", "add", "Ana", "--company", "Acme")
+    cli.ok("-q", "add", "Bo", "--company", "100% Juice")
+    for pattern, expected in (("%", ["Bo"]), ("_", []), ("100%", ["Bo"])):
+        names = [r["name"] for r in json.loads(cli.ok("-f", "json", "list", "--search", pattern).stdout)]
+        assert names == expected, pattern
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+               min_size=1, max_size=40).filter(lambda t: t.strip()))
+def test_any_search_text_never_errors(cli, text):
+    result = cli("-f", "json", "list", "--search", text)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) is not None

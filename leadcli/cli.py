@@ -78,6 +78,7 @@ def root(
 def _register() -> None:
     from leadcli.commands import add, archive, edit, list_, show
     from leadcli.commands import db as db_cmd
+    from leadcli.commands import contacts, convert, deals, stages
 
     app.command("add")(add.add)
     app.command("list")(list_.list_leads)
@@ -85,6 +86,14 @@ def _register() -> None:
     app.command("edit")(edit.edit)
     app.command("archive")(archive.archive)
     app.command("restore")(archive.restore)
+    app.command("contact")(stages.contact)
+    app.command("qualify")(stages.qualify)
+    app.command("disqualify")(stages.disqualify)
+    app.command("reopen")(stages.reopen)
+    app.command("convert")(convert.convert)
+    app.add_typer(deals.app, name="deals")
+    app.add_typer(contacts.contacts_app, name="contacts")
+    app.add_typer(contacts.companies_app, name="companies")
     app.add_typer(db_cmd.app, name="db")
 
 

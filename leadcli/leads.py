@@ -101,6 +101,8 @@ def find_duplicates(s: "Session", email_key: str | None, phone_key: str | None,
 
 def _refuse_duplicates(s: "Session", values: dict[str, Any], exclude_id: int | None = None) -> None:
     dupes = find_duplicates(s, values.get("email_key"), values.get("phone_key"), exclude_id)
+    # A converted lead's person is a contact now: a new lead for them is a repeat lead, not a duplicate.
+    dupes = [d for d in dupes if d.status != Status.converted.value]
     if not dupes:
         return
     other = dupes[0]
@@ -141,6 +143,9 @@ def on_leads_created(s: "Session", first_id: int, last_id: int) -> None:
     Called in the creating transaction with the id range of the leads just created
     (`first_id <= id <= last_id`); each step works set-based on that range.
     """
+    from leadcli import conversion
+
+    conversion.link_repeat_leads(s, first_id, last_id)
 
 
 def get_lead(s: "Session", lead_id: int) -> Lead:
@@ -323,4 +328,8 @@ class LeadExtras:
 
 def lead_extras(s: "Session", lead: Lead) -> LeadExtras:
     """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
-    return LeadExtras()
+    from leadcli import conversion
+
+    extras = LeadExtras()
+    conversion.lead_extras(s, lead, extras)
+    return extras

@@ -69,8 +69,72 @@ M001_FOUNDATION = [
     "CREATE INDEX ix_status_change_to ON status_change (to_status, at)",
 ]
 
+# Conversion: the contacts, companies and deals a lead becomes, and the lead's links to them.
+# `name_key` is the normalised company name and `domain` the company's e-mail domain: the keys
+# `convert` matches on to reuse a company instead of duplicating it.
+M003_CONVERSION = [
+    """CREATE TABLE company (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        domain TEXT,
+        owner TEXT COLLATE NOCASE,
+        lead_id INTEGER REFERENCES lead (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX ix_company_name_key ON company (name_key)",
+    "CREATE INDEX ix_company_domain ON company (domain)",
+    """CREATE TABLE contact (
+        id INTEGER PRIMARY KEY,
+        name TEXT,
+        first_name TEXT,
+        last_name TEXT,
+        email TEXT,
+        email_key TEXT,
+        phone TEXT,
+        phone_key TEXT,
+        title TEXT,
+        company_id INTEGER REFERENCES company (id) ON DELETE SET NULL,
+        owner TEXT COLLATE NOCASE,
+        lead_id INTEGER REFERENCES lead (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX ix_contact_email_key ON contact (email_key)",
+    "CREATE INDEX ix_contact_phone_key ON contact (phone_key)",
+    "CREATE INDEX ix_contact_company ON contact (company_id)",
+    """CREATE TABLE deal (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        value_cents INTEGER CHECK (value_cents IS NULL OR value_cents >= 0),
+        currency TEXT,
+        owner TEXT COLLATE NOCASE,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'won', 'lost', 'reverted')),
+        lost_reason TEXT,
+        lead_id INTEGER REFERENCES lead (id) ON DELETE SET NULL,
+        contact_id INTEGER REFERENCES contact (id) ON DELETE SET NULL,
+        company_id INTEGER REFERENCES company (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        closed_at TEXT
+    )""",
+    "CREATE INDEX ix_deal_lead ON deal (lead_id)",
+    "CREATE INDEX ix_deal_status ON deal (status, closed_at)",
+    "CREATE INDEX ix_deal_contact ON deal (contact_id)",
+    "CREATE INDEX ix_deal_company ON deal (company_id)",
+    "ALTER TABLE lead ADD COLUMN contact_id INTEGER REFERENCES contact (id) ON DELETE SET NULL",
+    "ALTER TABLE lead ADD COLUMN company_id INTEGER REFERENCES company (id) ON DELETE SET NULL",
+    "ALTER TABLE lead ADD COLUMN deal_id INTEGER REFERENCES deal (id) ON DELETE SET NULL",
+    # 1 when the lead came in for a person who already was a contact (a repeat lead).
+    "ALTER TABLE lead ADD COLUMN repeat_lead INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX ix_lead_contact ON lead (contact_id)",
+    "CREATE INDEX ix_lead_deal ON lead (deal_id)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_foundation", M001_FOUNDATION),
+    (3, "m003_conversion", M003_CONVERSION),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -56,6 +56,11 @@ class Lead(SQLModel, table=True):
     updated_at: str
     converted_at: Optional[str] = None
     archived_at: Optional[str] = None
+    # What the lead became (migration 3); for a repeat lead, the contact it came back as.
+    contact_id: Optional[int] = None
+    company_id: Optional[int] = None
+    deal_id: Optional[int] = None
+    repeat_lead: bool = False
 
     @property
     def value(self) -> Optional[Decimal]:
@@ -83,3 +88,67 @@ class StatusChange(SQLModel, table=True):
     to_status: str
     at: str
     reason: Optional[str] = None
+
+
+# ---------------------------------------------------------------- conversion (migration 3)
+
+
+class DealStatus(str, Enum):
+    open = "open"
+    won = "won"
+    lost = "lost"
+    reverted = "reverted"  # turned back into a lead (`deals to-lead`)
+
+
+class Company(SQLModel, table=True):
+    __tablename__ = "company"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str
+    name_key: str = Field(index=True)
+    domain: Optional[str] = Field(default=None, index=True)
+    owner: Optional[str] = None
+    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id")
+    created_at: str
+    updated_at: str
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: Optional[str] = None
+    first_name: Optional[str] = None
+    last_name: Optional[str] = None
+    email: Optional[str] = None
+    email_key: Optional[str] = Field(default=None, index=True)
+    phone: Optional[str] = None
+    phone_key: Optional[str] = Field(default=None, index=True)
+    title: Optional[str] = None
+    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
+    owner: Optional[str] = None
+    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id")
+    created_at: str
+    updated_at: str
+
+
+class Deal(SQLModel, table=True):
+    __tablename__ = "deal"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    title: str
+    value_cents: Optional[int] = None
+    currency: Optional[str] = None
+    owner: Optional[str] = None
+    status: str = DealStatus.open.value
+    lost_reason: Optional[str] = None
+    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id", index=True)
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
+    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
+    created_at: str
+    updated_at: str
+    closed_at: Optional[str] = None
+
+    @property
+    def value(self) -> Optional[Decimal]:
+        return None if self.value_cents is None else Decimal(self.value_cents) / 100

@@ -57,5 +57,7 @@ def render(record: dict, display_name: str, extras) -> None:
         fields=fields,
         sections=[Section("Custom fields", custom), *(Section(t, d) for t, d in extras.sections),
                   Section("History", history)],
-        flat={k: v for k, v in record.items() if k != "history"},
+        # Lists of records (history, deals ...) are sections of the card, not cells of a CSV row.
+        flat={k: v for k, v in record.items()
+              if k != "history" and not (isinstance(v, list) and v and isinstance(v[0], dict))},
     )

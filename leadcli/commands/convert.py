@@ -1,0 +1,125 @@
+"""leadcli convert: turn leads into a contact, a company and a deal, reusing what exists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from leadcli.commands._options import (ArchivedOpt, GradeOpt, Ids, OwnerOpt, SearchOpt, SinceOpt, SourceOpt,
+                                       StatusOpt, TagOpt, UntilOpt, YesOpt, lead_filter)
+
+NoContact = Annotated[bool, typer.Option("--no-contact", help="Do not create or link a contact.")]
+NoCompany = Annotated[bool, typer.Option("--no-company", help="Do not create or link a company.")]
+NoDeal = Annotated[bool, typer.Option("--no-deal", help="Do not create a deal.")]
+DealTitle = Annotated[Optional[str], typer.Option("--deal-title", help="The deal's title (default: company - name).")]
+DealValue = Annotated[Optional[str], typer.Option("--deal-value", help="The deal's value (default: the lead's).")]
+DealCurrency = Annotated[Optional[str], typer.Option("--deal-currency",
+                                                     help="The deal value's currency (default: the lead's).")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be created or reused; write nothing.")]
+
+
+def convert(
+    ids: Ids = None,
+    no_contact: NoContact = False,
+    no_company: NoCompany = False,
+    no_deal: NoDeal = False,
+    deal_title: DealTitle = None,
+    deal_value: DealValue = None,
+    deal_currency: DealCurrency = None,
+    dry_run: DryRun = False,
+    status: StatusOpt = None,
+    source: SourceOpt = None,
+    owner: OwnerOpt = None,
+    tag: TagOpt = None,
+    grade: GradeOpt = None,
+    search: SearchOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    archived: ArchivedOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Convert leads into a contact, a company and an open deal (any combination), by id or by filters.
+
+    An existing company is reused when its name matches (ignoring case, punctuation and Inc/Ltd/GmbH...)
+    or when the lead's e-mail is at the company's domain (never gmail.com and other free-mail domains);
+    an existing contact is reused when the e-mail or phone matches. Reused records only get their empty
+    fields filled. The deal takes the lead's value, currency and owner. Each lead converts on its own:
+    one that fails is reported (exit 1) and the others stay converted.
+
+    \b
+    Example:
+      leadcli convert 12
+      leadcli convert 12 --no-deal
+      leadcli convert 12 --deal-title "Acme rollout" --deal-value 12000
+      leadcli convert --status qualified --source referral --dry-run
+      leadcli convert --status qualified --yes
+    """
+    from leadcli import conversion, db, output, validate
+    from leadcli.commands._options import confirm_bulk
+    from leadcli.errors import LeadcliError, UsageError
+
+    options = conversion.ConvertOptions(
+        contact=not no_contact, company=not no_company, deal=not no_deal,
+        deal_title=validate.clean_text(deal_title),
+        deal_value_cents=validate.money(deal_value, "deal-value") if deal_value is not None else None,
+        deal_currency=validate.currency(deal_currency, "deal-currency"), dry_run=dry_run)
+    if no_deal and (deal_title or deal_value or deal_currency):
+        raise UsageError("--deal-title, --deal-value and --deal-currency need a deal", hint="drop --no-deal")
+    flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
+    ids = list(ids or [])
+    if not ids:
+        if flt.is_empty():
+            raise UsageError("convert needs lead ids or filters",
+                             hint="e.g. `leadcli convert 12` or `leadcli convert --status qualified --yes`")
+        if not dry_run:
+            with db.session() as s:
+                count = conversion.count_targets(s, flt)
+            if count:
+                confirm_bulk("Convert", count, yes)
+    with db.session(write=not dry_run) as s:
+        results = conversion.convert(s, ids, flt, options)
+    render(results, dry_run)
+    failed = [r for r in results if r.outcome == "error"]
+    done = len(results) - len(failed)
+    if dry_run:
+        output.message(f"dry run: {done} lead(s) would convert, {len(failed)} would fail; nothing was written")
+    elif len(results) > 1 or not failed:
+        output.message(f"converted {done} lead(s)" + (f"; {len(failed)} failed" if failed else ""))
+    if failed:
+        first = failed[0]
+        if len(results) == 1:
+            raise LeadcliError(first.reason or "conversion failed", hint=first.hint)
+        raise LeadcliError(f"{len(failed)} of {len(results)} lead(s) could not be converted"
+                           + ("" if dry_run else "; the others were"),
+                           hint=first.hint or "see the reason column")
+
+
+def render(results, dry_run: bool) -> None:
+    from leadcli import output
+    from leadcli.output import Column
+
+    def record(kind: str):
+        def fmt(r) -> str:
+            action, rec_id = getattr(r, kind), getattr(r, f"{kind}_id")
+            if action in ("none", "skipped"):
+                return "-"
+            if rec_id is None:
+                return "new" if action == "created" else f"{action} (new)"
+            return f"#{rec_id} {action}" if action != "created" else f"#{rec_id} new"
+        return fmt
+
+    rows = [{**r.as_dict(), "_contact": record("contact")(r), "_company": record("company")(r),
+             "_deal": record("deal")(r)} for r in results]
+    columns = ["lead_id", "lead", "contact_id", "contact", "company_id", "company", "deal_id", "deal", "outcome",
+               "reason"]
+    table = [Column("lead_id", header="lead", justify="right"), Column("lead", header="name", max_width=24),
+             Column("_contact", header="contact", fixed=True), Column("_company", header="company", fixed=True),
+             Column("_deal", header="deal", fixed=True), Column("outcome", fixed=True),
+             Column("reason", max_width=60, wrap=True)]
+    clean = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+    if output.current_format() == "table":
+        output.rows(rows, columns, table_columns=table, title="Dry run: nothing written" if dry_run else None,
+                    empty="no leads to convert")
+    else:
+        output.rows(clean, columns, empty="no leads to convert")

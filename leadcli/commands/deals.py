@@ -1,0 +1,157 @@
+"""leadcli deals: list, show, win, lose, reopen, and turn a deal back into a lead."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="Deals created by `convert`: list, show, won, lost, reopen, to-lead.", no_args_is_help=True)
+
+LOST_REASONS = ("price", "competitor", "no budget", "no decision", "bad timing", "went silent", "other")
+
+
+class DealStatusName(str, Enum):
+    open = "open"
+    won = "won"
+    lost = "lost"
+    reverted = "reverted"
+
+
+def _complete_lost(incomplete: str) -> list[str]:
+    return [r for r in LOST_REASONS if r.startswith(incomplete.lower())]
+
+
+DealId = Annotated[int, typer.Argument(help="The deal's id.", show_default=False)]
+
+
+@app.command("list")
+def list_deals(
+    status: Annotated[Optional[list[DealStatusName]], typer.Option(
+        "--status", help="Only deals in this status (repeat for several).", show_default=False)] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Only deals of this owner.")] = None,
+    lead: Annotated[Optional[int], typer.Option("--lead", help="Only deals made from this lead.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Show at most N deals.")] = None,
+) -> None:
+    """List deals, newest first.
+
+    \b
+    Example:
+      leadcli deals list
+      leadcli deals list --status open --owner maria
+      leadcli deals list --status won --format csv > won.csv
+    """
+    from leadcli import conversion, db, output
+    from leadcli.output import Column
+
+    with db.session() as s:
+        records = conversion.list_deals(s, statuses=[st.value for st in status or []], owner=owner, lead_id=lead,
+                                        limit=limit)
+    table = [Column("id", justify="right"), Column("title", max_width=32), Column("status", fixed=True),
+             Column("value", justify="right"), Column("currency", header="", fixed=True),
+             Column("owner", max_width=14, drop=3), Column("company", max_width=24, drop=2),
+             Column("contact", max_width=24, drop=1), Column("lead_id", header="lead", justify="right"),
+             Column("closed_at", header="closed", fixed=True, drop=4, fmt=lambda v: (v or "")[:10])]
+    output.rows(records, list(conversion.DEAL_KEYS), table_columns=table, empty="no deals")
+
+
+@app.command("show")
+def show(deal_id: DealId) -> None:
+    """Show one deal: value, status, and the lead, contact and company it belongs to.
+
+    \b
+    Example:
+      leadcli deals show 7
+    """
+    from leadcli import conversion, db, output
+
+    with db.session() as s:
+        record = conversion.deal_record(s, deal_id)
+    value = conversion.money_text(None if record["value"] is None else int(record["value"] * 100), record["currency"])
+    output.card(record, title=f"Deal #{record['id']}: {record['title']}", fields=[
+        ("id", record["id"]), ("title", record["title"]), ("status", record["status"]), ("value", value),
+        ("owner", record["owner"]),
+        ("lead", f"#{record['lead_id']}" if record["lead_id"] else None),
+        ("contact", f"#{record['contact_id']} {record['contact'] or ''}".strip() if record["contact_id"] else None),
+        ("company", f"#{record['company_id']} {record['company'] or ''}".strip() if record["company_id"] else None),
+        ("lost reason", record["lost_reason"]), ("created", record["created_at"]),
+        ("updated", record["updated_at"]), ("closed", record["closed_at"]),
+    ])
+
+
+@app.command("won")
+def won(deal_id: DealId) -> None:
+    """Mark an open deal as won.
+
+    \b
+    Example:
+      leadcli deals won 7
+    """
+    _close(deal_id, "won")
+
+
+@app.command("lost")
+def lost(
+    deal_id: DealId,
+    reason: Annotated[str, typer.Option(
+        "--reason", "-r", autocompletion=_complete_lost, show_default=False,
+        help=f"Why it was lost (required): free text, or one of: {', '.join(LOST_REASONS)}.")],
+) -> None:
+    """Mark an open deal as lost, with a reason.
+
+    \b
+    Example:
+      leadcli deals lost 7 --reason price
+    """
+    _close(deal_id, "lost", reason)
+
+
+@app.command("reopen")
+def reopen(deal_id: DealId) -> None:
+    """Reopen a won or lost deal (a mistake, or the customer came back).
+
+    \b
+    Example:
+      leadcli deals reopen 7
+    """
+    _close(deal_id, "open")
+
+
+@app.command("to-lead")
+def to_lead(
+    deal_id: DealId,
+    reason: Annotated[Optional[str], typer.Option("--reason", "-r", help="Why, for the lead's history.")] = None,
+) -> None:
+    """Turn a deal back into an open lead: the lead it came from reopens at the stage it had before
+    converting, with the change in its history; the deal is kept, marked `reverted`. Its contact and
+    company stay and are reused if the lead converts again.
+
+    \b
+    Example:
+      leadcli deals to-lead 7
+      leadcli deals to-lead 7 --reason "not ready to buy yet"
+    """
+    from leadcli import conversion, db, output
+
+    with db.session(write=True) as s:
+        deal = conversion.get_deal(s, deal_id)
+        lead = conversion.deal_to_lead(s, deal, reason)
+        lead_id, label, stage = lead.id, lead.display_name, lead.status
+    output.message(f"deal #{deal_id} is now lead #{lead_id} {label} again ({stage})")
+
+
+def _close(deal_id: int, to: str, reason: Optional[str] = None) -> None:
+    from leadcli import conversion, db, output
+
+    with db.session(write=True) as s:
+        deal = conversion.get_deal(s, deal_id)
+        if to == "won":
+            conversion.win_deal(s, deal)
+        elif to == "lost":
+            conversion.lose_deal(s, deal, reason)
+        else:
+            conversion.reopen_deal(s, deal)
+        title = deal.title
+    verb = {"won": "won", "lost": f"lost ({reason.strip() if reason else ''})", "open": "reopened"}[to]
+    output.message(f"deal #{deal_id} {title}: {verb}")

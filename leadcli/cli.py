@@ -78,6 +78,7 @@ def root(
 def _register() -> None:
     from leadcli.commands import add, archive, edit, list_, show
     from leadcli.commands import db as db_cmd
+    from leadcli.commands import report
     from leadcli.commands import contacts, convert, deals, stages
 
     app.command("add")(add.add)
@@ -95,6 +96,7 @@ def _register() -> None:
     app.add_typer(contacts.contacts_app, name="contacts")
     app.add_typer(contacts.companies_app, name="companies")
     app.add_typer(db_cmd.app, name="db")
+    app.add_typer(report.app, name="report")
 
 
 _register()

@@ -152,3 +152,17 @@ class Deal(SQLModel, table=True):
     @property
     def value(self) -> Optional[Decimal]:
         return None if self.value_cents is None else Decimal(self.value_cents) / 100
+
+
+# ---------------------------------------------------------------- reports (migration 5)
+
+
+class CurrencyRate(SQLModel, table=True):
+    """A rate the user set: one unit of `currency` is worth `rate` units of `base` (a decimal as text)."""
+
+    __tablename__ = "currency_rate"
+
+    currency: str = Field(primary_key=True)
+    base: str
+    rate: str
+    updated_at: str

@@ -336,12 +336,49 @@ def bars(
         return
     values = [r.get(value_key) for r in data]
     top = scale_max if scale_max is not None else max((v for v in values if v is not None), default=0) or 1
+    cols = _columns(columns, data)
+    # The bars take what the other columns leave of the terminal, so neither is cut short.
+    used = sum(min(max([len(c.title)] + [len(c.fmt(r.get(c.key)) if c.fmt else text_cell(r.get(c.key)))
+                                         for r in data[:500]]), c.max_width or 10**6) for c in cols)
+    bar_width = max(8, min(bar_width, console().width - used - 3 * len(cols) - 2))
     decorated = []
     for record in data:
         value = record.get(value_key)
         decorated.append({**record, "_bar": bar_text(None if value is None else float(value) / float(top), bar_width)})
-    cols = _columns(columns, data) + [Column("_bar", header="", style="cyan" if settings.color else None)]
+    cols = cols + [Column("_bar", header="", fixed=True, style="cyan" if settings.color else None)]
     _table(decorated, cols, title=title, caption=caption)
+
+
+# Digits five lines tall, for a headline number (`scorecard`).
+_BIG_FONT = {
+    "0": ("███", "█ █", "█ █", "█ █", "███"), "1": (" █ ", "██ ", " █ ", " █ ", "███"),
+    "2": ("███", "  █", "███", "█  ", "███"), "3": ("███", "  █", " ██", "  █", "███"),
+    "4": ("█ █", "█ █", "███", "  █", "  █"), "5": ("███", "█  ", "███", "  █", "███"),
+    "6": ("███", "█  ", "███", "█ █", "███"), "7": ("███", "  █", "  █", "  █", "  █"),
+    "8": ("███", "█ █", "███", "█ █", "███"), "9": ("███", "█ █", "███", "  █", "███"),
+    ".": (" ", " ", " ", " ", "█"), ",": (" ", " ", " ", " ", "▄"), "%": ("█ █", "  █", " █ ", "█  ", "█ █"),
+    "-": ("   ", "   ", "███", "   ", "   "), " ": ("  ",) * 5,
+}
+
+
+def big_text(text: str) -> list[str]:
+    """`text` (digits, . , % -) drawn five lines tall; other characters are left out."""
+    glyphs = [_BIG_FONT[ch] for ch in text if ch in _BIG_FONT]
+    return [" ".join(g[i] for g in glyphs) for i in range(5)]
+
+
+def scorecard(data: dict, *, value: str, label: str, detail: str | None = None) -> None:
+    """One headline number: drawn large on a terminal; the record as one row in every other format."""
+    if current_format() != "table":
+        rows([data])
+        return
+    from rich.text import Text
+
+    out = console()
+    out.print(Text(label, style="bold"))
+    out.print(Text("\n".join(big_text(value)), style="bold cyan" if settings.color else None))
+    if detail:
+        out.print(Text(detail))
 
 
 # ---------------------------------------------------------------- single records

@@ -23,6 +23,7 @@ from leadcli.db import now_iso, raw_connection
 from leadcli.errors import InvalidTransition, InvalidValue, NotFound
 from leadcli.models import OPEN_STATUSES, Company, Contact, Deal, DealStatus, Lead, Status
 from leadcli.query import LeadFilter
+from leadcli.repeat_leads import link_repeat_leads  # noqa: F401  (part of this module's API)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -204,8 +205,10 @@ def _load_index(s: "Session", lead_rows: Sequence[dict[str, Any]]) -> _Index:
     emails = sorted({r["email_key"] for r in lead_rows if r["email_key"]})
     phones = sorted({r["phone_key"] for r in lead_rows if r["phone_key"]})
     contact_ids = sorted({r["contact_id"] for r in lead_rows if r["contact_id"]})
-    keys = sorted({k for r in lead_rows if (k := company_key(r["company"]))})
-    domains = sorted({d for r in lead_rows if (d := company_domain(r["email"]))})
+    for r in lead_rows:
+        r["company_key"], r["company_domain"] = company_key(r["company"]), company_domain(r["email"])
+    keys = sorted({r["company_key"] for r in lead_rows if r["company_key"]})
+    domains = sorted({r["company_domain"] for r in lead_rows if r["company_domain"]})
 
     ct = Contact.__table__
     cols = [ct.c[name] for name in ("id", "company_id", *CONTACT_FILL)]
@@ -337,8 +340,7 @@ class Converter:
                 plan.contact = ContactRec(id=None, **values)
                 plan.contact_new = True
         if self.opts.company:
-            key = company_key(lead["company"])
-            domain = company_domain(lead["email"])
+            key, domain = lead["company_key"], lead["company_domain"]
             company = (idx.company_by_key.get(key) if key else None) \
                 or (idx.company_by_domain.get(domain) if domain else None)
             if company is None and not key and contact is not None and contact.company_id:
@@ -497,33 +499,6 @@ def convert(s: "Session", ids: Sequence[int] = (), flt: LeadFilter | None = None
             options: ConvertOptions | None = None) -> list[ConvertResult]:
     """Convert the leads `ids` (or those matching `flt`); one result per lead, errors included."""
     return Converter(s, options or ConvertOptions()).run(ids, flt)
-
-
-# ---------------------------------------------------------------- repeat leads
-
-
-def link_repeat_leads(s: "Session", first_id: int, last_id: int) -> int:
-    """Link new leads whose e-mail or phone belongs to an existing contact to it, as repeat leads."""
-    from sqlalchemy import text
-
-    if s.execute(text("SELECT 1 FROM contact LIMIT 1")).first() is None:
-        return 0
-    params = {"first": first_id, "last": last_id}
-    linked = s.execute(text("""
-        UPDATE lead SET
-            contact_id = COALESCE(
-                (SELECT min(c.id) FROM contact c WHERE c.email_key = lead.email_key),
-                (SELECT min(c.id) FROM contact c WHERE c.phone_key = lead.phone_key)),
-            repeat_lead = 1
-        WHERE lead.id BETWEEN :first AND :last AND lead.contact_id IS NULL
-          AND (EXISTS (SELECT 1 FROM contact c WHERE c.email_key = lead.email_key)
-               OR EXISTS (SELECT 1 FROM contact c WHERE c.phone_key = lead.phone_key))"""), params).rowcount
-    if linked:
-        s.execute(text("""
-            UPDATE lead SET company_id = (SELECT c.company_id FROM contact c WHERE c.id = lead.contact_id)
-            WHERE lead.id BETWEEN :first AND :last AND lead.repeat_lead = 1 AND lead.company_id IS NULL"""), params)
-        s.expire_all()
-    return linked
 
 
 # ---------------------------------------------------------------- deals

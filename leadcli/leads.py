@@ -143,9 +143,9 @@ def on_leads_created(s: "Session", first_id: int, last_id: int) -> None:
     Called in the creating transaction with the id range of the leads just created
     (`first_id <= id <= last_id`); each step works set-based on that range.
     """
-    from leadcli import conversion
+    from leadcli.repeat_leads import link_repeat_leads
 
-    conversion.link_repeat_leads(s, first_id, last_id)
+    link_repeat_leads(s, first_id, last_id)
 
 
 def get_lead(s: "Session", lead_id: int) -> Lead:

@@ -129,7 +129,6 @@ M003_CONVERSION = [
     # 1 when the lead came in for a person who already was a contact (a repeat lead).
     "ALTER TABLE lead ADD COLUMN repeat_lead INTEGER NOT NULL DEFAULT 0",
     "CREATE INDEX ix_lead_contact ON lead (contact_id)",
-    "CREATE INDEX ix_lead_deal ON lead (deal_id)",
 ]
 
 # Reports: covering indexes for the GROUP BY queries of `leadcli report`, and the currency rates

@@ -79,6 +79,7 @@ def _register() -> None:
     from leadcli.commands import add, archive, edit, list_, show
     from leadcli.commands import db as db_cmd
     from leadcli.commands import report
+    from leadcli.commands import score
     from leadcli.commands import contacts, convert, deals, stages
 
     app.command("add")(add.add)
@@ -97,6 +98,7 @@ def _register() -> None:
     app.add_typer(contacts.companies_app, name="companies")
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(report.app, name="report")
+    app.add_typer(score.app, name="score")
 
 
 _register()

@@ -146,6 +146,9 @@ def on_leads_created(s: "Session", first_id: int, last_id: int) -> None:
     from leadcli.repeat_leads import link_repeat_leads
 
     link_repeat_leads(s, first_id, last_id)
+    from leadcli import scoring
+
+    scoring.score_new_leads(s, first_id, last_id)
 
 
 def get_lead(s: "Session", lead_id: int) -> Lead:
@@ -332,4 +335,10 @@ def lead_extras(s: "Session", lead: Lead) -> LeadExtras:
 
     extras = LeadExtras()
     conversion.lead_extras(s, lead, extras)
+    from leadcli import scoring
+
+    fields, sections, data = scoring.lead_score_extras(s, lead)
+    extras.fields += fields
+    extras.sections += sections
+    extras.data.update(data)
     return extras

@@ -149,9 +149,36 @@ M005_REPORT_INDEXES = [
     )""",
 ]
 
+M004_SCORING = [
+    # The model is stored as data (JSON: categories, weights, scaling, metrics), never as a pickle,
+    # so a database from someone else cannot run code. Older models stay; one is active.
+    """CREATE TABLE score_model (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('logistic', 'naive_bayes')),
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+        payload TEXT NOT NULL
+    )""",
+    "CREATE INDEX ix_score_model_active ON score_model (active, id)",
+    """CREATE TABLE score_history (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,
+        model_id INTEGER REFERENCES score_model (id) ON DELETE SET NULL,
+        score INTEGER NOT NULL CHECK (score >= 0 AND score <= 100),
+        grade TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX ix_score_history_lead ON score_history (lead_id, at)",
+    """CREATE TABLE setting (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_foundation", M001_FOUNDATION),
     (3, "m003_conversion", M003_CONVERSION),
+    (4, "m004_scoring", M004_SCORING),
     (5, "m005_report_indexes", M005_REPORT_INDEXES),
 ]
 

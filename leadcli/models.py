@@ -166,3 +166,37 @@ class CurrencyRate(SQLModel, table=True):
     base: str
     rate: str
     updated_at: str
+
+# ---------------------------------------------------------------- scoring (migration m004)
+
+
+class ScoreModel(SQLModel, table=True):
+    """A trained scoring model, stored as JSON data (never a pickle); the newest active one scores."""
+
+    __tablename__ = "score_model"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str
+    created_at: str
+    active: bool = False
+    payload: str
+
+
+class ScoreHistory(SQLModel, table=True):
+    __tablename__ = "score_history"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    model_id: Optional[int] = Field(default=None, foreign_key="score_model.id")
+    score: int
+    grade: str
+    at: str
+
+
+class Setting(SQLModel, table=True):
+    """Small key/value settings kept in the database (e.g. the score grade bands), values as JSON text."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(primary_key=True)
+    value: str

@@ -17,13 +17,14 @@ import datetime as _dt
 import random
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import LEADCLI, PY, ROOT, median_time, table  # noqa: E402
+from _common import LEADCLI, PY, ROOT, run_timed, table  # noqa: E402
 
 YEAR = _dt.datetime.now(_dt.timezone.utc).year
 SINCE = f"{YEAR}-01-01T00:00:00Z"
@@ -102,6 +103,16 @@ CASES = [
 ]
 
 
+def _interleaved(ours: list[str], env: dict, shell: list[str], runs: int) -> tuple[float, float, float]:
+    """Median seconds of leadcli, the sqlite3 shell and the bare imports, run in turn (after a warm-up)."""
+    imports = [PY, "-c", "import typer, rich, sqlmodel"]
+    times: list[tuple[float, float, float]] = []
+    for _ in range(runs + 1):
+        times.append((run_timed(ours, env)[0], run_timed(shell)[0], run_timed(imports)[0]))
+    a, b, c = zip(*times[1:])
+    return statistics.median(a), statistics.median(b), statistics.median(c)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -118,11 +129,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
             build(path, args.leads)
             print(f"built {args.leads:,} leads in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         env = {"LEADCLI_DB": str(path), "LEADCLI_FORMAT": "csv"}
-        imports = median_time([PY, "-c", "import typer, rich, sqlmodel"], args.runs)
         rows = []
         for label, cli_args, sql, target in CASES:
-            ours = median_time(LEADCLI + cli_args, args.runs, env)
-            shell = median_time([sqlite_shell, "-csv", str(path), sql], args.runs)
+            # Interleaved, so a busy machine slows both sides alike; medians of each.
+            ours, shell, imports = _interleaved(LEADCLI + cli_args, env, [sqlite_shell, "-csv", str(path), sql],
+                                                args.runs)
             peer = shell + imports
             rows.append({"command": f"leadcli report conversion {label}", "leadcli s": f"{ours:.3f}",
                          "sqlite3 s": f"{shell:.3f}", "imports s": f"{imports:.3f}", "peer s": f"{peer:.3f}",

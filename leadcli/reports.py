@@ -339,6 +339,8 @@ def _aggregate(s: "Session", scope: Scope, gb: GroupBy, *, by_currency: bool, ex
         converted = func.sum(case((converted_cond, 1), else_=0))
         total_value = func.sum(case((created_cond, value), else_=None))
         converted_value = func.sum(case((converted_cond, value), else_=None))
+    if scope.date_field == "converted" and gb.is_date:
+        return _period_view_by_date(s, cols, scope, gb, where, by_currency)
     columns = [group.label("grp"), total.label("total"), converted.label("converted")]
     keys = [group]
     if by_currency:
@@ -347,6 +349,28 @@ def _aggregate(s: "Session", scope: Scope, gb: GroupBy, *, by_currency: bool, ex
         keys.append(t.c.currency)
     stmt = select(*columns).select_from(source).where(*where).group_by(*keys)
     return s.connection().execute(stmt).mappings().all()
+
+
+def _period_view_by_date(s: "Session", cols: _Columns, scope: Scope, gb: GroupBy, where: list, by_currency: bool):
+    """Period view by a date: new leads counted in their creation period, conversions in theirs."""
+    from sqlalchemy import union_all
+
+    t = cols.t
+    created_cond, converted_cond = _period_view(cols, scope)
+    common = where[:-1]  # without the OR of the two windows
+    parts = []
+    for date, cond, new, conv in ((t.c.created_at, created_cond, 1, 0), (cols.converted_at, converted_cond, 0, 1)):
+        parts.append(select(period_expr(date, gb.period).label("grp"), literal(new).label("is_new"),
+                            literal(conv).label("is_conv"), t.c.currency.label("currency"),
+                            t.c.value_cents.label("cents")).where(*common, cond))
+    u = union_all(*parts).subquery("period_view")
+    columns = [u.c.grp, func.sum(u.c.is_new).label("total"), func.sum(u.c.is_conv).label("converted")]
+    keys = [u.c.grp]
+    if by_currency:
+        columns += [u.c.currency, func.sum(case((u.c.is_new == 1, u.c.cents), else_=None)).label("total_cents"),
+                    func.sum(case((u.c.is_conv == 1, u.c.cents), else_=None)).label("converted_cents")]
+        keys.append(u.c.currency)
+    return s.connection().execute(select(*columns).group_by(*keys)).mappings().all()
 
 
 def _period_view(cols: _Columns, scope: Scope) -> tuple[Any, Any]:
@@ -814,3 +838,59 @@ def lost_reasons(s: "Session", scope: Scope) -> list[dict]:
     total = sum(r["leads"] for r in rows)
     out = [{"reason": r["reason"] or None, "leads": r["leads"], "share": pct(r["leads"], total)} for r in rows]
     return sorted(out, key=lambda r: (r["reason"] is None, -r["leads"], (r["reason"] or "").lower()))
+
+
+# ---------------------------------------------------------------- report deals
+
+
+def deals(s: "Session", scope: Scope, by: str | None = "owner") -> list[dict]:
+    """Deals created in the window per group: open, won, lost and win rate = won × 100 / (won + lost).
+
+    `by`: owner (the deal's), source (its lead's), status, or created/closed with a period. Deals turned
+    back into leads (`reverted`) count among the deals but neither as won nor as lost.
+    """
+    from leadcli.models import Deal
+
+    d = Deal.__table__
+    t = Lead.__table__
+    spec = (by or "all").strip().lower()
+    name, _, period = spec.partition(":")
+    source = d
+    if spec == "all":
+        group = literal("all", String)
+    elif name in ("created", "closed"):
+        group = period_expr(d.c[f"{name}_at"], period or "month")
+    elif name in ("owner", "status") and not period:
+        group = d.c[name]
+    elif name == "source" and not period:
+        group, source = t.c.source, d.outerjoin(t, t.c.id == d.c.lead_id)
+    else:
+        raise InvalidValue("by", f"deals cannot be grouped by {by!r}",
+                           hint="use owner, source, status, created:month or closed:quarter", exit_code=2)
+    where = _window_on(d.c.created_at, scope)
+    if scope.filter.owner:
+        where.append(d.c.owner == scope.filter.owner)
+
+    def count(status: str) -> Any:
+        return func.sum(case((d.c.status == status, 1), else_=0))
+
+    stmt = (select(group.label("grp"), func.count().label("deals"), count("open").label("open"),
+                   count("won").label("won"), count("lost").label("lost"))
+            .select_from(source).where(*where).group_by(group))
+    out = []
+    for r in s.connection().execute(stmt).mappings():
+        won, lost = r["won"] or 0, r["lost"] or 0
+        out.append({"group": r["grp"], "deals": r["deals"], "open": r["open"] or 0, "won": won, "lost": lost,
+                    "win_rate": pct(won, won + lost)})
+    if name in ("created", "closed"):
+        return sorted(out, key=lambda r: (r["group"] is None, str(r["group"] or "")))
+    return sorted(out, key=lambda r: (r["group"] is None, -r["deals"], str(r["group"] or "").lower()))
+
+
+def _window_on(column: Any, scope: Scope) -> list[Any]:
+    out = []
+    if scope.since:
+        out.append(column >= scope.since)
+    if scope.until:
+        out.append(column <= scope.until)
+    return out

@@ -343,3 +343,49 @@ def test_default_window_is_the_calendar_year():
     assert reports.default_scope(LeadFilter(), since=None, until=None, as_of="2025-03-01T23:59:59Z").since \
         == "2025-01-01T00:00:00Z"
     assert reports.default_scope(LeadFilter(), since=None, until=None, all_time=True).since is None
+
+
+def test_deals_win_rate_matches_pandas(loaded, frames, isolated_db):
+    import random
+    import sqlite3
+
+    leads, _, _ = frames
+    rng = random.Random(5)
+    rows = []
+    for i, lead_id in enumerate(rng.sample(list(leads.id), 150), start=1):
+        created = f"2026-{rng.randrange(1, 12):02d}-{rng.randrange(1, 28):02d}T09:00:00Z"
+        status = rng.choice(["open", "won", "won", "lost", "reverted"])
+        rows.append((i, f"Deal {i}", rng.choice(["maria", "Maria", "sam", None]), status, int(lead_id), created,
+                     created, created if status in ("won", "lost") else None))
+    con = sqlite3.connect(isolated_db)
+    with con:
+        con.executemany("INSERT INTO deal (id, title, owner, status, lead_id, created_at, updated_at, closed_at) "
+                        "VALUES (?,?,?,?,?,?,?,?)", rows)
+    con.close()
+    df = pd.DataFrame(rows, columns=["id", "title", "owner", "status", "lead_id", "created_at", "u", "closed_at"])
+    df = df[df.created_at >= "2026-03-01"]
+    df = df.merge(leads[["id", "source"]].rename(columns={"id": "lead_id"}), on="lead_id")
+    for by, key in (("owner", lambda d: fold(d.owner)), ("source", lambda d: fold(d.source)),
+                    ("created:quarter", lambda d: d.created_at.str[:4] + "-q"
+                     + ((d.created_at.str[5:7].astype(int) + 2) // 3).astype(str))):
+        got = as_map(run(reports.deals, scope(since="2026-03-01T00:00:00Z"), by))
+        want = {}
+        for g, part in df.groupby(key(df), dropna=False):
+            won, lost = int((part.status == "won").sum()), int((part.status == "lost").sum())
+            want[None if pd.isna(g) else g] = (len(part), won, lost)
+        assert {g: (r["deals"], r["won"], r["lost"]) for g, r in got.items()} == want, by
+        for g, (_, won, lost) in want.items():
+            assert close(got[g]["win_rate"], won * 100 / (won + lost) if won + lost else None)
+
+
+def test_period_view_by_month_buckets_leads_and_conversions_by_their_own_dates(loaded, frames):
+    leads, _, _ = frames
+    since, until = "2025-10-01T00:00:00Z", "2026-09-30T23:59:59Z"
+    new = leads[(leads.created_at >= since) & (leads.created_at <= until)].created_at.str[:7].value_counts()
+    conv = leads[(leads.status == "converted") & (leads.converted_at >= since) & (leads.converted_at <= until)]
+    conv = conv.converted_at.str[:7].value_counts()
+    rows = run(reports.conversion, scope(since, until, date_field="converted"), "converted:month").rows
+    assert {r["group"]: (r["total"], r["converted"]) for r in rows} == {
+        m: (int(new.get(m, 0)), int(conv.get(m, 0))) for m in set(new.index) | set(conv.index)}
+    same = run(reports.conversion, scope(since, until, date_field="converted"), "created:month").rows
+    assert same == rows

@@ -201,3 +201,16 @@ def test_custom_field_by_plain_name(isolated_db, cli):
     cli.ok("add", "Bo", "--field", "Industry=Finance")
     rows = json.loads(cli.ok("-f", "json", "report", "conversion", "--by", "Industry").stdout)
     assert sorted(r["group"] for r in rows) == ["Finance", "Retail"]
+
+
+def test_deals_report_from_the_command_line(isolated_db, cli):
+    for name in ("Ana", "Bo", "Cy"):
+        cli.ok("add", name, "--owner", "maria", "--source", "Web")
+    cli.ok("convert", "1", "2", "3")
+    cli.ok("deals", "won", "1")
+    cli.ok("deals", "lost", "2", "--reason", "price")
+    rows = json.loads(cli.ok("-f", "json", "report", "deals").stdout)
+    assert rows == [{"group": "maria", "deals": 3, "open": 1, "won": 1, "lost": 1, "win_rate": 50.0}]
+    assert "won/closed" in cli.ok("-f", "table", "report", "deals", "--by", "source").stdout
+    bad = cli("report", "deals", "--by", "colour")
+    assert bad.exit_code == 2 and "cannot be grouped" in bad.stderr

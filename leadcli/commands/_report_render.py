@@ -112,3 +112,11 @@ def traffic(rows: list[dict]) -> None:
                for k in keys]
     output.rows(rows, columns, title="Leads per visitor and conversions per session",
                 empty="the traffic file has no rows")
+
+
+def deals(rows: list[dict], by: str | None) -> None:
+    columns = [Column("group", header=by or "", fmt=_group, max_width=30, fixed=True),
+               Column("deals", justify="right"), Column("open", justify="right"), Column("won", justify="right"),
+               Column("lost", justify="right"), Column("win_rate", header="won/closed", justify="right", fmt=_pct)]
+    output.bars(rows, columns, value_key="win_rate", title="Deal conversion (won × 100 / (won + lost))",
+                empty="no deals in this window")

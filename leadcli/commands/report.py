@@ -211,6 +211,27 @@ def cost(
         render.cost(reports.cost(s, sc, spend, by=by, currency=currency))
 
 
+@app.command("deals")
+def deals(
+    by: Annotated[Optional[str], typer.Option(
+        "--by", help="owner, source (the lead's), status, created:PERIOD or closed:PERIOD.")] = "owner",
+    since: SinceOpt = None, until: UntilOpt = None, all_time: AllTimeOpt = False, owner: OwnerOpt = None,
+) -> None:
+    """Deal conversion: won × 100 / (won + lost) of the deals created in the window.
+
+    \b
+    Example:
+      leadcli report deals
+      leadcli report deals --by closed:month --all-time
+    """
+    from leadcli import db, reports
+    from leadcli.commands import _report_render as render
+
+    sc = scope(None, None, owner, None, None, None, since, until, all_time)
+    with db.session() as s:
+        render.deals(reports.deals(s, sc, by), by)
+
+
 @rates_app.command("set")
 def rates_set(
     pairs: Annotated[list[str], typer.Argument(metavar="CUR=RATE...", help="One unit of CUR is worth RATE of the base.")],

@@ -80,6 +80,7 @@ def _register() -> None:
     from leadcli.commands import db as db_cmd
     from leadcli.commands import report
     from leadcli.commands import score
+    from leadcli.commands import export, import_
     from leadcli.commands import contacts, convert, deals, stages
 
     app.command("add")(add.add)
@@ -99,6 +100,8 @@ def _register() -> None:
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(report.app, name="report")
     app.add_typer(score.app, name="score")
+    app.add_typer(import_.app, name="import")
+    app.command("export")(export.export)
 
 
 _register()

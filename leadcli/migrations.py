@@ -69,6 +69,40 @@ M001_FOUNDATION = [
     "CREATE INDEX ix_status_change_to ON status_change (to_status, at)",
 ]
 
+# Import runs: what each `leadcli import` read and did, so `import runs` can list them and
+# `import undo` can reverse one. Leads a run created have consecutive ids (first..last lead id);
+# `import_change` keeps, per lead a run updated, the previous values of the columns it changed.
+M002_IMPORT_RUNS = [
+    """CREATE TABLE import_run (
+        id INTEGER PRIMARY KEY,
+        file_name TEXT NOT NULL,
+        sha256 TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        rows INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        encoding TEXT,
+        delimiter TEXT,
+        options TEXT NOT NULL DEFAULT '{}',
+        first_lead_id INTEGER,
+        last_lead_id INTEGER,
+        undone_at TEXT
+    )""",
+    "CREATE INDEX ix_import_run_sha256 ON import_run (sha256)",
+    """CREATE TABLE import_change (
+        run_id INTEGER NOT NULL REFERENCES import_run (id) ON DELETE CASCADE,
+        lead_id INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,
+        before TEXT NOT NULL DEFAULT '{}',
+        tags_added TEXT NOT NULL DEFAULT '[]',
+        history_ids TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (run_id, lead_id)
+    )""",
+    "CREATE INDEX ix_import_change_lead ON import_change (lead_id)",
+]
+
 # Conversion: the contacts, companies and deals a lead becomes, and the lead's links to them.
 # `name_key` is the normalised company name and `domain` the company's e-mail domain: the keys
 # `convert` matches on to reuse a company instead of duplicating it.
@@ -177,6 +211,7 @@ M004_SCORING = [
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_foundation", M001_FOUNDATION),
+    (2, "m002_import_runs", M002_IMPORT_RUNS),
     (3, "m003_conversion", M003_CONVERSION),
     (4, "m004_scoring", M004_SCORING),
     (5, "m005_report_indexes", M005_REPORT_INDEXES),

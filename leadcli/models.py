@@ -200,3 +200,41 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+# ---------------------------------------------------------------- import runs (m002)
+
+
+class ImportRun(SQLModel, table=True):
+    """One `leadcli import`: the file, what happened, and the id range of the leads it created."""
+
+    __tablename__ = "import_run"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    file_name: str
+    sha256: Optional[str] = Field(default=None, index=True)
+    started_at: str
+    finished_at: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    encoding: Optional[str] = None
+    delimiter: Optional[str] = None
+    options: str = "{}"
+    first_lead_id: Optional[int] = None
+    last_lead_id: Optional[int] = None
+    undone_at: Optional[str] = None
+
+
+class ImportChange(SQLModel, table=True):
+    """A lead an import run updated: the previous values of the columns it changed (JSON)."""
+
+    __tablename__ = "import_change"
+
+    run_id: int = Field(foreign_key="import_run.id", primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", primary_key=True, index=True)
+    before: str = "{}"
+    tags_added: str = "[]"
+    history_ids: str = "[]"

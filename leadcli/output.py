@@ -129,7 +129,9 @@ def csv_cell(value: Any) -> str:
         value = dumps(value)
     else:
         value = str(value)
-    if value.startswith(_FORMULA_START):
+    # Text that already starts with quotes before a formula character gets one more, so that
+    # removing exactly one leading quote (what `leadcli import` does) gives the text back.
+    if value.lstrip("'").startswith(_FORMULA_START):
         return "'" + value
     return value
 
@@ -194,6 +196,34 @@ def line(text: str) -> None:
 
 
 # ---------------------------------------------------------------- tables of rows
+
+
+def stream(records: Iterable[dict], columns: Sequence[str], fmt: str, file: Any = None) -> int:
+    """Write records one by one as csv, json or jsonl (for exports too big to hold in memory).
+
+    `file` defaults to stdout; returns the number of records written.
+    """
+    out = file if file is not None else sys.stdout
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(list(columns))
+        for record in records:
+            writer.writerow([csv_cell(record.get(key)) for key in columns])
+            count += 1
+    elif fmt == "jsonl":
+        for record in records:
+            out.write(dumps(record) + "\n")
+            count += 1
+    elif fmt == "json":
+        out.write("[")
+        for record in records:
+            out.write(("\n  " if count == 0 else ",\n  ") + dumps(record))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+    else:
+        raise ValueError(f"cannot stream format {fmt!r}")
+    return count
 
 
 def rows(

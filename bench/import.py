@@ -1,0 +1,148 @@
+"""Import benchmark: leadcli import against `sqlite3 .import` and `sqlite-utils insert --csv`.
+
+Writes a deterministic CSV of N synthetic leads (15 columns shaped like a Salesforce lead export),
+then, one after another on the same file:
+
+  1. `sqlite3 DB ".import --csv FILE bare"`   - a bare table, no types, no validation, no indexes
+  2. `sqlite-utils insert DB leads FILE --csv` - if installed (it is not a leadcli dependency:
+                                                 `.venv/bin/pip install sqlite-utils` to include it)
+  3. `leadcli import FILE`                     - mapping, validation, dedupe, indexes, history, run log
+  4. `leadcli import FILE` again               - every row a duplicate of an existing lead
+
+and prints wall time, the ratio to `sqlite3 .import` and each process's peak RSS.
+
+    python bench/import.py --rows 100000
+    python bench/import.py --rows 1000000 --keep /tmp/bench-import
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FIRST = ["Ana", "Bo", "Carla", "Dmitri", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam",
+         "Mei", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Ugo", "Vera", "Wen", "Yusuf", "Zoe"]
+LAST = ["Silva", "Chen", "Rossi", "Ivanov", "Kaya", "Haddad", "Okafor", "Tanaka", "Garcia", "Berg", "Iyer",
+        "Murphy", "Li", "Novak", "Farouk", "Shah", "Baker", "Moreno", "Larsen", "Singh", "Conti", "Weber"]
+COMPANY_A = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell",
+             "Cyberdyne", "Wonka", "Oscorp", "Gringotts", "Aperture", "Monarch", "Nakatomi", "Virtucon", "Bluth"]
+COMPANY_B = ["Corp", "Health", "Logistics", "Foods", "Labs", "Systems", "Retail", "Travel", "Finance", "Imports"]
+TITLES = ["CEO", "CTO", "Head of Sales", "Operations Manager", "Procurement Lead", "IT Director", "Founder",
+          "Marketing Manager", "CFO", "Office Manager"]
+SOURCES = ["Web", "Partner Referral", "Phone Inquiry", "Trade Show", "Cold Call", "Paid Ads"]
+OWNERS = ["maria", "li", "sam", "noor", "ivan", "zoe"]
+STATUSES = ["Open - Not Contacted"] * 5 + ["Working - Contacted"] * 3 + ["Qualified"] * 2 + \
+           ["Closed - Converted", "Closed - Not Converted"]
+INDUSTRIES = ["Software", "Retail", "Healthcare", "Logistics", "Finance", "Education"]
+COUNTRIES = [("US", "+1 {a} 555 {n:04d}"), ("GB", "+44 20 7946 {n:04d}"), ("DE", "+49 30 {a}{n:04d}"),
+             ("FR", "+33 1 {a2} {n2}"), ("BR", "+55 11 9{a}{n:04d}")]
+HEADER = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Company", "Title", "Lead Source", "Lead Owner",
+          "Lead Status", "Amount", "Currency", "Created Date", "Industry", "Country"]
+
+
+def generate(path: Path, rows: int, seed: int = 20261115) -> None:
+    rng = random.Random(seed)
+    start = dt.datetime(2024, 1, 1)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(HEADER)
+        for i in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            company = f"{rng.choice(COMPANY_A)} {rng.choice(COMPANY_B)}"
+            country, pattern = rng.choice(COUNTRIES)
+            a = rng.randint(200, 999)
+            phone = pattern.format(a=a, n=rng.randint(0, 9999), a2=f"{a % 100:02d}",
+                                   n2=f"{rng.randint(0, 99):02d} {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}")
+            value = "" if rng.random() < 0.2 else f"{rng.randint(5, 2000) * 100:,}.00"
+            created = start + dt.timedelta(seconds=rng.randint(0, 700 * 86400))
+            w.writerow([f"00Q{i:015d}", first, last, f"{first.lower()}.{last.lower()}.{i}@{company.split()[0].lower()}.com",
+                        phone if rng.random() < 0.9 else "", company, rng.choice(TITLES), rng.choice(SOURCES),
+                        rng.choice(OWNERS), rng.choice(STATUSES), value, "USD" if value else "",
+                        created.strftime("%Y-%m-%d %H:%M"), rng.choice(INDUSTRIES), country])
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run `cmd`; return (wall seconds, peak RSS in MB of that child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    # wait4 gives this child's own peak RSS (getrusage(CHILDREN) would be the max over all children).
+    return wall, _last_child_rss(before)
+
+
+_rss: list[float] = []
+
+
+def _last_child_rss(_before: int) -> float:
+    return _rss.pop() if _rss else float("nan")
+
+
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({code}):\n{err.decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    args = ap.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="leadcli-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    csv_path = work / f"leads-{args.rows}.csv"
+    if not csv_path.exists():
+        t = time.perf_counter()
+        generate(csv_path, args.rows)
+        print(f"generated {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s",
+              file=sys.stderr)
+    for name in ("sqlite3.db", "sqlite-utils.db", "leadcli.db"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(work / name) + suffix).unlink(missing_ok=True)
+
+    bindir = Path(sys.executable).parent
+    results = []
+    results.append(("sqlite3 .import (bare table)",
+                    *run(["sqlite3", str(work / "sqlite3.db"), f".import --csv {csv_path} bare"])))
+    sqlite_utils = shutil.which("sqlite-utils", path=str(bindir)) or shutil.which("sqlite-utils")
+    if sqlite_utils:
+        results.append(("sqlite-utils insert --csv",
+                        *run([sqlite_utils, "insert", str(work / "sqlite-utils.db"), "leads", str(csv_path), "--csv"])))
+    leadcli = str(bindir / "leadcli")
+    env = {**os.environ, "LEADCLI_DB": str(work / "leadcli.db")}
+    results.append(("leadcli import", *run([leadcli, "-q", "import", str(csv_path)], env)))
+    results.append(("leadcli import (again: all duplicates)", *run([leadcli, "-q", "import", str(csv_path)], env)))
+
+    base = results[0][1]
+    print(f"\nN = {args.rows:,} rows, {len(HEADER)} columns, {csv_path.stat().st_size / 1e6:.0f} MB\n")
+    print(f"| {'tool':<40} | {'wall s':>7} | {'× sqlite3':>9} | {'peak RSS MB':>11} |")
+    print(f"|{'-' * 42}|{'-' * 9}:|{'-' * 10}:|{'-' * 12}:|")
+    for name, wall, rss in results:
+        print(f"| {name:<40} | {wall:7.2f} | {wall / base:9.2f} | {rss:11.0f} |")
+    if not args.keep:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

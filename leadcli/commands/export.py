@@ -1,0 +1,83 @@
+"""leadcli export."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from leadcli.commands._options import (ArchivedOpt, GradeOpt, OwnerOpt, SearchOpt, SinceOpt, SourceOpt, StatusOpt,
+                                       TagOpt, UntilOpt, lead_filter)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+FormatOpt = Annotated[Optional[ExportFormat], typer.Option(
+    "--format", "-f", case_sensitive=False, help="csv (default), json or jsonl.", show_default=False)]
+OutputOpt = Annotated[Optional[str], typer.Option(
+    "--output", "-o", metavar="FILE", help="Write to FILE (created readable by you only) instead of stdout.")]
+SortOpt = Annotated[Optional[str], typer.Option("--sort", help="Sort by a field of `list --sort` (default: id).")]
+DescOpt = Annotated[Optional[bool], typer.Option("--desc/--asc", help="Force the sort direction.",
+                                                 show_default=False)]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Export at most N leads.")]
+
+
+def export(
+    status: StatusOpt = None,
+    source: SourceOpt = None,
+    owner: OwnerOpt = None,
+    tag: TagOpt = None,
+    grade: GradeOpt = None,
+    search: SearchOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    archived: ArchivedOpt = False,
+    format: FormatOpt = None,
+    output_file: OutputOpt = None,
+    sort: SortOpt = None,
+    desc: DescOpt = None,
+    limit: LimitOpt = None,
+) -> None:
+    """Export leads (the filters of list) as CSV, JSON or JSON Lines; `leadcli import` reads it back.
+
+    CSV cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading '.
+
+    \b
+    Example:
+      leadcli export > leads.csv
+      leadcli export --status converted --since 2025-01-01 --format jsonl --output won.jsonl
+    """
+    from leadcli import db, export as exporting, output
+    from leadcli.leads import LEAD_KEYS
+
+    fmt = format.value if format else (output.settings.format if output.settings.format in ("csv", "json", "jsonl")
+                                       else "csv")
+    flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
+    with db.session() as s:
+        records = exporting.iter_records(s, flt, sort=sort, desc=desc, limit=limit)
+        if output_file:
+            count = _to_file(output_file, records, list(LEAD_KEYS), fmt)
+        else:
+            count = output.stream(records, list(LEAD_KEYS), fmt)
+    output.message(f"exported {count} lead(s)" + (f" to {output_file}" if output_file else ""))
+
+
+def _to_file(path: str, records, columns: list[str], fmt: str) -> int:
+    import os
+    from pathlib import Path
+
+    from leadcli import output
+    from leadcli.errors import LeadcliError
+
+    target = Path(path).expanduser()
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise LeadcliError(f"cannot write {path} ({exc.strerror})", hint="check the folder exists and is writable")
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        return output.stream(records, columns, fmt, fh)

@@ -1,0 +1,320 @@
+"""Reading CSV files as CRMs and spreadsheets write them: any encoding, any delimiter, junk rows.
+
+`open_csv(source)` takes a path (optionally gzipped) or `-` for stdin, detects the encoding and the
+delimiter from the first megabyte, skips an Excel `sep=;` line, and streams rows. Blank rows and the
+footer of Salesforce report exports (`Grand Totals (N records)`, `Confidential Information - Do Not
+Distribute`, the copyright line) are dropped. The file is read once: its SHA-256 and the bytes read
+(for a progress bar) are counted on the way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from leadcli.errors import LeadcliError
+
+SAMPLE_BYTES = 1 << 20
+DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t", "|": "|", "pipe": "|",
+              "comma": ",", "semicolon": ";"}
+DELIMITER_NAMES = {",": ",", ";": ";", "\t": "tab", "|": "|"}
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# Single-byte encodings worth telling apart in CRM exports: Excel on Windows (1252), Cyrillic
+# Windows (1251, Bitrix24/1C), and plain Latin-1 (Salesforce's ISO-8859-1 export option).
+_LEGACY = ["cp1252", "cp1251", "latin_1"]
+_FOOTER = re.compile(r"^\s*(grand totals?\b|confidential information\b|copyright\s*(\(c\)|©)|"
+                     r"©\s*\d{4}.*salesforce)", re.IGNORECASE)
+# csv's default limit (128 KiB) is too small for a long notes field.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class BadFile(LeadcliError):
+    """A file that cannot be read as CSV: missing, empty, undecodable."""
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw stream that replays a sampled prefix, then the rest, hashing and counting bytes."""
+
+    def __init__(self, prefix: bytes, rest: BinaryIO):
+        self._prefix = memoryview(prefix)
+        self._rest = rest
+        self.sha = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if len(self._prefix):
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+        else:
+            data = self._rest.read(len(buffer))
+            n = len(data)
+            buffer[:n] = data
+        if n:
+            self.sha.update(buffer[:n])
+            self.bytes_read += n
+        return n
+
+
+@dataclass
+class CsvSource:
+    """An open CSV file: its header, how it was read, and its rows (read once, streaming)."""
+
+    name: str
+    header: list[str]
+    encoding: str
+    delimiter: str
+    total_bytes: int | None
+    _reader: _CountingReader
+    _rows: Iterator[list[str]]
+    _closers: list = field(default_factory=list)
+    header_line: int = 1
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITER_NAMES.get(self.delimiter, self.delimiter)
+
+    @property
+    def bytes_read(self) -> int:
+        return self._reader.bytes_read
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the bytes read so far (of the whole file once the rows are exhausted)."""
+        return self._reader.sha.hexdigest()
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(record number, cells) of each data row, without blank rows and report footers.
+
+        The record number counts records after the header, starting at 1 (not physical lines:
+        a quoted cell may span several).
+        """
+        number = 0
+        try:
+            for row in self._rows:
+                number += 1
+                if not row or not any(row):
+                    continue
+                if _FOOTER.match(row[0]) and not any(c.strip() for c in row[1:]):
+                    continue
+                yield number, row
+        except UnicodeDecodeError as exc:
+            raise BadFile(f"{self.name}: record {number + 1} is not valid {self.encoding} ({exc.reason})",
+                          hint="pass the file's encoding, e.g. --encoding cp1252 or --encoding latin-1") from None
+        except csv.Error as exc:
+            raise BadFile(f"{self.name}: record {number + 1} is not valid CSV ({exc})",
+                          hint="check the quoting around that line, or pass --delimiter") from None
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                closer.close()
+            except Exception:
+                pass
+
+    def __enter__(self) -> "CsvSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto") -> CsvSource:
+    """Open `source` (a path, a .gz path, or `-` for stdin) and read its header."""
+    name = str(source)
+    closers: list = []
+    total: int | None = None
+    if name == "-":
+        raw: BinaryIO = sys.stdin.buffer
+        name = "<stdin>"
+    else:
+        path = Path(name).expanduser()
+        try:
+            raw = open(path, "rb")
+        except FileNotFoundError:
+            raise BadFile(f"{name}: no such file", hint="check the path (use - to read standard input)") from None
+        except IsADirectoryError:
+            raise BadFile(f"{name} is a folder, not a CSV file", hint="give the path of a .csv file") from None
+        except OSError as exc:
+            raise BadFile(f"{name}: cannot read it ({exc.strerror})", hint="check the file's permissions") from None
+        closers.append(raw)
+        total = os.fstat(raw.fileno()).st_size
+        if raw.read(2) == b"\x1f\x8b":
+            raw.seek(0)
+            raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+            closers.append(raw)
+            total = None
+        else:
+            raw.seek(0)
+    try:
+        prefix = _read_prefix(raw)
+    except (OSError, EOFError) as exc:
+        for c in closers:
+            c.close()
+        raise BadFile(f"{name}: cannot read it ({exc})", hint="is it a complete CSV or .csv.gz file?") from None
+    if not prefix.strip():
+        for c in closers:
+            c.close()
+        raise BadFile(f"{name} is empty", hint="export the leads again, with a header row")
+    enc = detect_encoding(prefix) if encoding in (None, "", "auto") else _codec(encoding)
+    reader = _CountingReader(prefix, raw)
+    text = io.TextIOWrapper(io.BufferedReader(reader, 1 << 16), encoding=enc, newline="")
+    closers.append(text)
+    try:
+        first = text.readline()
+    except UnicodeDecodeError as exc:
+        for c in closers:
+            c.close()
+        raise BadFile(f"{name}: the first line is not valid {enc} ({exc.reason})",
+                      hint="pass the file's encoding, e.g. --encoding cp1252") from None
+    header_line = 1
+    sep = re.match(r"^\ufeff?sep=(.)\r?\n?$", first, re.IGNORECASE)
+    if sep:
+        first = ""
+        header_line = 2
+        if delimiter in (None, "", "auto"):
+            delimiter = sep.group(1)
+    sample = _decode_sample(prefix, enc, skip_first_line=bool(sep))
+    delim = sniff_delimiter(sample) if delimiter in (None, "", "auto") else parse_delimiter(delimiter)
+    lines = _chain(first, text) if first else text
+    rows = csv.reader(lines, delimiter=delim, quotechar='"', doublequote=True, skipinitialspace=False,
+                      strict=False)
+    try:
+        header = next(rows)
+    except StopIteration:
+        header = []
+    except (csv.Error, UnicodeDecodeError) as exc:
+        for c in closers:
+            c.close()
+        raise BadFile(f"{name}: cannot read the header ({exc})", hint="check the file's encoding and quoting") from None
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    while header and not header[-1]:
+        header.pop()  # a trailing delimiter on the header line (a re-save in Excel)
+    if not header:
+        for c in closers:
+            c.close()
+        raise BadFile(f"{name} has no header row", hint="the first line must name the columns")
+    return CsvSource(name=name, header=header, encoding=enc, delimiter=delim, total_bytes=total,
+                     _reader=reader, _rows=rows, _closers=closers, header_line=header_line)
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _read_prefix(raw: BinaryIO) -> bytes:
+    chunks, size = [], 0
+    while size < SAMPLE_BYTES:
+        chunk = raw.read(SAMPLE_BYTES - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise LeadcliError(f"unknown encoding {name!r}", hint="use auto, utf-8, utf-16, cp1252, cp1251 or latin-1",
+                           exit_code=2) from None
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a file from its first bytes: a BOM, else UTF-8 if it decodes, else the likeliest
+    legacy code page (charset-normalizer, limited to the code pages CRM exports use)."""
+    for bom, name in _BOMS:
+        if sample.startswith(bom):
+            if name == "utf-16" and sample.startswith(codecs.BOM_UTF32_LE):
+                return "utf-32"
+            return name
+    if _is_utf8(sample):
+        return "utf-8"
+    if sample[:200].count(b"\x00") > 20:
+        return "utf-16-le" if sample[1::2].count(b"\x00") > sample[::2].count(b"\x00") else "utf-16-be"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample[:200_000], cp_isolation=_LEGACY).best()
+    if best is None:
+        return "cp1252"
+    name = codecs.lookup(best.encoding).name
+    # cp1252 is a superset of Latin-1's printable range; report Latin-1 only when 1252 cannot decode.
+    if name == "iso8859-1":
+        try:
+            sample.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            return "latin-1"
+    return name
+
+
+def _is_utf8(sample: bytes) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(sample, final=len(sample) < SAMPLE_BYTES)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_sample(prefix: bytes, enc: str, skip_first_line: bool) -> str:
+    text = codecs.getincrementaldecoder(enc)(errors="replace").decode(prefix[:256_000], final=False)
+    text = text.lstrip("\ufeff")
+    if skip_first_line:
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    return text
+
+
+def parse_delimiter(value: str) -> str:
+    key = value if value in DELIMITERS else value.lower()
+    if key in DELIMITERS:
+        return DELIMITERS[key]
+    if len(value) == 1:
+        return value
+    raise LeadcliError(f"unknown delimiter {value!r}", hint="use auto, ',', ';', tab or '|'", exit_code=2)
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter among , ; TAB | that splits the first records most consistently."""
+    cut = sample.rfind("\n")
+    if cut > 0 and len(sample) >= 256_000 - 4:
+        sample = sample[:cut]
+    best, best_score = ",", (0.0, 0)
+    for delim in (",", ";", "\t", "|"):
+        try:
+            records = []
+            for row in csv.reader(io.StringIO(sample), delimiter=delim, strict=False):
+                if row:
+                    records.append(row)
+                if len(records) >= 50:
+                    break
+        except csv.Error:
+            continue
+        if not records:
+            continue
+        width = len(records[0])
+        while width > 1 and not records[0][width - 1].strip():
+            width -= 1
+        if width < 2:
+            continue
+        rest = records[1:] or records
+        consistent = sum(1 for r in rest if len(r) in (width, len(records[0]))) / len(rest)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best

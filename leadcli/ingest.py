@@ -1,0 +1,873 @@
+"""The import pipeline: read -> map -> validate -> dedupe -> write. Returns a report; never prints.
+
+How a run keeps the database safe and other commands responsive:
+
+1. *Stage* (no write lock): the file is streamed, each row mapped and validated in Python, and
+   the clean rows written in chunks into a TEMP table on the run's own connection. Temp tables
+   live outside the database file, so an interactive `add` can write meanwhile. Invalid rows go
+   to the rejects file; over `--max-rejects` the run stops here, having written nothing.
+2. *Write* (one BEGIN IMMEDIATE transaction): in-file duplicates and matches against existing
+   leads are found set-based in SQL on the indexed keys (e-mail key, phone key, external id);
+   new leads, their status history and tags are inserted with INSERT ... SELECT; updates of
+   existing leads (merge/update) are logged with their previous values; the run is recorded.
+   A crash, Ctrl-C or kill -9 at any moment leaves the database exactly as it was.
+
+`read_rows()` is the same reader and mapper without a database, for commands that score or
+preview a CSV without importing it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from array import array
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from leadcli import csvread, mapping, validate
+from leadcli.db import now_iso
+from leadcli.errors import InvalidValue, LeadcliError, NotFound, UsageError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+DUPLICATE_MODES = ("skip", "merge", "update", "create")
+MATCH_KEYS = {"email": "email_key", "phone": "phone_key", "external_id": "external_id"}
+CHUNK = 5000
+
+# The staged record, in this order (also the keys of `read_rows` records).
+RECORD = ("name", "first_name", "last_name", "email", "email_key", "phone", "phone_key", "company", "title",
+          "source", "owner", "value_cents", "currency", "status", "status_reason", "status_at", "converted_at",
+          "notes", "external_id", "tags", "fields", "created_at", "updated_at", "archived_at", "score", "grade",
+          "trend")
+# Lead columns an update may change (merge fills them when empty, update overwrites them).
+UPDATABLE = ("name", "first_name", "last_name", "email", "email_key", "phone", "phone_key", "company", "title",
+             "source", "owner", "value_cents", "currency", "notes", "external_id", "created_at", "score", "grade",
+             "trend")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+class TooManyRejects(LeadcliError):
+    """More invalid rows than `--max-rejects` allows: nothing was written."""
+
+
+@dataclass
+class ImportOptions:
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    columns: dict[str, str] = field(default_factory=dict)  # CSV column -> field (--map / --mapping)
+    statuses: dict[str, str] = field(default_factory=dict)  # source status -> leadcli status
+    match: tuple[str, ...] = ("email", "phone", "external_id")
+    on_duplicate: str = "skip"
+    source: str | None = None  # for rows without one
+    owner: str | None = None
+    dry_run: bool = False
+    rejects_path: str | None = None
+    max_rejects: str | int = 0  # N rows, or "P%" of the rows read
+    day_first: bool = False
+    missing: list[str] = field(default_factory=list)  # extra missing-value markers
+
+    def check(self) -> None:
+        if self.on_duplicate not in DUPLICATE_MODES:
+            raise UsageError(f"--on-duplicate {self.on_duplicate!r} is not one of {', '.join(DUPLICATE_MODES)}",
+                             hint="skip keeps the existing lead, merge fills its empty fields, update overwrites "
+                                  "them, create imports a new lead anyway")
+        for key in self.match:
+            if key not in MATCH_KEYS:
+                raise UsageError(f"--match {key!r} is not a key", hint="use any of: email, phone, external_id")
+        reject_limit(self.max_rejects, 100)
+
+    def recorded(self) -> dict[str, Any]:
+        """The options worth keeping with the run (for `import runs`)."""
+        out = {"match": list(self.match), "on_duplicate": self.on_duplicate}
+        for key in ("source", "owner", "rejects_path"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.columns:
+            out["columns"] = self.columns
+        if self.statuses:
+            out["statuses"] = self.statuses
+        if self.day_first:
+            out["day_first"] = True
+        if self.max_rejects not in (0, "0"):
+            out["max_rejects"] = str(self.max_rejects)
+        return out
+
+
+def reject_limit(value: str | int, rows: int) -> int:
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            pct = float(text[:-1])
+            if not 0 <= pct <= 100:
+                raise ValueError
+            return int(rows * pct / 100)
+        limit = int(text)
+        if limit < 0:
+            raise ValueError
+        return limit
+    except ValueError:
+        raise UsageError(f"--max-rejects {value!r} is not a count or a percentage",
+                         hint="give a number of rows (10) or a share of them (1%)") from None
+
+
+@dataclass
+class ImportReport:
+    file: str
+    encoding: str
+    delimiter: str
+    mapping: mapping.Mapping
+    sha256: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    run_id: int | None = None
+    dry_run: bool = False
+    rejects_file: str | None = None
+    first_errors: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    same_file_runs: list[int] = field(default_factory=list)
+    sample: list[str] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "rows": self.rows, "created": self.created, "updated": self.updated,
+                "skipped": self.skipped, "rejected": self.rejected, "encoding": self.encoding,
+                "delimiter": self.delimiter, "file": self.file, "sha256": self.sha256, "dry_run": self.dry_run}
+
+
+# ---------------------------------------------------------------- rows -> records
+
+
+_SLOT = {name: i for i, name in enumerate(RECORD)}
+_TEXT_FIELDS = ("name", "first_name", "last_name", "company", "title", "source", "owner", "status_reason", "notes",
+                "external_id", "trend")
+
+
+class RecordBuilder:
+    """Turns the cells of one CSV row into a staged record (a tuple in RECORD order).
+
+    Built once per file: the per-row work is a loop over precomputed (column, converter) pairs,
+    which is what keeps a million-row import in seconds. Raises InvalidValue naming the column.
+    """
+
+    def __init__(self, mp: mapping.Mapping, options: ImportOptions, region: str | None = None):
+        self.mapping = mp
+        self.options = options
+        self.width = len(mp.columns)
+        self.cache = mapping.ValueCache(region if region is not None else validate.default_region())
+        markers = () if mp.leadcli_export else mapping.DEFAULT_MISSING
+        self.missing = frozenset(m.strip().lower() for m in (*markers, "", *options.missing))
+        self.missing_len = max(len(m) for m in self.missing)
+        self.statuses = mapping.status_table(options.statuses)
+        self.status_cache: dict[str, str] = {}
+        self.by_field = mp.by_field()
+        self.headers = [c.header for c in mp.columns]
+        self.custom = [(c.index, c.key) for c in mp.columns if c.field == "custom"]
+        self.fields_col = self.by_field.get("fields")
+        self.default_source = validate.clean_text(options.source)
+        self.default_owner = validate.clean_text(options.owner)
+        self.text = [(_SLOT[f], self.by_field[f]) for f in _TEXT_FIELDS if f in self.by_field]
+        converters = {"email": self._email, "phone": self._phone, "value": self._value, "currency": self._currency,
+                      "created_at": self._date, "updated_at": self._date, "converted_at": self._date,
+                      "archived_at": self._date, "status": self._status, "converted": self._converted,
+                      "score": self._score, "grade": self._grade, "tags": self._tags}
+        self.convert = [(self.by_field[f], f, fn, self.headers[self.by_field[f]])
+                        for f, fn in converters.items() if f in self.by_field]
+        self.blank = [None] * (len(RECORD) + 1)  # + the converted flag
+
+    # Converters: each writes its slot(s) of the record being built.
+    def _email(self, v: str, rec: list, fld: str) -> None:
+        rec[_SLOT["email"]], rec[_SLOT["email_key"]] = validate.email(v)
+
+    def _phone(self, v: str, rec: list, fld: str) -> None:
+        rec[_SLOT["phone"]], rec[_SLOT["phone_key"]] = self.cache.phone(v)
+
+    def _value(self, v: str, rec: list, fld: str) -> None:
+        rec[_SLOT["value_cents"]] = self.cache.money_cents(v)
+
+    def _currency(self, v: str, rec: list, fld: str) -> None:
+        rec[_SLOT["currency"]] = self.cache.currency_code(v)
+
+    def _date(self, v: str, rec: list, fld: str) -> None:
+        rec[_SLOT[fld]] = mapping.parse_date(v, fld, self.options.day_first)
+
+    def _status(self, v: str, rec: list, fld: str) -> None:
+        status = self.status_cache.get(v)
+        if status is None:
+            status = self.statuses.get(mapping.header_key(v))
+            if status is None:
+                raise InvalidValue("status", f"{v!r} is not a status leadcli knows",
+                                   hint=f'map it, e.g. --status-map "{v}=contacted"')
+            self.status_cache[v] = status
+        rec[_SLOT["status"]] = status
+
+    def _converted(self, v: str, rec: list, fld: str) -> None:
+        rec[-1] = mapping.parse_bool(v, "converted")
+
+    def _score(self, v: str, rec: list, fld: str) -> None:
+        rec[_SLOT["score"]] = _score(v)
+
+    def _grade(self, v: str, rec: list, fld: str) -> None:
+        if v.upper() not in ("A", "B", "C", "D"):
+            raise InvalidValue("grade", f"{v!r} is not a grade", hint="use A, B, C or D")
+        rec[_SLOT["grade"]] = v.upper()
+
+    def _tags(self, v: str, rec: list, fld: str) -> None:
+        tags = list(dict.fromkeys(validate.tag(t) for t in v.split(";") if t.strip()))
+        rec[_SLOT["tags"]] = json.dumps(tags, ensure_ascii=False) if tags else None
+
+    def build(self, cells: list[str]) -> tuple:
+        if len(cells) != self.width:
+            cells = self._fit(cells)
+        if "'" in "".join([c[:1] for c in cells]):
+            cells = [unneutralise(c) for c in cells]
+        missing, mlen = self.missing, self.missing_len
+        rec = self.blank.copy()
+        for slot, idx in self.text:
+            v = cells[idx].strip()
+            if v and (len(v) > mlen or v.lower() not in missing):
+                rec[slot] = v
+        for idx, fld, fn, header in self.convert:
+            v = cells[idx].strip()
+            if v and (len(v) > mlen or v.lower() not in missing):
+                try:
+                    fn(v, rec, fld)
+                except InvalidValue as exc:
+                    raise InvalidValue(header, exc.reason, exc.hint) from None
+        fields = {}
+        if self.fields_col is not None:
+            fields = self._json_fields(cells[self.fields_col].strip())
+        for idx, key in self.custom:
+            v = cells[idx].strip()
+            if v and (len(v) > mlen or v.lower() not in missing):
+                fields[key] = v
+        return self._finish(rec, fields)
+
+    def _finish(self, rec: list, fields: dict) -> tuple:
+        S = _SLOT
+        name, first, last = rec[S["name"]], rec[S["first_name"]], rec[S["last_name"]]
+        if name is None and (first or last):
+            rec[S["name"]] = name = " ".join(p for p in (first, last) if p)
+        elif name and first is None and last is None:
+            rec[S["first_name"]], rec[S["last_name"]] = validate.split_name(name)
+        if not (name or rec[S["email"]] or rec[S["phone"]] or rec[S["company"]] or rec[S["external_id"]]):
+            raise InvalidValue("row", "a lead needs a name, e-mail, phone, company or external id",
+                               hint="fill one of them, or map the column that holds it with --map")
+        if rec[S["source"]] is None:
+            rec[S["source"]] = self.default_source
+        if rec[S["owner"]] is None:
+            rec[S["owner"]] = self.default_owner
+        status = rec[S["status"]]
+        converted_at = rec[S["converted_at"]]
+        if rec[-1] and status != "converted":
+            status = "converted"
+        elif status is None:
+            status = "converted" if converted_at else "new"
+        elif converted_at and status in ("new", "contacted", "qualified"):
+            status = "converted"
+        rec[S["status"]] = status
+        if status == "converted":
+            rec[S["converted_at"]] = rec[S["status_at"]] = converted_at or rec[S["updated_at"]]
+        else:
+            rec[S["converted_at"]] = None
+            rec[S["status_at"]] = rec[S["updated_at"]]
+            if status != "disqualified" and not self.mapping.leadcli_export:
+                rec[S["status_reason"]] = None
+        rec[S["fields"]] = json.dumps(fields, ensure_ascii=False) if fields else "{}"
+        del rec[-1]
+        return tuple(rec)
+
+    def _json_fields(self, raw: str) -> dict[str, Any]:
+        if not raw or raw.lower() in self.missing:
+            return {}
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise InvalidValue(self.headers[self.fields_col], f"{raw[:40]!r} is not a JSON object of custom fields",
+                               hint='leadcli writes them as {"Industry": "Retail"}')
+        return parsed
+
+    def _fit(self, cells: list[str]) -> list[str]:
+        width = self.width
+        if len(cells) < width:
+            return cells + [""] * (width - len(cells))
+        for i in range(width, len(cells)):
+            if cells[i].strip():
+                # A value under no header (a row longer than the header) is kept, not dropped.
+                self.width = len(cells)
+                while len(self.headers) < len(cells):
+                    n = len(self.headers)
+                    self.headers.append(f"column {n + 1}")
+                    self.custom.append((n, f"column {n + 1}"))
+                return cells
+        return cells[:width]
+
+    def as_dict(self, record: tuple) -> dict[str, Any]:
+        out = dict(zip(RECORD, record))
+        out["fields"] = json.loads(out["fields"])
+        out["tags"] = json.loads(out["tags"]) if out["tags"] else []
+        return out
+
+
+def _score(value: str) -> int:
+    try:
+        score = int(float(value))
+    except ValueError:
+        raise InvalidValue("score", f"{value!r} is not a number", hint="a score is a whole number 0-100") from None
+    if not 0 <= score <= 100:
+        raise InvalidValue("score", f"{value} is outside 0-100", hint="a score is a whole number 0-100")
+    return score
+
+
+def unneutralise(cell: str) -> str:
+    """Undo exactly what `output.csv_cell` does against formula injection: one leading `'`."""
+    if cell[:1] == "'" and cell.lstrip("'")[:1] in _FORMULA and cell.lstrip("'"):
+        return cell[1:]
+    return cell
+
+
+# ---------------------------------------------------------------- the reader API
+
+
+@dataclass
+class ReadResult:
+    """What `read_rows` found: how the file was read and how its columns map."""
+
+    source: csvread.CsvSource
+    mapping: mapping.Mapping
+    builder: RecordBuilder
+
+    @property
+    def encoding(self) -> str:
+        return self.source.encoding
+
+    @property
+    def delimiter(self) -> str:
+        return self.source.delimiter_name
+
+    def records(self, errors: list | None = None) -> Iterator[dict[str, Any]]:
+        """Each valid row as a dict of lead fields (RECORD keys; `fields` and `tags` decoded).
+
+        Invalid rows are skipped; when `errors` is a list, (record number, cells, message) are
+        appended to it.
+        """
+        for number, cells in self.source.rows():
+            try:
+                record = self.builder.build(cells)
+            except InvalidValue as exc:
+                if errors is not None:
+                    errors.append((number, cells, exc.message))
+                continue
+            yield {"_row": number, **self.builder.as_dict(record)}
+
+
+def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "auto",
+              options: ImportOptions | None = None) -> ReadResult:
+    """Open a CSV exactly as `leadcli import` does (encoding, delimiter, mapping, value parsing).
+
+    `path` may be `-` for stdin. Use as::
+
+        result = ingest.read_rows("leads.csv")
+        for record in result.records():
+            record["email"], record["fields"]["Industry"], ...
+        result.encoding, result.delimiter
+    """
+    options = options or ImportOptions(encoding=encoding, delimiter=delimiter)
+    src = csvread.open_csv(path, options.encoding or encoding, options.delimiter or delimiter)
+    mp = mapping.resolve(src.header, options.columns)
+    return ReadResult(source=src, mapping=mp, builder=RecordBuilder(mp, options))
+
+
+# ---------------------------------------------------------------- the run
+
+_STAGE_DDL = ("CREATE TEMP TABLE import_stage (seq INTEGER PRIMARY KEY, line INTEGER, "
+              + ", ".join(RECORD) + ", root INTEGER, target INTEGER, new_id INTEGER)")
+_STAGE_INSERT = (f"INSERT INTO temp.import_stage (line, {', '.join(RECORD)}) "
+                 f"VALUES ({', '.join('?' * (len(RECORD) + 1))})")
+
+
+def import_file(path: str | Path, options: ImportOptions | None = None,
+                progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
+    """Import one CSV file (or `-` for stdin) in one transaction; see the module docstring."""
+    from leadcli import db
+
+    options = options or ImportOptions()
+    options.check()
+    db_path = db.resolve_path()
+    db.migrate(db_path)
+    src = csvread.open_csv(path, options.encoding, options.delimiter)
+    with src:
+        mp = mapping.resolve(src.header, options.columns)
+        builder = RecordBuilder(mp, options)
+        report = ImportReport(file=Path(src.name).name if src.name != "<stdin>" else "-", encoding=src.encoding,
+                              delimiter=src.delimiter_name, mapping=mp, dry_run=options.dry_run,
+                              rejects_file=options.rejects_path)
+        with _connection(db_path) as conn:
+            raw = conn.connection.driver_connection
+            _stage(raw, src, builder, report, options, progress)
+            report.sha256 = src.sha256
+            limit = reject_limit(options.max_rejects, report.rows)
+            if report.rejected > limit:
+                raise TooManyRejects(
+                    f"{report.rejected} of {report.rows} rows are invalid (allowed: {limit}); nothing was imported"
+                    + (f"; first: {report.first_errors[0]}" if report.first_errors else ""),
+                    hint="; ".join(report.hints[:2] + [
+                        ("see them in " + options.rejects_path if options.rejects_path else
+                         "write them to a file with --rejects FILE")
+                        + ", fix them, or allow some with --max-rejects N (or P%)"]))
+            if progress:
+                progress(-1, None)
+            _write(conn, raw, report, options)
+    return report
+
+
+@contextmanager
+def _connection(db_path: Path) -> Iterator[Any]:
+    from sqlalchemy.exc import DatabaseError as SADatabaseError
+
+    from leadcli import db
+
+    try:
+        with db.engine(db_path).connect() as conn:
+            raw = conn.connection.driver_connection
+            # A bigger page cache for the bulk work; bounded so memory stays flat at any size.
+            raw.execute("PRAGMA cache_size = -65536")
+            raw.execute("PRAGMA temp.cache_size = -32768")
+            try:
+                yield conn
+            finally:
+                raw.execute("DROP TABLE IF EXISTS temp.import_stage") if not raw.in_transaction else None
+    except SADatabaseError as exc:
+        orig = getattr(exc, "orig", None)
+        if isinstance(orig, sqlite3.DatabaseError):
+            raise db._translate(orig, db_path) from exc
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise db._translate(exc, db_path) from exc
+
+
+def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuilder, report: ImportReport,
+           options: ImportOptions, progress: Callable | None) -> None:
+    """Read, map and validate every row into temp.import_stage. Touches only the temp database."""
+    raw.execute("DROP TABLE IF EXISTS temp.import_stage")
+    raw.execute(_STAGE_DDL)
+    rejects_fh = None
+    rejects = None
+    raw.execute("BEGIN")
+    # A 64-bit hash of each match key per staged row: in-file duplicates are then found with one
+    # numpy sort per key, and only the few candidate rows are compared exactly (see _find_roots).
+    keys = [] if options.on_duplicate == "create" else [MATCH_KEYS[k] for k in options.match]
+    hashes = [(_SLOT[k] + 1, array("q")) for k in keys]
+    try:
+        batch: list[tuple] = []
+        build = builder.build
+        for number, cells in src.rows():
+            report.rows += 1
+            if report.sample is None:
+                report.sample = cells
+            try:
+                batch.append((number, *build(cells)))
+            except InvalidValue as exc:
+                report.rejected += 1
+                if len(report.first_errors) < 5:
+                    report.first_errors.append(f"record {number}: {exc.message}")
+                    if exc.hint and exc.hint not in report.hints:
+                        report.hints.append(exc.hint)
+                if options.rejects_path:
+                    if rejects is None:
+                        rejects_fh = open(Path(options.rejects_path).expanduser(), "w", newline="",
+                                          encoding="utf-8")
+                        rejects = csv.writer(rejects_fh, lineterminator="\n")
+                        rejects.writerow([*src.header, "error"])
+                    rejects.writerow([*cells[:len(src.header)], exc.message])
+                continue
+            if len(batch) >= CHUNK:
+                _hash_keys(batch, hashes)
+                raw.executemany(_STAGE_INSERT, batch)
+                batch.clear()
+                if progress:
+                    progress(src.bytes_read, src.total_bytes)
+        if batch:
+            _hash_keys(batch, hashes)
+            raw.executemany(_STAGE_INSERT, batch)
+        if progress:
+            progress(src.bytes_read, src.total_bytes)
+        _find_roots(raw, keys, [h for _, h in hashes])
+        raw.execute("COMMIT")
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    finally:
+        if rejects_fh is not None:
+            rejects_fh.close()
+
+
+def _hash_keys(batch: list[tuple], hashes: list[tuple[int, array]]) -> None:
+    for slot, arr in hashes:
+        arr.extend([hash(row[slot]) if row[slot] is not None else 0 for row in batch])
+
+
+def _find_roots(raw: sqlite3.Connection, keys: list[str], hashes: list[array]) -> None:
+    """Mark each row that shares a match key with an earlier row: `root` = the first such row.
+
+    Rows chained through different keys (A shares an e-mail with B, B a phone with C) all point
+    at the first one. Staged rows have seq = position + 1.
+    """
+    if not keys or not hashes or not len(hashes[0]):
+        return
+    import numpy as np
+
+    candidates: set[int] = set()
+    for arr in hashes:
+        values = np.frombuffer(arr, dtype=np.int64)
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        same = np.nonzero((ordered[1:] == ordered[:-1]) & (ordered[1:] != 0))[0]
+        if len(same):
+            candidates.update((order[same] + 1).tolist())
+            candidates.update((order[same + 1] + 1).tolist())
+    if not candidates:
+        return
+    raw.execute("CREATE TEMP TABLE IF NOT EXISTS import_candidate (seq INTEGER PRIMARY KEY)")
+    raw.execute("DELETE FROM temp.import_candidate")
+    raw.executemany("INSERT INTO temp.import_candidate (seq) VALUES (?)", [(c,) for c in sorted(candidates)])
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    first_with: dict[tuple[int, str], int] = {}
+    rows = raw.execute(f"SELECT s.seq, {', '.join('s.' + k for k in keys)} FROM temp.import_stage s "
+                       "JOIN temp.import_candidate c ON c.seq = s.seq ORDER BY s.seq")
+    for seq, *values in rows:
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            other = first_with.setdefault((i, value), seq)
+            if other != seq:
+                a, b = find(seq), find(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    updates = [(find(seq), seq) for seq in sorted(candidates) if find(seq) != seq]
+    raw.executemany("UPDATE temp.import_stage SET root = ? WHERE seq = ?", updates)
+    raw.execute("DROP TABLE temp.import_candidate")
+
+
+def _write(conn: Any, raw: sqlite3.Connection, report: ImportReport, options: ImportOptions) -> None:
+    """The one write transaction: match, insert, update, record the run."""
+    from sqlmodel import Session
+
+    conn.execution_options(leadcli_begin="DEFERRED" if options.dry_run else "IMMEDIATE")
+    trans = conn.begin()
+    s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        now = now_iso()
+        report.same_file_runs = [r[0] for r in raw.execute(
+            "SELECT id FROM import_run WHERE sha256 = ? AND undone_at IS NULL ORDER BY id", (report.sha256,))]
+        _match(raw, options)
+        first_id = _assign_ids(raw, options)
+        report.created = raw.execute("SELECT count(*) FROM temp.import_stage WHERE new_id IS NOT NULL").fetchone()[0]
+        run_id = None
+        if not options.dry_run:
+            run_id = raw.execute(
+                "INSERT INTO import_run (file_name, sha256, started_at, finished_at, encoding, delimiter, options) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (report.file, report.sha256, now, now, report.encoding, report.delimiter,
+                 json.dumps(options.recorded(), ensure_ascii=False))).lastrowid
+            if report.created:
+                _insert_leads(raw, now, report.created)
+        updated_rows, changes = _apply_updates(raw, options, run_id, now, apply=not options.dry_run)
+        report.updated = updated_rows
+        report.skipped = report.rows - report.rejected - report.created - report.updated
+        if not options.dry_run:
+            last_id = first_id + report.created - 1 if report.created else None
+            raw.execute("UPDATE import_run SET finished_at = ?, rows = ?, created = ?, updated = ?, skipped = ?, "
+                        "rejected = ?, first_lead_id = ?, last_lead_id = ? WHERE id = ?",
+                        (now_iso(), report.rows, report.created, report.updated, report.skipped, report.rejected,
+                         first_id if report.created else None, last_id, run_id))
+            if report.created:
+                from leadcli import leads
+
+                leads.on_leads_created(s, first_id, last_id)
+            report.run_id = run_id
+        s.flush()
+        if options.dry_run:
+            trans.rollback()
+        else:
+            trans.commit()
+    except BaseException:
+        if trans.is_active:
+            trans.rollback()
+        raise
+    finally:
+        s.close()
+
+
+def _match(raw: sqlite3.Connection, options: ImportOptions) -> None:
+    """`target` = the existing lead each first-of-its-keys row duplicates (by --match, in order)."""
+    keys = [MATCH_KEYS[k] for k in options.match]
+    if options.on_duplicate == "create" or not keys:
+        return
+    lookups = ", ".join(f"(SELECT min(id) FROM lead WHERE lead.{k} = import_stage.{k})" for k in keys)
+    has_key = " OR ".join(f"{k} IS NOT NULL" for k in keys)
+    raw.execute(f"UPDATE temp.import_stage SET target = {'coalesce(' + lookups + ')' if len(keys) > 1 else lookups} "
+                f"WHERE root IS NULL AND ({has_key})")
+
+
+def _assign_ids(raw: sqlite3.Connection, options: ImportOptions) -> int:
+    """Ids for the new leads, consecutive and above every id an earlier run used (undo works on ranges)."""
+    first_id = raw.execute("SELECT max(coalesce((SELECT max(id) FROM lead), 0), "
+                           "coalesce((SELECT max(last_lead_id) FROM import_run), 0)) + 1").fetchone()[0]
+    raw.execute("""UPDATE temp.import_stage SET new_id = ? - 1 + m.rn FROM (
+                       SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM temp.import_stage
+                       WHERE root IS NULL AND target IS NULL) AS m
+                   WHERE m.seq = import_stage.seq""", (first_id,))
+    # Later rows with the same keys act on what their first row became (a match or a new lead).
+    raw.execute("""UPDATE temp.import_stage SET target = (
+                       SELECT coalesce(r.target, r.new_id) FROM temp.import_stage r WHERE r.seq = import_stage.root)
+                   WHERE root IS NOT NULL""")
+    return first_id
+
+
+_LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email_key", "phone", "phone_key",
+                        "company", "title", "source", "owner", "value_cents", "currency", "status", "status_reason",
+                        "fields", "notes", "external_id", "score", "grade", "trend", "created_at", "updated_at",
+                        "converted_at", "archived_at")
+
+
+def _insert_leads(raw: sqlite3.Connection, now: str, created: int) -> None:
+    existing = raw.execute("SELECT count(*) FROM lead").fetchone()[0]
+    indexes: list[tuple[str, str]] = []
+    if created >= 20_000 and created > existing:
+        # Filling a mostly empty table: building each index once from sorted data is about twice
+        # as fast as updating every index row by row. Same transaction, same index definitions
+        # (whatever migrations created), so a crash still leaves the database as it was.
+        indexes = raw.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                              "AND tbl_name IN ('lead', 'status_change', 'lead_tag')").fetchall()
+        for name, _ in indexes:
+            raw.execute(f'DROP INDEX main."{name}"')
+    _insert_rows(raw, now)
+    for _, sql in indexes:
+        raw.execute(sql)
+
+
+def _insert_rows(raw: sqlite3.Connection, now: str) -> None:
+    select = ", ".join(
+        {"id": "new_id", "created_at": "coalesce(created_at, :now)", "updated_at": "coalesce(updated_at, :now)",
+         "converted_at": "CASE WHEN status = 'converted' THEN coalesce(converted_at, :now) END"}.get(c, c)
+        for c in _LEAD_INSERT_COLUMNS)
+    raw.execute(f"INSERT INTO lead ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT {select} FROM temp.import_stage "
+                "WHERE new_id IS NOT NULL ORDER BY new_id", {"now": now})
+    # Every lead starts with its creation entry, as `add` writes it; a lead imported past `new`
+    # also gets the move to its status, dated by the file where it can be.
+    raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
+                "SELECT new_id, NULL, 'new', coalesce(created_at, :now), 'imported' FROM temp.import_stage "
+                "WHERE new_id IS NOT NULL ORDER BY new_id", {"now": now})
+    raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
+                "SELECT new_id, 'new', status, coalesce(status_at, :now), coalesce(status_reason, 'imported') "
+                "FROM temp.import_stage WHERE new_id IS NOT NULL AND status <> 'new' ORDER BY new_id", {"now": now})
+    raw.execute("INSERT OR IGNORE INTO lead_tag (lead_id, tag) SELECT s.new_id, j.value "
+                "FROM temp.import_stage s, json_each(s.tags) j WHERE s.new_id IS NOT NULL AND s.tags IS NOT NULL")
+
+
+# ---------------------------------------------------------------- merge / update
+
+_STATUS_RANK = {"new": 0, "contacted": 1, "qualified": 2, "converted": 3, "disqualified": 3}
+
+
+def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int | None, now: str,
+                   apply: bool) -> tuple[int, int]:
+    """Rows that duplicate a lead, under merge/update: change it and log what it was before.
+
+    Rows are taken grouped by lead, so each lead is read once, changed once and logged once
+    (with its values from before the run), however many rows of the file point at it.
+    Returns (rows that changed something, leads changed).
+    """
+    if options.on_duplicate not in ("merge", "update"):
+        return 0, 0
+    overwrite = options.on_duplicate == "update"
+    created_range = raw.execute("SELECT min(new_id), max(new_id) FROM temp.import_stage").fetchone()
+    lead_cols = [r[1] for r in raw.execute("PRAGMA main.table_info(lead)")]
+    wanted = [c for c in ("id", *UPDATABLE, "status", "status_reason", "converted_at", "updated_at", "fields")
+              if c in lead_cols]
+    read_lead = f"SELECT {', '.join(wanted)} FROM lead WHERE id = ?"
+    stage_cols = ("target", *RECORD)
+    cur = raw.cursor()
+    cur.execute(f"SELECT {', '.join(stage_cols)} FROM temp.import_stage WHERE target IS NOT NULL "
+                "ORDER BY target, seq")
+    rows_changed = leads_changed = 0
+    group: list[dict] = []
+    current = None
+
+    def flush() -> None:
+        nonlocal rows_changed, leads_changed
+        if not group:
+            return
+        lead_row = raw.execute(read_lead, (group[0]["target"],)).fetchone()
+        if lead_row is None:
+            return
+        lead = dict(zip(wanted, lead_row))
+        before = dict(lead)
+        if lead["status"] == "converted":
+            return  # a converted lead's record is kept as it was for reports
+        tags_added: list[str] = []
+        history: list[tuple] = []
+        existing_tags = {t for (t,) in raw.execute("SELECT tag FROM lead_tag WHERE lead_id = ?", (lead["id"],))}
+        for row in group:
+            changed = _merge_row(lead, row, overwrite)
+            for tag in json.loads(row["tags"]) if row["tags"] else []:
+                if tag.lower() not in {t.lower() for t in existing_tags} | {t.lower() for t in tags_added}:
+                    tags_added.append(tag)
+                    changed = True
+            if overwrite and row["status"] and _STATUS_RANK[row["status"]] > _STATUS_RANK[lead["status"]] \
+                    and lead["status"] not in ("converted", "disqualified"):
+                moment = row["status_at"] or now
+                history.append((lead["status"], row["status"], moment,
+                                row["status_reason"] if row["status"] == "disqualified" else None))
+                lead["status"] = row["status"]
+                if row["status"] == "converted":
+                    lead["converted_at"] = row["converted_at"] or moment
+                if row["status"] == "disqualified":
+                    lead["status_reason"] = row["status_reason"]
+                changed = True
+            rows_changed += bool(changed)
+        diff = {k: before[k] for k in wanted if k != "id" and lead[k] != before[k]}
+        if not diff and not tags_added:
+            return
+        leads_changed += 1
+        if not apply:
+            return
+        lead["updated_at"] = now
+        diff["updated_at"] = before["updated_at"]
+        sets = ", ".join(f"{k} = ?" for k in diff)
+        raw.execute(f"UPDATE lead SET {sets} WHERE id = ?", (*(lead[k] for k in diff), lead["id"]))
+        history_ids = []
+        for from_status, to_status, moment, reason in history:
+            history_ids.append(raw.execute(
+                "INSERT INTO status_change (lead_id, from_status, to_status, at, reason) VALUES (?, ?, ?, ?, ?)",
+                (lead["id"], from_status, to_status, moment, reason or "imported")).lastrowid)
+        raw.executemany("INSERT OR IGNORE INTO lead_tag (lead_id, tag) VALUES (?, ?)",
+                        [(lead["id"], t) for t in tags_added])
+        created_here = created_range[0] is not None and created_range[0] <= lead["id"] <= created_range[1]
+        if not created_here:
+            raw.execute("INSERT INTO import_change (run_id, lead_id, before, tags_added, history_ids) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (run_id, lead["id"], json.dumps(diff, ensure_ascii=False),
+                         json.dumps(tags_added, ensure_ascii=False), json.dumps(history_ids)))
+
+    while True:
+        chunk = cur.fetchmany(2000)
+        if not chunk:
+            break
+        for values in chunk:
+            row = dict(zip(stage_cols, values))
+            if row["target"] != current:
+                flush()
+                group = []
+                current = row["target"]
+            group.append(row)
+    flush()
+    return rows_changed, leads_changed
+
+
+def _merge_row(lead: dict, row: dict, overwrite: bool) -> bool:
+    changed = False
+    for key in UPDATABLE:
+        value = row.get(key)
+        if value is None or key not in lead:
+            continue
+        if overwrite:
+            if lead[key] != value:
+                lead[key] = value
+                changed = True
+        elif lead[key] in (None, ""):
+            lead[key] = value
+            changed = True
+    new_fields = json.loads(row["fields"]) if row["fields"] and row["fields"] != "{}" else {}
+    if new_fields:
+        fields = json.loads(lead["fields"]) if isinstance(lead["fields"], str) else dict(lead["fields"] or {})
+        before = dict(fields)
+        for key, value in new_fields.items():
+            if overwrite or fields.get(key) in (None, ""):
+                fields[key] = value
+        if fields != before:
+            lead["fields"] = json.dumps(fields, ensure_ascii=False)
+            changed = True
+    return changed
+
+
+# ---------------------------------------------------------------- runs and undo
+
+
+def list_runs(s: "Session") -> list[dict[str, Any]]:
+    raw = _raw(s)
+    cols = ("id", "file_name", "started_at", "rows", "created", "updated", "skipped", "rejected", "encoding",
+            "delimiter", "sha256", "undone_at", "options")
+    out = []
+    for values in raw.execute(f"SELECT {', '.join(cols)} FROM import_run ORDER BY id DESC"):
+        run = dict(zip(cols, values))
+        run["file"] = run.pop("file_name")
+        run["options"] = json.loads(run["options"] or "{}")
+        out.append(run)
+    return out
+
+
+def undo_run(s: "Session", run_id: int, force: bool = False) -> dict[str, Any]:
+    """Delete the leads run `run_id` created and restore the fields it updated."""
+    raw = _raw(s)
+    run = raw.execute("SELECT id, first_lead_id, last_lead_id, finished_at, undone_at FROM import_run WHERE id = ?",
+                      (run_id,)).fetchone()
+    if run is None:
+        raise NotFound(f"no import run {run_id}", hint="list them with `leadcli import runs`")
+    _, first, last, finished, undone = run
+    if undone:
+        raise LeadcliError(f"import run {run_id} was already undone at {undone}")
+    later = [r for (r,) in raw.execute(
+        """SELECT DISTINCT c.run_id FROM import_change c JOIN import_run r ON r.id = c.run_id
+           WHERE c.run_id > ? AND r.undone_at IS NULL AND (c.lead_id BETWEEN ? AND ?
+                 OR c.lead_id IN (SELECT lead_id FROM import_change WHERE run_id = ?)) ORDER BY c.run_id DESC""",
+        (run_id, first or 0, last or -1, run_id))]
+    if later:
+        raise LeadcliError(f"later import runs changed leads of run {run_id}: {', '.join(map(str, later))}",
+                           hint=f"undo those first: leadcli import undo {later[0]}")
+    touched = 0
+    if first is not None:
+        touched = raw.execute("SELECT count(*) FROM lead WHERE id BETWEEN ? AND ? AND updated_at > ?",
+                              (first, last, finished)).fetchone()[0]
+    if touched and not force:
+        raise LeadcliError(f"{touched} lead(s) created by run {run_id} were changed after the import",
+                           hint=f"undoing deletes them anyway with: leadcli import undo {run_id} --force")
+    restored = 0
+    for lead_id, before, tags_added, history_ids in raw.execute(
+            "SELECT lead_id, before, tags_added, history_ids FROM import_change WHERE run_id = ?",
+            (run_id,)).fetchall():
+        values = json.loads(before)
+        if values:
+            raw.execute(f"UPDATE lead SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                        (*values.values(), lead_id))
+        for tag in json.loads(tags_added or "[]"):
+            raw.execute("DELETE FROM lead_tag WHERE lead_id = ? AND tag = ?", (lead_id, tag))
+        for change_id in json.loads(history_ids or "[]"):
+            raw.execute("DELETE FROM status_change WHERE id = ?", (change_id,))
+        restored += 1
+    deleted = 0
+    if first is not None:
+        deleted = raw.execute("DELETE FROM lead WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+    raw.execute("UPDATE import_run SET undone_at = ? WHERE id = ?", (now_iso(), run_id))
+    return {"run_id": run_id, "deleted": deleted, "restored": restored}
+
+
+def _raw(s: "Session") -> sqlite3.Connection:
+    from leadcli import db
+
+    return db.raw_connection(s)

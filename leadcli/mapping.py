@@ -1,0 +1,536 @@
+"""Which CSV column is which lead field, and what the values in those columns mean.
+
+Headers are matched case-, space- and punctuation-insensitively against leadcli's own names and
+the usual headers of Salesforce (labels and API names), HubSpot, Pipedrive, Zoho, Bitrix24
+(Russian template) and the X Education file. Every column left unmapped becomes a custom field
+under its original header. Value parsers here are the import's fast paths: each is called once
+per cell, so the common shapes are decided with a regex or a cache and only the rest goes to
+the slower general code in `validate`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadcli import validate
+from leadcli.errors import InvalidValue, LeadcliError
+
+# Fields a column can map to. `converted` is a yes/no flag that makes a lead converted;
+# `fields` is leadcli's own JSON column of custom fields; `skip` drops a column on purpose.
+FIELDS = ("name", "first_name", "last_name", "email", "phone", "company", "title", "source", "owner",
+          "value", "currency", "status", "converted", "status_reason", "external_id", "notes", "tags",
+          "created_at", "updated_at", "converted_at", "archived_at", "score", "grade", "trend", "fields")
+FIELD_ALIASES = {"created": "created_at", "updated": "updated_at", "converted_date": "converted_at",
+                 "reason": "status_reason", "id": "external_id", "note": "notes", "tag": "tags",
+                 "full_name": "name", "mobile": "phone", "amount": "value"}
+
+
+def header_key(header: str) -> str:
+    """`Person - Email (Work)` -> `personemailwork`: case, spaces and punctuation ignored."""
+    text = unicodedata.normalize("NFKC", header).casefold()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+# For each field, groups of header keys in priority order: the first group with a column in the
+# file wins, and the columns of later groups stay custom fields (e.g. `Mobile Phone` is the phone
+# only when there is no `Phone`).
+_ALIASES: dict[str, list[list[str]]] = {
+    "external_id": [["externalid", "leadid", "recordid", "prospectid", "contactid", "zohoid", "leadleadid"],
+                    ["id"]],
+    "name": [["name", "fullname", "contactname", "personname", "leadname", "имяфамилия", "фио", "полноеимя"],
+             ["leadtitle", "названиелида", "dealtitle"]],
+    "first_name": [["firstname", "givenname", "personfirstname", "имя"]],
+    "last_name": [["lastname", "surname", "familyname", "personlastname", "фамилия"]],
+    "email": [["email", "emailaddress", "personemailwork", "personemail", "workemail", "businessemail",
+               "primaryemail", "рабочийemail", "электроннаяпочта", "почта"],
+              ["personemailhome", "personemailother", "частныйemail", "emailдлярассылок", "другойemail",
+               "secondaryemail", "otheremail", "personalemail", "homeemail"]],
+    "phone": [["phone", "phonenumber", "businessphone", "officenumber", "officephone", "workphone",
+               "personphonework", "personphone", "рабочийтелефон", "телефон"],
+              ["mobilephone", "mobile", "mobilenumber", "cellnumber", "cellphone", "personphonemobile",
+               "мобильныйтелефон"],
+              ["homephone", "personphonehome", "otherphone", "personphoneother", "домашнийтелефон",
+               "другойтелефон"]],
+    "company": [["company", "companyname", "companyaccount", "account", "accountname", "organization",
+                 "organisation", "organizationname", "leadorganization", "personorganization",
+                 "названиекомпании", "компания", "организация"],
+                ["associatedcompany"]],
+    "title": [["title", "jobtitle", "position", "designation", "persontitle", "personjobtitle", "role",
+               "должность"]],
+    "source": [["source", "leadsource", "leadsourcename", "sourceid", "channel", "источник"],
+               ["originalsource", "latestsource", "utmsource"]],
+    "owner": [["owner", "leadowner", "recordowner", "contactowner", "ownername", "assignedto", "salesrep",
+               "responsibleperson", "responsible", "assignedbyid", "ownerid", "ответственный"]],
+    "value": [["value", "estimatedvalue", "leadvalue", "amount", "dealvalue", "expectedvalue",
+               "expectedrevenue", "opportunityamount", "opportunity", "possibleamount", "возможнаясумма"]],
+    "currency": [["currency", "currencyisocode", "currencycode", "currencyid", "leadvaluecurrency",
+                  "dealcurrency", "валюта"]],
+    "status": [["status", "leadstatus", "stage", "leadstage", "statusid", "стадия", "статус"],
+               ["lifecyclestage", "dealstatus"]],
+    "converted": [["converted", "isconverted"]],
+    "status_reason": [["statusreason", "disqualifiedreason", "disqualificationreason", "lostreason",
+                       "reasonforloss", "unqualifiedreason", "closedlostreason", "lossreason",
+                       "дополнительноостадии"]],
+    "notes": [["notes", "note", "description", "comment", "comments", "комментарий"]],
+    "created_at": [["createdat", "createddate", "createdate", "created", "createdtime", "createdon",
+                    "datecreate", "datecreated", "leadcreated", "addtime", "leadaddtime", "датасоздания"],
+                   ["becamealeaddate"]],
+    "updated_at": [["updatedat", "lastmodifieddate", "lastmodified", "modifiedtime", "modifiedon",
+                    "updated", "updatetime", "datemodify", "датаизменения"]],
+    "converted_at": [["convertedat", "converteddate", "conversiondate", "becameacustomerdate",
+                      "dateconverted", "wontime"]],
+    "archived_at": [["archivedat"]],
+}
+# leadcli's own export columns: matched on the exact header only, because in other exports a
+# `Tags` or `Score` column is free text (X Education's Tags are call outcomes, HubSpot's Score is
+# its own scale) and belongs in custom fields.
+_EXACT = {"tags": "tags", "fields": "fields", "score": "score", "grade": "grade", "trend": "trend",
+          "status_reason": "status_reason", "archived_at": "archived_at"}
+_ALIAS_INDEX = {key: (fld, rank) for fld, groups in _ALIASES.items() for rank, keys in enumerate(groups)
+                for key in keys}
+# The columns of `leadcli export`: a file with all of these is leadcli's own, read back exactly.
+LEADCLI_EXPORT_HEADER = {"id", "name", "email", "status", "fields", "external_id", "created_at"}
+
+DEFAULT_MISSING = ("", "select", "unknown", "#n/a", "n/a", "null", "nan", "(none)", "--")
+
+
+# ---------------------------------------------------------------- statuses
+
+_STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "new": ("new", "open", "opennotcontacted", "notcontacted", "notstarted", "unassigned", "lead", "subscriber",
+            "received", "unread", "необработан", "новый", "новая"),
+    "contacted": ("contacted", "workingcontacted", "working", "attemptedtocontact", "attempted", "inprogress",
+                  "connected", "contactinfuture", "inprocess", "nurturing", "nurture", "вработе"),
+    "qualified": ("qualified", "prequalified", "salesqualifiedlead", "marketingqualifiedlead", "sql", "mql",
+                  "opportunity", "opendeal", "processed", "обработан", "quoted"),
+    "converted": ("converted", "closedconverted", "customer", "won", "dealwon", "closedwon", "evangelist",
+                  "качественныйлид", "сконвертирован"),
+    "disqualified": ("disqualified", "closednotconverted", "junk", "junklead", "unqualified", "notqualified",
+                     "lostlead", "lost", "closedlost", "dead", "rejected", "badtiming", "baddata", "spam",
+                     "некачественныйлид"),
+}
+STATUS_WORDS = {word: status for status, words in _STATUS_WORDS.items() for word in words}
+STATUSES = ("new", "contacted", "qualified", "converted", "disqualified")
+
+_TRUE = {"yes", "y", "true", "t", "on", "1", "да", "x", "✓"}
+_FALSE = {"no", "n", "false", "f", "off", "0", "нет", ""}
+
+
+def parse_bool(text: str, fld: str) -> bool:
+    key = text.strip().lower()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise InvalidValue(fld, f"{text!r} is not yes/no", hint="use yes/no, y/n, true/false or 1/0")
+
+
+# ---------------------------------------------------------------- the mapping of a file
+
+
+@dataclass
+class ColumnMap:
+    index: int
+    header: str
+    field: str  # a FIELDS name, "custom" (kept under `key`), or "skip"
+    key: str | None = None  # the custom field's name
+    how: str = "auto"  # auto | map (given by the user) | exact
+
+
+@dataclass
+class Mapping:
+    columns: list[ColumnMap]
+    leadcli_export: bool = False
+
+    def by_field(self) -> dict[str, int]:
+        return {c.field: c.index for c in self.columns if c.field not in ("custom", "skip")}
+
+    def rows(self, sample: list[str] | None = None) -> list[dict[str, Any]]:
+        """The mapping as rows for `--dry-run`: column, field, how it was decided, a sample value."""
+        out = []
+        for c in self.columns:
+            target = f"fields.{c.key}" if c.field == "custom" else c.field
+            out.append({"column": c.header, "field": target, "how": c.how,
+                        "sample": (sample[c.index] if sample and c.index < len(sample) else None)})
+        return out
+
+    def as_file(self) -> dict[str, Any]:
+        """The mapping in the format `--mapping FILE` reads (a cron job reuses it)."""
+        return {"columns": {c.header: (f"fields.{c.key}" if c.field == "custom" and c.key != c.header
+                                       else "custom" if c.field == "custom" else c.field)
+                            for c in self.columns}}
+
+
+def resolve(header: list[str], overrides: dict[str, str] | None = None) -> Mapping:
+    """Map each column of `header`; `overrides` (`--map`, `--mapping`) name a column's field exactly."""
+    overrides = dict(overrides or {})
+    leadcli_export = LEADCLI_EXPORT_HEADER <= set(header)
+    over_by_key = {header_key(k): v for k, v in overrides.items()}
+    columns: list[ColumnMap] = []
+    taken: dict[str, tuple[int, int]] = {}  # field -> (rank, column position)
+    used_keys: set[str] = set()
+    for i, raw in enumerate(header):
+        name = raw if raw else f"column {i + 1}"
+        col = ColumnMap(index=i, header=name, field="custom", key=name)
+        target = overrides.get(raw, over_by_key.get(header_key(raw)) if raw else None)
+        if target is not None:
+            col.field, col.key = _target(target, name)
+            col.how = "map"
+        elif leadcli_export and raw == "id":
+            col.field, col.how = "skip", "exact"  # leadcli's own ids are local to its database
+        elif raw in _EXACT and (raw != "status_reason" or leadcli_export):
+            col.field, col.how = _EXACT[raw], "exact"
+        elif raw:
+            hit = _ALIAS_INDEX.get(header_key(raw))
+            if hit:
+                col.field = hit[0]
+        columns.append(col)
+    # One column per field: the user's choice, else the best-ranked alias, else the leftmost.
+    for col in columns:
+        if col.field in ("custom", "skip"):
+            continue
+        rank = -1 if col.how in ("map", "exact") else _ALIAS_INDEX.get(header_key(col.header), ("", 9))[1]
+        if col.field in taken:
+            other_rank, other_pos = taken[col.field]
+            if (rank, col.index) < (other_rank, other_pos):
+                _demote(columns[other_pos])
+                taken[col.field] = (rank, col.index)
+            else:
+                _demote(col)
+        else:
+            taken[col.field] = (rank, col.index)
+    # A lead's title (Pipedrive `Lead - Title`, Bitrix24 `Название лида`) names the lead only when
+    # the file has no person's name.
+    if "name" in taken and taken["name"][0] >= 1 and ("first_name" in taken or "last_name" in taken):
+        _demote(columns[taken.pop("name")[1]])
+    for col in columns:
+        if col.field == "custom":
+            key = col.key or col.header
+            base, n = key, 2
+            while key in used_keys:
+                key = f"{base} ({n})"
+                n += 1
+            col.key = key
+            used_keys.add(key)
+    return Mapping(columns=columns, leadcli_export=leadcli_export)
+
+
+def _demote(col: ColumnMap) -> None:
+    if col.how == "map":
+        raise LeadcliError(f"two columns are mapped to {col.field!r}", hint="map each field from one column only",
+                           exit_code=2)
+    col.field, col.key, col.how = "custom", col.header, "auto"
+
+
+def _target(target: str, header: str) -> tuple[str, str | None]:
+    text = target.strip()
+    low = text.lower().replace("-", "_").replace(" ", "_")
+    if low in ("custom", "field", "fields.", "keep", ""):
+        return "custom", header
+    if low.startswith("fields.") and len(text) > 7:
+        return "custom", text[7:].strip()
+    if low in ("skip", "ignore", "drop", "none"):
+        return "skip", None
+    low = FIELD_ALIASES.get(low, low)
+    if low in FIELDS:
+        return low, None
+    raise LeadcliError(f"{target!r} is not a lead field (column {header!r})",
+                       hint="use one of: " + ", ".join(FIELDS) + ", fields.NAME (a custom field) or skip",
+                       exit_code=2)
+
+
+def parse_map_options(items: list[str], what: str = "--map") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise LeadcliError(f"{what} {item!r} is not COLUMN=FIELD", hint=f'write it as {what} "Lead Owner=owner"',
+                               exit_code=2)
+        column, target = item.rsplit("=", 1)
+        out[column.strip()] = target.strip()
+    return out
+
+
+@dataclass
+class MappingFile:
+    """A saved mapping (`--mapping FILE`): JSON `{"columns": {...}, "statuses": {...}, ...}` or lines
+    `COLUMN=field` (with `# comments`)."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def load_mapping_file(path: str | Path) -> MappingFile:
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise LeadcliError(f"cannot read the mapping file {path} ({exc.strerror})",
+                           hint="check the path given with --mapping") from None
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise LeadcliError(f"the mapping file {path} is not valid JSON ({exc})",
+                               hint='it holds {"columns": {"CSV column": "field", ...}}') from None
+        if not isinstance(data, dict):
+            raise LeadcliError(f"the mapping file {path} must hold a JSON object")
+        columns = data.get("columns")
+        if columns is None:
+            columns = {k: v for k, v in data.items() if isinstance(v, str)}
+        out = MappingFile(columns={str(k): str(v) for k, v in (columns or {}).items()},
+                          statuses={str(k): str(v) for k, v in (data.get("statuses") or {}).items()},
+                          missing=[str(v) for v in data.get("missing") or []])
+        out.options = {k: data[k] for k in ("match", "on_duplicate", "source", "owner", "day_first",
+                                             "encoding", "delimiter", "max_rejects") if k in data}
+        return out
+    columns = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise LeadcliError(f"{path}, line {number}: {line!r} is not COLUMN=FIELD",
+                               hint="one mapping per line, e.g. Lead Owner=owner")
+        column, target = line.rsplit("=", 1)
+        columns[column.strip()] = target.strip()
+    return MappingFile(columns=columns)
+
+
+def status_table(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    table = dict(STATUS_WORDS)
+    for raw, status in (overrides or {}).items():
+        target = status.strip().lower()
+        if target not in STATUSES:
+            raise LeadcliError(f"--status-map {raw}={status}: {status!r} is not a status",
+                               hint="map to one of: " + ", ".join(STATUSES), exit_code=2)
+        table[header_key(raw)] = target
+    return table
+
+
+# ---------------------------------------------------------------- dates
+
+_ISO = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?)?\s*"
+                  r"(Z|UTC|GMT|[+-]\d\d:?\d\d|[+-]\d\d)?$", re.IGNORECASE)
+_SLASH = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?:[ T,]+(\d{1,2}):(\d\d)(?::(\d\d))?\s*([AaPp][Mm])?)?"
+                    r"\s*(Z|UTC|GMT)?$")
+_YMD_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d\d)(?::(\d\d))?)?$")
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+_EXCEL_EPOCH = _dt.datetime(1899, 12, 30, tzinfo=_dt.timezone.utc)
+_UNIX_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_valid_days: dict[tuple[int, int, int], bool] = {}
+
+
+def _real_day(y: int, m: int, d: int) -> bool:
+    key = (y, m, d)
+    ok = _valid_days.get(key)
+    if ok is None:
+        try:
+            _dt.date(y, m, d)
+            ok = 1900 <= y <= 2200
+        except ValueError:
+            ok = False
+        if len(_valid_days) < 200_000:
+            _valid_days[key] = ok
+    return ok
+
+
+_iso_days: dict[str, bool] = {}
+
+
+def _iso_day(day: str) -> bool:
+    ok = day[:4].isdigit() and day[5:7].isdigit() and day[8:10].isdigit() and \
+        _real_day(int(day[:4]), int(day[5:7]), int(day[8:10]))
+    if len(_iso_days) < 200_000:
+        _iso_days[day] = ok
+    return ok
+
+
+def parse_date(text: str, fld: str, day_first: bool = False) -> str:
+    """A date or time as written by a CRM or a spreadsheet, as ISO 8601 UTC (`YYYY-MM-DDTHH:MM:SSZ`).
+
+    ISO with or without offset, `M/d/yyyy h:mm a`, `dd.MM.yyyy`, `MM/dd/yyyy` (or `dd/MM/yyyy` with
+    `day_first`, or when the first number is over 12), Excel serial days and UNIX seconds or
+    milliseconds. Times without an offset are taken as UTC.
+    """
+    n = len(text)
+    if (n == 10 or n == 16 or n == 19 or n == 20) and text[4] == "-" and text[7] == "-":
+        # The shapes exports write most (`2025-03-12`, `2025-03-12 09:14`, leadcli's own
+        # `2025-03-12T09:14:00Z`) without the regex: an import calls this once per row and column.
+        day = text[:10]
+        ok = _iso_days.get(day)
+        if ok is None:
+            ok = _iso_day(day)
+        if ok:
+            if n == 10:
+                return day + "T00:00:00Z"
+            hh, mi = text[11:13], text[14:16]
+            if text[10] in " T" and text[13] == ":" and hh.isdigit() and mi.isdigit() and hh < "24" and mi < "60":
+                if n == 16:
+                    return f"{day}T{hh}:{mi}:00Z"
+                ss = text[17:19]
+                if text[16] == ":" and ss.isdigit() and ss < "60" and (n == 19 or text[19] in "Zz"):
+                    return f"{day}T{hh}:{mi}:{ss}Z"
+    m = _ISO.match(text)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not _real_day(y, mo, d):
+            raise _bad_date(fld, text)
+        hh, mi, ss = int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0)
+        if hh > 23 or mi > 59 or ss > 59:
+            raise _bad_date(fld, text)
+        tz = m.group(7)
+        if not tz or tz.upper() in ("Z", "UTC", "GMT") or tz in ("+00:00", "+0000", "+00", "-00:00"):
+            return f"{y:04d}-{mo:02d}-{d:02d}T{hh:02d}:{mi:02d}:{ss:02d}Z"
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = _dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)) * sign
+        moment = _dt.datetime(y, mo, d, hh, mi, ss, tzinfo=_dt.timezone(offset))
+        return validate.to_iso(moment)
+    m = _SLASH.match(text)
+    if m:
+        a, sep, b, y = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
+        year = int(y) + (2000 if len(y) == 2 and int(y) < 70 else 1900 if len(y) == 2 else 0)
+        # A dotted date is always day first (de_DE, ru_RU); a slash date follows --day-first
+        # unless one of its numbers can only be a day.
+        if sep == "." or a > 12 or (day_first and b <= 12):
+            day, month = a, b
+        else:
+            month, day = a, b
+        hh, mi, ss = int(m.group(5) or 0), int(m.group(6) or 0), int(m.group(7) or 0)
+        ampm = (m.group(8) or "").lower()
+        if ampm:
+            if not 1 <= hh <= 12:
+                raise _bad_date(fld, text)
+            hh = hh % 12 + (12 if ampm == "pm" else 0)
+        if not _real_day(year, month, day) or hh > 23 or mi > 59 or ss > 59:
+            raise _bad_date(fld, text)
+        return f"{year:04d}-{month:02d}-{day:02d}T{hh:02d}:{mi:02d}:{ss:02d}Z"
+    m = _YMD_SLASH.match(text)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        hh, mi, ss = int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0)
+        if not _real_day(y, mo, d) or hh > 23 or mi > 59 or ss > 59:
+            raise _bad_date(fld, text)
+        return f"{y:04d}-{mo:02d}-{d:02d}T{hh:02d}:{mi:02d}:{ss:02d}Z"
+    if _NUMBER.match(text):
+        number = float(text)
+        if "." not in text and len(text) in (12, 13):
+            return validate.to_iso(_UNIX_EPOCH + _dt.timedelta(milliseconds=int(text)))
+        if "." not in text and len(text) in (9, 10):
+            return validate.to_iso(_UNIX_EPOCH + _dt.timedelta(seconds=int(text)))
+        if 1 <= number < 2958466 and len(text.split(".")[0]) <= 5:
+            moment = _EXCEL_EPOCH + _dt.timedelta(days=number)
+            return validate.to_iso(moment.replace(microsecond=0))
+        raise _bad_date(fld, text)
+    try:
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = _loose_date(text)
+        if moment is None:
+            raise _bad_date(fld, text) from None
+    return validate.to_iso(moment)
+
+
+_LOOSE_FORMATS = ("%b %d, %Y", "%d %b %Y", "%B %d, %Y", "%d %B %Y", "%b %d, %Y %I:%M %p", "%d-%b-%Y",
+                  "%d-%b-%y", "%a, %d %b %Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S %Z")
+
+
+def _loose_date(text: str) -> _dt.datetime | None:
+    cleaned = re.sub(r"\s+", " ", text.strip())
+    cleaned = re.sub(r"\s*GMT([+-]\d\d:?\d\d)$", r"\1", cleaned)
+    try:
+        return _dt.datetime.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    for fmt in _LOOSE_FORMATS:
+        try:
+            return _dt.datetime.strptime(cleaned, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _bad_date(fld: str, text: str) -> InvalidValue:
+    return InvalidValue(fld, f"{text!r} is not a real date",
+                        hint="use YYYY-MM-DD, M/d/yyyy (--day-first for d/M/yyyy), dd.MM.yyyy, an Excel serial "
+                             "or epoch milliseconds")
+
+
+# ---------------------------------------------------------------- fast paths for the hot columns
+
+_PLAIN_MONEY = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$")
+
+
+class ValueCache:
+    """Per-import caches: CRM columns repeat the same amounts, currencies and phone layouts."""
+
+    def __init__(self, region: str | None = None):
+        self.region = region
+        self.money: dict[str, int | None] = {}
+        self.phones: dict[str, tuple[str, str | None, int]] = {}
+        self.currency: dict[str, str | None] = {}
+
+    def money_cents(self, text: str, fld: str = "value") -> int | None:
+        hit = self.money.get(text)
+        if hit is not None:
+            return hit
+        m = _PLAIN_MONEY.match(text)
+        if m:
+            whole = int(m.group(1).replace(",", ""))
+            frac = m.group(2) or ""
+            cents = whole * 100 + (int(frac.ljust(2, "0")) if frac else 0)
+        else:
+            cents = validate.money(text, fld)
+        if len(self.money) < 100_000:
+            self.money[text] = cents
+        return cents
+
+    def currency_code(self, text: str) -> str | None:
+        if text in self.currency:
+            return self.currency[text]
+        code = validate.currency(text)
+        self.currency[text] = code
+        return code
+
+    def phone(self, text: str) -> tuple[str | None, str | None]:
+        """`validate.phone` with a cache keyed on the number's layout.
+
+        libphonenumber's decision (country code, trunk prefix, possible length) depends on the
+        leading digits and the length, never on the last four digits; so numbers that differ only
+        there share one parse, and the answer is rebuilt with their own last four digits.
+        """
+        last4 = text[-4:]
+        if last4.isdigit() and len(text) >= 8:
+            key = text[:-4]
+        else:
+            digits_at = [i for i, ch in enumerate(text) if ch.isdigit()]
+            if len(digits_at) < 7:
+                return validate.phone(text, region=self.region)
+            last4 = "".join(text[i] for i in digits_at[-4:])
+            layout = list(text)
+            for i in digits_at[-4:]:
+                layout[i] = "#"
+            key = "".join(layout)
+        hit = self.phones.get(key)
+        if hit is not None:
+            kind, prefix, _ = hit
+            if kind == "e164":
+                e164 = prefix + last4  # type: ignore[operator]
+                return e164, e164
+            return validate.phone(text, region=self.region)
+        stored, phone_key = validate.phone(text, region=self.region)
+        if stored and stored.startswith("+") and stored == phone_key and stored.endswith(last4):
+            entry = ("e164", stored[:-4], 0)
+        else:
+            entry = ("raw", None, 0)
+        if len(self.phones) < 200_000:
+            self.phones[key] = entry
+        return stored, phone_key

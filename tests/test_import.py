@@ -1,0 +1,442 @@
+"""leadcli import end to end: formats, mapping, values, rejects, duplicates, runs and undo."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def write(tmp_path: Path, text: str, name: str = "in.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def leads(cli) -> list[dict]:
+    return json.loads(cli.ok("--format", "json", "list", "--archived", "--sort", "id", "--asc").stdout)
+
+
+def summary(cli, *args, **kw) -> dict:
+    return json.loads(cli.ok("import", *args, "--json", **kw).stdout)
+
+
+def table(db: Path, sql: str, *params) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- the example file
+
+
+def test_example_file_imports_every_row_and_maps_every_standard_column(cli, isolated_db):
+    out = summary(cli, str(EXAMPLES / "leads.csv"))
+    with open(EXAMPLES / "leads.csv", newline="", encoding="utf-8") as fh:
+        source = list(csv.DictReader(fh))
+    assert out["rows"] == out["created"] == len(source) == 200
+    assert out["rejected"] == 0 and out["encoding"] == "utf-8" and out["delimiter"] == ","
+    got = leads(cli)
+    by_ext = {lead["external_id"]: lead for lead in got}
+    assert set(by_ext) == {row["Lead ID"] for row in source}
+    for row in source:
+        lead = by_ext[row["Lead ID"]]
+        assert lead["first_name"] == row["First Name"] and lead["last_name"] == row["Last Name"]
+        assert lead["name"] == f"{row['First Name']} {row['Last Name']}"
+        assert lead["email"] == row["Email"] and lead["company"] == row["Company"]
+        assert lead["title"] == row["Title"] and lead["source"] == row["Lead Source"]
+        assert lead["owner"] == row["Lead Owner"]
+        expected_value = float(row["Estimated Value"].replace(",", "")) if row["Estimated Value"] else None
+        assert (lead["value"] if lead["value"] is None else float(lead["value"])) == expected_value
+        assert lead["created_at"] == row["Created Date"].replace(" ", "T") + ":00Z"
+        status = {"Open - Not Contacted": "new", "Working - Contacted": "contacted", "Qualified": "qualified",
+                  "Closed - Converted": "converted", "Closed - Not Converted": "disqualified"}[row["Lead Status"]]
+        assert lead["status"] == status
+        if status == "converted":
+            assert lead["converted_at"] == row["Converted Date"] + "T00:00:00Z"
+        if status == "disqualified":
+            assert lead["status_reason"] == (row["Disqualified Reason"] or None)
+        custom = {k: row[k] for k in ("Industry", "No. of Employees", "Country", "Newsletter") if row[k]}
+        assert lead["fields"] == custom
+
+
+def test_imported_leads_get_their_status_history(cli):
+    summary(cli, str(EXAMPLES / "leads.csv"))
+    converted = [lead for lead in leads(cli) if lead["status"] == "converted"][0]
+    card = json.loads(cli.ok("-f", "json", "show", str(converted["id"])).stdout)
+    moves = [(h["from"], h["to"], h["at"]) for h in card["history"]]
+    assert moves[0] == (None, "new", converted["created_at"])
+    assert moves[-1] == ("new", "converted", converted["converted_at"])
+
+
+def test_reimporting_the_same_file_changes_nothing(cli, isolated_db):
+    summary(cli, str(EXAMPLES / "leads.csv"))
+    before = cli.ok("export").stdout
+    again = summary(cli, str(EXAMPLES / "leads.csv"))
+    assert again["created"] == again["updated"] == 0 and again["skipped"] == 200
+    assert cli.ok("export").stdout == before
+    for mode in ("merge", "update"):
+        res = summary(cli, str(EXAMPLES / "leads.csv"), "--on-duplicate", mode)
+        assert res["created"] == res["updated"] == 0, mode
+        assert cli.ok("export").stdout == before
+
+
+# ---------------------------------------------------------------- reading: encodings, delimiters, junk
+
+HEADER = "Name,Email,Company,Notes\n"
+
+
+@pytest.mark.parametrize("encoding, reported", [
+    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"),
+    ("cp1252", "cp1252"), ("cp1251", "cp1251"),
+])
+def test_encodings_are_detected(cli, tmp_path, encoding, reported):
+    names = {"cp1251": ["Иван Петров", "Мария Смирнова", "Ольга Кузнецова"]}.get(
+        encoding, ["José Müller", "Zoë Ørsted", "François Façade"])
+    notes = "€ 500 déjà vu" if encoding != "cp1251" else "Хороший клиент; звонить утром"
+    text = "Name,Email,Notes\n" + "".join(f"{n},p{i % 3}@ex.com,{notes}\n" for i, n in enumerate(names * 20))
+    path = write(tmp_path, text, encoding=encoding)
+    out = summary(cli, str(path))
+    assert out["encoding"] == reported and out["created"] == 3 and out["skipped"] == 57
+    got = leads(cli)
+    assert [g["name"] for g in got] == names and got[0]["notes"] == notes
+
+
+def test_latin1_file_and_encoding_override(cli, tmp_path):
+    path = write(tmp_path, "Name;City\nJosé;Bragança\n", encoding="latin-1")
+    out = summary(cli, str(path), "--encoding", "latin-1")
+    assert out["encoding"] == "iso8859-1" and out["delimiter"] == ";"
+    assert leads(cli)[0]["fields"] == {"City": "Bragança"}
+
+
+def test_bad_encoding_override_is_a_clear_error(cli, tmp_path):
+    path = write(tmp_path, "Name\nJosé\n", encoding="cp1252")
+    result = cli("import", str(path), "--encoding", "utf-8")
+    assert result.exit_code == 1 and "--encoding" in result.stderr and "Traceback" not in result.stderr
+    assert cli("import", str(path), "--encoding", "klingon").exit_code == 2
+
+
+@pytest.mark.parametrize("delim, name", [(",", ","), (";", ";"), ("\t", "tab"), ("|", "|")])
+def test_delimiters_are_sniffed(cli, tmp_path, delim, name):
+    rows = [["Name", "Email", "Estimated Value"], ["Ana, Jr.", "ana@x.io", "1,5"], ["Bo", "bo@x.io", "7"]]
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delim, lineterminator="\r\n").writerows(rows)
+    out = summary(cli, str(write(tmp_path, buf.getvalue())))
+    assert out["delimiter"] == name and out["created"] == 2
+    assert [g["name"] for g in leads(cli)] == ["Ana, Jr.", "Bo"]
+
+
+def test_delimiter_override(cli, tmp_path):
+    path = write(tmp_path, "Name|Memo\nAna|a;b;c\n")
+    summary(cli, str(path), "--delimiter", "|")
+    assert leads(cli)[0]["fields"] == {"Memo": "a;b;c"}
+    assert cli("import", str(path), "--delimiter", "::").exit_code == 2
+
+
+def test_excel_sep_line_crlf_quoted_newlines_trailing_column_and_footer(cli, tmp_path):
+    text = ('sep=;\r\n'
+            '"Full Name";"Email";"Description";\r\n'
+            '"Ana Silva";"ana@x.io";"line one\r\nline two";\r\n'
+            '"Bo Chen";"bo@x.io";"";\r\n'
+            '\r\n\r\n'
+            '"Grand Totals (2 records)"\r\n'
+            '\r\n'
+            '"Confidential Information - Do Not Distribute"\r\n'
+            '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\r\n\r\n')
+    out = summary(cli, str(write(tmp_path, text)))
+    assert out["rows"] == 2 and out["created"] == 2 and out["rejected"] == 0 and out["delimiter"] == ";"
+    ana, bo = leads(cli)
+    assert ana["notes"] == "line one\r\nline two" and ana["fields"] == {} and bo["notes"] is None
+
+
+def test_lf_salesforce_report_with_every_value_quoted(cli, tmp_path):
+    text = ('"First Name","Last Name","Company / Account","Lead Owner","Lead Status"\n'
+            '"Ana","Silva","Acme","maria","Working - Contacted"\n\n'
+            '"Grand Totals (1 records)"\n\n"Confidential Information - Do Not Distribute"\n'
+            '"Copyright © 2000-2025 salesforce.com, inc. All rights reserved."\n')
+    summary(cli, str(write(tmp_path, text)))
+    (lead,) = leads(cli)
+    assert (lead["name"], lead["company"], lead["owner"], lead["status"]) == ("Ana Silva", "Acme", "maria", "contacted")
+
+
+def test_stdin_and_gzip(cli, tmp_path):
+    out = summary(cli, "-", input="Name,Email\nAna,ana@x.io\n")
+    assert out["created"] == 1 and out["file"] == "-"
+    gz = tmp_path / "more.csv.gz"
+    gz.write_bytes(gzip.compress(b"Name,Email\nBo,bo@x.io\n"))
+    assert summary(cli, str(gz))["created"] == 1
+    assert [g["name"] for g in leads(cli)] == ["Ana", "Bo"]
+
+
+def test_unreadable_inputs_are_clear_errors(cli, tmp_path):
+    for args, text in ((["nope.csv"], "no such file"), ([str(write(tmp_path, ""))], "empty"),
+                       ([str(tmp_path)], "folder")):
+        result = cli("import", *args)
+        assert result.exit_code == 1 and text in result.stderr and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def test_crm_headers_are_recognised(cli, tmp_path):
+    hubspot = ('"Record ID","First Name","Last Name","Email","Phone Number","Contact owner","Lead Status",'
+               '"Create Date","Associated Company","Lifecycle Stage"\n'
+               '"501","Ana","Silva","ana@x.io","+1 415 555 0100","maria@x.io","IN_PROGRESS","2024-03-12 09:14",'
+               '"Acme","Lead"\n')
+    pipedrive = ('Lead - Title,Person - Name,Person - Email (Work),Person - Phone (Work),Organization - Name,'
+                 'Lead - Value,Lead - Owner,Lead - Source\n'
+                 'Acme deal,Bo Chen,bo@x.io,+44 20 7946 0958,Globex,"1.234,50",li,Web\n')
+    zoho = ('Lead Id,First Name,Last Name,Company,Email,Lead Source,Lead Status,Annual Revenue,Created Time\n'
+            '4150868000002748014,Cy,Doe,Initech,cy@x.io,Cold Call,Junk Lead,100000,12/28/2018 11:04\n')
+    bitrix = ('"ID";"Название лида";"Имя";"Фамилия";"Рабочий телефон";"Рабочий e-mail";"Название компании";'
+              '"Стадия";"Источник";"Ответственный";"Возможная сумма";"Валюта";"Дата создания"\n'
+              '"7";"Заявка с сайта";"Иван";"Петров";"+7 495 123-45-67";"ivan@x.ru";"ООО Ромашка";"В работе";'
+              '"Веб-сайт";"Мария";"15 000,00";"RUB";"04.08.2023 11:48:08"\n')
+    summary(cli, str(write(tmp_path, hubspot, "h.csv")))
+    summary(cli, str(write(tmp_path, pipedrive, "p.csv")))
+    summary(cli, str(write(tmp_path, zoho, "z.csv")))
+    summary(cli, str(write(tmp_path, "\ufeff" + bitrix, "b.csv")))
+    h, p, z, b = leads(cli)
+    assert (h["external_id"], h["name"], h["phone"], h["owner"], h["status"], h["company"], h["created_at"]) == \
+        ("501", "Ana Silva", "+14155550100", "maria@x.io", "contacted", "Acme", "2024-03-12T09:14:00Z")
+    assert h["fields"] == {"Lifecycle Stage": "Lead"}
+    assert (p["name"], p["email"], p["company"], p["value"], p["owner"], p["source"]) == \
+        ("Bo Chen", "bo@x.io", "Globex", 1234.5, "li", "Web")
+    assert p["fields"] == {"Lead - Title": "Acme deal"}
+    assert (z["external_id"], z["status"], z["created_at"]) == ("4150868000002748014", "disqualified",
+                                                                 "2018-12-28T11:04:00Z")
+    assert z["fields"] == {"Annual Revenue": "100000"}
+    assert (b["external_id"], b["name"], b["first_name"], b["phone"], b["email"], b["company"], b["status"]) == \
+        ("7", "Иван Петров", "Иван", "+74951234567", "ivan@x.ru", "ООО Ромашка", "contacted")
+    assert (b["value"], b["currency"], b["owner"], b["created_at"]) == (15000, "RUB", "Мария", "2023-08-04T11:48:08Z")
+    assert b["fields"] == {"Название лида": "Заявка с сайта"}
+
+
+def test_full_name_wins_and_first_last_are_kept(cli, tmp_path):
+    summary(cli, str(write(tmp_path, "Full Name,First Name,Last Name\nAna M. Silva,Ana,Silva\n,Bo,Chen\n")))
+    a, b = leads(cli)
+    assert (a["name"], a["first_name"], a["last_name"]) == ("Ana M. Silva", "Ana", "Silva")
+    assert (b["name"], b["first_name"], b["last_name"]) == ("Bo Chen", "Bo", "Chen")
+
+
+def test_map_options_mapping_files_and_dry_run(cli, tmp_path, isolated_db):
+    path = write(tmp_path, "Contact,Mail,Deal Size,Temperature,Junk\nAna,ana@x.io,500,Hot,zz\n")
+    dry = cli.ok("--format", "json", "import", str(path), "--map", "Contact=name", "--map", "Mail=email",
+                 "--map", "Deal Size=value", "--map", "Junk=skip", "--map", "Temperature=fields.Temp", "--dry-run")
+    mapping = {row["column"]: row["field"] for row in json.loads(dry.stdout)}
+    assert mapping == {"Contact": "name", "Mail": "email", "Deal Size": "value", "Temperature": "fields.Temp",
+                       "Junk": "skip"}
+    assert "would import 1 row" in dry.stderr
+    assert leads(cli) == []
+    saved = tmp_path / "m.json"
+    cli.ok("import", str(path), "--map", "Contact=name", "--map", "Mail=email", "--map", "Deal Size=value",
+           "--map", "Junk=skip", "--dry-run", "--save-mapping", str(saved))
+    assert json.loads(saved.read_text())["columns"]["Deal Size"] == "value"
+    lines = tmp_path / "m.txt"
+    lines.write_text("# our CRM\nContact=name\nMail = email\nDeal Size=value\n")
+    summary(cli, str(path), "--mapping", str(lines), "--map", "Mail=fields.Mail")
+    (lead,) = leads(cli)
+    assert (lead["name"], lead["email"], lead["value"]) == ("Ana", None, 500)
+    assert lead["fields"] == {"Mail": "ana@x.io", "Temperature": "Hot", "Junk": "zz"}
+    assert cli("import", str(path), "--map", "Mail=nonsense").exit_code == 2
+
+
+def test_json_mapping_file_with_statuses(cli, tmp_path):
+    mapping = tmp_path / "crm.json"
+    mapping.write_text(json.dumps({"columns": {"Who": "name", "Stage": "status"},
+                                   "statuses": {"Hot": "qualified", "Frozen": "disqualified"},
+                                   "missing": ["tbd"]}))
+    path = write(tmp_path, "Who,Stage,Budget\nAna,Hot,tbd\nBo,Frozen,10k\n")
+    summary(cli, str(path), "--mapping", str(mapping))
+    a, b = leads(cli)
+    assert (a["status"], a["fields"], b["status"], b["fields"]) == ("qualified", {}, "disqualified", {"Budget": "10k"})
+
+
+# ---------------------------------------------------------------- values
+
+
+def test_dates_numbers_booleans_and_missing_markers(cli, tmp_path):
+    text = ("Name,Created Date,Converted Date,Estimated Value,Converted,Country\n"
+            "A,2024-03-12,,\"$12,400.00\",0,Select\n"
+            "B,2023-08-04T11:48:08+03:00,,\"1.234,56 €\",no,unknown\n"
+            "C,3/15/2024 2:05 PM,3/20/2024,1 500,false,#N/A\n"
+            "D,15.03.2024,,,yes,PT\n"
+            "E,45631,,,Y,\n"
+            "F,1710201600000,,,1,\n"
+            "G,2024-03-12T09:14:00.123+0100,,,TRUE,\n")
+    summary(cli, str(write(tmp_path, text)))
+    got = {lead["name"]: lead for lead in leads(cli)}
+    assert got["A"]["created_at"] == "2024-03-12T00:00:00Z" and got["A"]["value"] == 12400
+    assert got["B"]["created_at"] == "2023-08-04T08:48:08Z" and got["B"]["value"] == 1234.56
+    assert got["C"]["created_at"] == "2024-03-15T14:05:00Z" and got["C"]["value"] == 1500
+    assert got["C"]["status"] == "converted" and got["C"]["converted_at"] == "2024-03-20T00:00:00Z"
+    assert got["D"]["created_at"] == "2024-03-15T00:00:00Z" and got["D"]["status"] == "converted"
+    assert got["E"]["created_at"] == "2024-12-05T00:00:00Z"
+    assert got["F"]["created_at"] == "2024-03-12T00:00:00Z"
+    assert got["G"]["created_at"] == "2024-03-12T08:14:00Z"
+    assert [got[n]["status"] for n in "AB"] == ["new", "new"]
+    assert all(got[n]["fields"] == {} for n in "ABC") and got["D"]["fields"] == {"Country": "PT"}
+
+
+def test_day_first(cli, tmp_path):
+    path = write(tmp_path, "Name,Created Date\nA,03/04/2025\nB,25/04/2025\n")
+    summary(cli, str(path), "--day-first")
+    a, b = leads(cli)
+    assert a["created_at"].startswith("2025-04-03") and b["created_at"].startswith("2025-04-25")
+
+
+def test_status_values_map_and_never_go_backwards(cli, tmp_path):
+    rows = ["Open - Not Contacted", "Working - Contacted", "Qualified", "Closed - Converted", "CONVERTED",
+            "Closed - Not Converted", "JUNK", "Junk Lead", "UNQUALIFIED", "NEW", "IN_PROGRESS"]
+    text = "Name,Lead Status\n" + "".join(f"L{i},{s}\n" for i, s in enumerate(rows))
+    summary(cli, str(write(tmp_path, text)))
+    assert [g["status"] for g in leads(cli)] == ["new", "contacted", "qualified", "converted", "converted",
+                                                 "disqualified", "disqualified", "disqualified", "disqualified",
+                                                 "new", "contacted"]
+    bad = write(tmp_path, "Name,Lead Status\nX,Nurturing Hot\n", "bad.csv")
+    result = cli("import", str(bad))
+    assert result.exit_code == 1 and "--status-map" in result.stderr
+    summary(cli, str(bad), "--status-map", "Nurturing Hot=qualified")
+    assert leads(cli)[-1]["status"] == "qualified"
+
+
+def test_is_converted_flag_and_update_moves_status_forward_only(cli, tmp_path):
+    first = write(tmp_path, "Id,Name,Status,IsConverted\n1,A,Working - Contacted,false\n2,B,Qualified,true\n", "1.csv")
+    summary(cli, str(first))
+    assert [g["status"] for g in leads(cli)] == ["contacted", "converted"]
+    back = write(tmp_path, "Id,Name,Status,IsConverted\n1,A,Open - Not Contacted,false\n2,B,New,false\n", "2.csv")
+    out = summary(cli, str(back), "--on-duplicate", "update")
+    assert out["updated"] == 0 and [g["status"] for g in leads(cli)] == ["contacted", "converted"]
+    forward = write(tmp_path, "Id,Name,Status\n1,A,Qualified\n", "3.csv")
+    assert summary(cli, str(forward), "--on-duplicate", "update")["updated"] == 1
+    card = json.loads(cli.ok("-f", "json", "show", "1").stdout)
+    assert card["status"] == "qualified" and card["history"][-1]["from"] == "contacted"
+
+
+# ---------------------------------------------------------------- validation and rejects
+
+
+def test_invalid_rows_fail_the_run_by_default_and_go_to_the_rejects_file(cli, tmp_path, isolated_db):
+    text = ("Name,Email,Estimated Value,Currency,Created Date\n"
+            "Ana,ana@x.io,100,EUR,2024-01-01\n"
+            "Bad Mail,not-an-email,,,\n"
+            ",,,,\n"
+            "Neg,neg@x.io,-5,,\n"
+            "Cur,cur@x.io,5,EURO,\n"
+            "Day,day@x.io,,,2024-02-30\n"
+            ",,7,,\n")
+    path = write(tmp_path, text)
+    rejects = tmp_path / "rejects.csv"
+    result = cli("import", str(path), "--rejects", str(rejects))
+    assert result.exit_code == 1 and "5 of 6 rows are invalid" in result.stderr and "nothing was imported" in result.stderr
+    assert leads(cli) == []
+    with open(rejects, newline="", encoding="utf-8") as fh:
+        bad = list(csv.DictReader(fh))
+    assert [r["Name"] for r in bad] == ["Bad Mail", "Neg", "Cur", "Day", ""]
+    assert bad[0]["error"].startswith("Email:") and "negative" in bad[1]["error"]
+    assert bad[2]["error"].startswith("Currency:") and bad[3]["error"].startswith("Created Date:")
+    assert "needs a name" in bad[4]["error"]
+    assert cli("import", str(path), "--max-rejects", "4").exit_code == 1
+    out = summary(cli, str(path), "--max-rejects", "5")
+    assert (out["created"], out["rejected"]) == (1, 5)
+    assert summary(cli, str(path), "--max-rejects", "90%")["rejected"] == 5
+    assert cli("import", str(path), "--max-rejects", "lots").exit_code == 2
+
+
+def test_row_without_a_name_is_shown_as_lead_number(cli, tmp_path):
+    summary(cli, str(write(tmp_path, "Email\nx@y.io\n")))
+    assert "Lead #1" in cli.ok("--format", "table", "list").stdout
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+def test_duplicates_within_the_file_and_against_the_database(cli, tmp_path):
+    cli.ok("add", "Existing", "--email", "old@x.io", "--company", "OldCo")
+    text = ("Name,Email,Phone,Company,Lead ID\n"
+            "Ana,ana@x.io,+1 415 555 0100,,A1\n"
+            "Ana again,ANA@X.IO,,Acme,A2\n"          # same e-mail as row 1
+            "Bo,bo@x.io,+1 (415) 555-0100,,B1\n"     # same phone as row 1
+            "Cy,cy@x.io,,,A1\n"                      # same external id as row 1
+            "Old,old@x.io,,NewCo,\n")                # in the database
+    out = summary(cli, str(write(tmp_path, text)))
+    assert (out["created"], out["skipped"]) == (1, 4)
+    merged = summary(cli, str(write(tmp_path, text)), "--on-duplicate", "merge")
+    got = leads(cli)
+    assert merged["updated"] == 1 and got[0]["company"] == "OldCo" and got[1]["company"] == "Acme"
+    updated = summary(cli, str(write(tmp_path, text)), "--on-duplicate", "update")
+    got = leads(cli)
+    assert updated["updated"] >= 1 and got[0]["company"] == "NewCo" and got[0]["name"] == "Old"
+    created = summary(cli, str(write(tmp_path, text)), "--on-duplicate", "create")
+    assert created["created"] == 5 and len(leads(cli)) == 7
+    only_ext = summary(cli, str(write(tmp_path, "Name,Lead ID\nZed,A1\n", "z.csv")), "--match", "email")
+    assert only_ext["created"] == 1
+
+
+def test_converted_leads_are_not_changed_by_an_import(cli, tmp_path):
+    summary(cli, str(write(tmp_path, "Name,Email,Status\nAna,ana@x.io,Closed - Converted\n", "a.csv")))
+    out = summary(cli, str(write(tmp_path, "Name,Email,Company\nAna S,ana@x.io,Acme\n", "b.csv")),
+                  "--on-duplicate", "update")
+    assert out["updated"] == 0 and leads(cli)[0]["company"] is None
+
+
+# ---------------------------------------------------------------- runs and undo
+
+
+def test_runs_and_undo(cli, tmp_path, isolated_db):
+    cli.ok("add", "Kept", "--email", "kept@x.io")
+    first = summary(cli, str(write(tmp_path, "Name,Email,Industry\nAna,ana@x.io,Retail\nKept,kept@x.io,Food\n",
+                                   "a.csv")), "--on-duplicate", "merge")
+    assert (first["created"], first["updated"]) == (1, 1)
+    second = summary(cli, str(write(tmp_path, "Name,Email,Tags\nBo,bo@x.io,x\n", "b.csv")))
+    runs = json.loads(cli.ok("-f", "json", "import", "runs").stdout)
+    assert [r["id"] for r in runs] == [second["run_id"], first["run_id"]]
+    assert runs[1]["file"] == "a.csv" and runs[1]["created"] == 1 and len(runs[1]["sha256"]) == 64
+    cli.ok("import", "undo", str(second["run_id"]))
+    assert [g["name"] for g in leads(cli)] == ["Kept", "Ana"]
+    result = cli.ok("import", "undo", str(first["run_id"]))
+    assert "deleted 1 lead(s), restored 1" in result.stderr
+    (kept,) = leads(cli)
+    assert kept["fields"] == {} and kept["name"] == "Kept"
+    again = cli("import", "undo", str(first["run_id"]))
+    assert again.exit_code == 1 and "already undone" in again.stderr
+    assert cli("import", "undo", "99").exit_code == 1
+    assert table(isolated_db, "SELECT count(*) FROM status_change WHERE lead_id > 1") == [(0,)]
+
+
+def test_undo_refuses_while_a_later_run_changed_the_same_leads(cli, tmp_path):
+    a = summary(cli, str(write(tmp_path, "Name,Email\nAna,ana@x.io\n", "a.csv")))
+    b = summary(cli, str(write(tmp_path, "Name,Email,Company\nAna,ana@x.io,Acme\n", "b.csv")),
+                "--on-duplicate", "merge")
+    result = cli("import", "undo", str(a["run_id"]))
+    assert result.exit_code == 1 and f"import undo {b['run_id']}" in result.stderr
+    cli.ok("import", "undo", str(b["run_id"]))
+    cli.ok("import", "undo", str(a["run_id"]))
+    assert leads(cli) == []
+
+
+def test_import_group_routes_files_and_subcommands(cli, tmp_path):
+    runs = write(tmp_path, "Name\nAna\n", "runs")
+    assert "no imports yet" in cli.ok("--format", "table", "import", "runs").stderr
+    summary(cli, str(runs))
+    assert len(leads(cli)) == 1
+    assert "undo" in cli.ok("import", "--help").stdout
+    assert "--on-duplicate" in cli.ok("import", str(runs), "--help").stdout
+    assert cli("import", "x.csv", "--on-duplicate", "sometimes").exit_code == 2
+
+
+def test_plain_output_and_quiet(cli, tmp_path):
+    path = write(tmp_path, "Name\nAna\n")
+    result = cli.ok("import", str(path))
+    assert result.stdout == "" and "1 created" in result.stderr
+    quiet = cli.ok("-q", "import", str(write(tmp_path, "Name\nBo\n", "b.csv")))
+    assert quiet.stdout == "" and quiet.stderr == ""

@@ -170,6 +170,10 @@ def ensure_editable(lead: Lead) -> None:
 def edit_lead(s: "Session", lead: Lead, data: LeadInput, *, remove_tags: Sequence[str] = (),
               allow_duplicate: bool = False, status: str | None = None, reason: str | None = None) -> Lead:
     ensure_editable(lead)
+    if status == Status.converted.value:
+        raise InvalidTransition(
+            f"lead #{lead.id} becomes converted through `leadcli convert`, which records its contact, company and deal",
+            hint=f"run `leadcli convert {lead.id}` (--no-contact, --no-company or --no-deal leave parts out)")
     values = _normalised(data)
     note = values.pop("notes", None)
     if not allow_duplicate and ("email_key" in values or "phone_key" in values):

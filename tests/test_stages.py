@@ -324,3 +324,13 @@ class LeadLifecycle(RuleBasedStateMachine):
 LeadLifecycle.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow])
 TestLeadLifecycle = LeadLifecycle.TestCase
+
+
+def test_edit_status_moves_through_the_same_rules_but_converting_needs_convert(cli):
+    lead_id = add(cli, "Ana")
+    cli.ok("edit", lead_id, "--status", "contacted")
+    cli.ok("edit", lead_id, "--status", "qualified")
+    refused = cli("edit", lead_id, "--status", "converted")
+    assert refused.exit_code == 1 and f"leadcli convert {lead_id}" in refused.stderr
+    assert status(cli, lead_id) == "qualified"
+    assert [h["to"] for h in history(cli, lead_id)] == ["new", "contacted", "qualified"]

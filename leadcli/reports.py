@@ -318,12 +318,12 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
 
 
-def _aggregate(s: "Session", scope: Scope, gb: GroupBy, *, by_currency: bool, extra_where: Sequence[Any] = ()):
+def _aggregate(s: "Session", scope: Scope, gb: GroupBy, *, by_currency: bool):
     cols = _Columns(scope)
     t = cols.t
     group, source = _group_expr(gb, cols, scope)
     created_in = scope.created_window(t)
-    where = list(scope.filter.clauses(t)) + list(extra_where)
+    where = list(scope.filter.clauses(t))
     value = t.c.value_cents
     if scope.date_field == "created":
         where += created_in

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from sqlmodel import select
 
 import report_data
 from leadcli import db, leads, reports
@@ -152,7 +153,7 @@ def test_drill_marks_converted_leads(story, cli):
 def test_rates_and_value_measure(story, cli):
     with db.session(write=True) as s:
         for name, value, cur in (("A", "1000", "EUR"), ("B", "500", "USD")):
-            lead = s.exec(__import__("sqlmodel").select(leads.Lead).where(leads.Lead.name == name)).one()
+            lead = s.exec(select(leads.Lead).where(leads.Lead.name == name)).one()
             lead.value_cents, lead.currency = int(value) * 100, cur
             s.add(lead)
     mixed = cli.ok("-f", "json", "report", "conversion", "--measure", "value", "--by", "source")

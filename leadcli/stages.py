@@ -74,11 +74,10 @@ def reopen(s: "Session", ids: Sequence[int] = (), flt: LeadFilter | None = None,
             results.append(StageResult(lead.id, lead.display_name, lead.status, lead.status, "unchanged",
                                        "already open"))
         elif lead.status == Status.converted.value:
-            deal = f"`leadcli deals to-lead {lead.deal_id}`" if lead.deal_id else "`leadcli deals to-lead DEAL_ID`"
-            results.append(StageResult(
-                lead.id, lead.display_name, lead.status, None, "error",
-                f"lead #{lead.id} is converted and cannot be reopened",
-                f"turn its deal back into a lead with {deal}"))
+            hint = f"turn its deal back into a lead with `leadcli deals to-lead {lead.deal_id}`" if lead.deal_id \
+                else "it was converted without a deal and stays converted; add a new lead for new business"
+            results.append(StageResult(lead.id, lead.display_name, lead.status, None, "error",
+                                       f"lead #{lead.id} is converted and cannot be reopened", hint))
         else:
             stage = to or conversion.status_before_disqualification(s, lead.id)
             results.append(_change(s, lead, stage, reason or "reopened", reopening=True))

@@ -334,3 +334,10 @@ def test_edit_status_moves_through_the_same_rules_but_converting_needs_convert(c
     assert refused.exit_code == 1 and f"leadcli convert {lead_id}" in refused.stderr
     assert status(cli, lead_id) == "qualified"
     assert [h["to"] for h in history(cli, lead_id)] == ["new", "contacted", "qualified"]
+
+
+def test_reopen_of_a_lead_converted_without_a_deal_says_it_stays_converted(cli):
+    lead_id = add(cli, "Ana")
+    cli.ok("convert", lead_id, "--no-deal")
+    result = cli("reopen", lead_id)
+    assert result.exit_code == 1 and "converted without a deal" in result.stderr

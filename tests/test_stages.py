@@ -341,3 +341,12 @@ def test_reopen_of_a_lead_converted_without_a_deal_says_it_stays_converted(cli):
     cli.ok("convert", lead_id, "--no-deal")
     result = cli("reopen", lead_id)
     assert result.exit_code == 1 and "converted without a deal" in result.stderr
+
+
+def test_shell_completion_offers_the_reasons(cli):
+    from leadcli.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [], prog_name="leadcli", env={
+        "_LEADCLI_COMPLETE": "complete_bash", "COMP_WORDS": "leadcli disqualify 1 --reason no", "COMP_CWORD": "4"})
+    assert result.stdout.split("\n")[:3] == ["no budget", "no need", "no authority"]

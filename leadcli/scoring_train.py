@@ -163,8 +163,9 @@ def _pick(columns: list[Column], fields: Sequence[str] | None, exclude: Sequence
     if exclude:
         check(exclude, "--exclude")
         dropped = {c.name for p in exclude for c in matches(p)}
-        for name in dropped:
-            skipped[name] = "excluded (--exclude)"
+        for c in picked:
+            if c.name in dropped:
+                skipped[c.name] = "excluded (--exclude)"
         picked = [c for c in picked if c.name not in dropped]
     return picked, forced, skipped
 

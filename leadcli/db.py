@@ -138,8 +138,11 @@ def schema_version(raw: sqlite3.Connection) -> int:
     return raw.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(path: Path | None = None) -> list[str]:
-    """Apply every pending migration; return the names applied. Refuses newer databases."""
+def migrate(path: Path | None = None, upto: int | None = None) -> list[str]:
+    """Apply every pending migration (or those up to version `upto`); return the names applied.
+
+    Refuses databases newer than this program.
+    """
     from leadcli.migrations import LATEST, MIGRATIONS
 
     eng = engine(path)
@@ -157,7 +160,7 @@ def migrate(path: Path | None = None) -> list[str]:
         if current == LATEST:
             return applied
         for version, name, statements in MIGRATIONS:
-            if version <= current:
+            if version <= current or (upto is not None and version > upto):
                 continue
             dbapi.execute("BEGIN IMMEDIATE")
             try:

@@ -509,7 +509,14 @@ def score_new_leads(s: "Session", first_id: int, last_id: int) -> None:
 
     if raw_connection(s).execute("SELECT 1 FROM score_model WHERE active = 1 LIMIT 1").fetchone() is None:
         return
-    model = active_model(s)
+    from leadcli.errors import LeadcliError
+
+    try:
+        model = active_model(s)
+    except LeadcliError:
+        # An unreadable model must not stop anyone adding or importing leads: they stay
+        # unscored, and `score run` / `score model` say what is wrong with the model.
+        return
     if model is not None:
         score_leads(s, model, id_range=(first_id, last_id))
 

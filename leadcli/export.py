@@ -15,17 +15,20 @@ BATCH = 1000
 def iter_records(s: "Session", flt: LeadFilter, *, sort: str | None = "id", desc: bool | None = None,
                  limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Lead records (`leads.lead_dict`), oldest id first by default, without loading them all at once."""
-    from sqlmodel import select
+    from sqlalchemy import select
 
     from leadcli import leads
     from leadcli.models import Lead
 
-    stmt = select(Lead).where(*flt.clauses()).order_by(*order_by(sort or "id", desc))
+    # Core rows, not ORM objects: a session would keep every exported lead in its identity map.
+    table = Lead.__table__
+    names = [c.name for c in table.columns if c.name in Lead.model_fields]
+    stmt = select(*(table.c[n] for n in names)).where(*flt.clauses()).order_by(*order_by(sort or "id", desc))
     if limit is not None:
         stmt = stmt.limit(limit)
-    result = s.exec(stmt.execution_options(yield_per=BATCH))
+    result = s.connection().execute(stmt.execution_options(yield_per=BATCH))
     for batch in result.partitions(BATCH):
-        tags = leads.tags_for(s, [lead.id for lead in batch])
-        for lead in batch:
+        tags = leads.tags_for(s, [row[0] for row in batch]) if names[0] == "id" else {}
+        for row in batch:
+            lead = Lead(**dict(zip(names, row)))
             yield leads.lead_dict(lead, tags.get(lead.id))
-        s.expunge_all()

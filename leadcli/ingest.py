@@ -42,7 +42,7 @@ CHUNK = 5000
 RECORD = ("name", "first_name", "last_name", "email", "email_key", "phone", "phone_key", "company", "title",
           "source", "owner", "value_cents", "currency", "status", "status_reason", "status_at", "converted_at",
           "notes", "external_id", "tags", "fields", "created_at", "updated_at", "archived_at", "score", "grade",
-          "trend")
+          "trend", "name_key")
 # Lead columns an update may change (merge fills them when empty, update overwrites them).
 UPDATABLE = ("name", "first_name", "last_name", "email", "email_key", "phone", "phone_key", "company", "title",
              "source", "owner", "value_cents", "currency", "notes", "external_id", "created_at", "score", "grade",
@@ -279,6 +279,8 @@ class RecordBuilder:
             if status != "disqualified" and not self.mapping.leadcli_export:
                 rec[S["status_reason"]] = None
         rec[S["fields"]] = json.dumps(fields, ensure_ascii=False) if fields else "{}"
+        if name and not (rec[S["email_key"]] or rec[S["phone_key"]] or rec[S["external_id"]]):
+            rec[S["name_key"]] = name_key(name, rec[S["company"]])
         del rec[-1]
         return tuple(rec)
 
@@ -314,6 +316,13 @@ class RecordBuilder:
         out["fields"] = json.loads(out["fields"])
         out["tags"] = json.loads(out["tags"]) if out["tags"] else []
         return out
+
+
+def name_key(name: str | None, company: str | None) -> str | None:
+    """The duplicate key of a lead with no e-mail, phone or external id: its name and company."""
+    if not name:
+        return None
+    return f"{' '.join(name.casefold().split())}\x1f{' '.join((company or '').casefold().split())}"
 
 
 def _score(value: str) -> int:
@@ -463,7 +472,10 @@ def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuild
     raw.execute("BEGIN")
     # A 64-bit hash of each match key per staged row: in-file duplicates are then found with one
     # numpy sort per key, and only the few candidate rows are compared exactly (see _find_roots).
-    keys = [] if options.on_duplicate == "create" else [MATCH_KEYS[k] for k in options.match]
+    # Rows of leadcli's own export are distinct leads (they had distinct ids): they are matched
+    # against the database only, never against each other, so export -> import round-trips.
+    keys = [] if options.on_duplicate == "create" or builder.mapping.leadcli_export else \
+        [MATCH_KEYS[k] for k in options.match] + ["name_key"]
     hashes = [(_SLOT[k] + 1, array("q")) for k in keys]
     try:
         batch: list[tuple] = []
@@ -622,6 +634,17 @@ def _match(raw: sqlite3.Connection, options: ImportOptions) -> None:
     has_key = " OR ".join(f"{k} IS NOT NULL" for k in keys)
     raw.execute(f"UPDATE temp.import_stage SET target = {'coalesce(' + lookups + ')' if len(keys) > 1 else lookups} "
                 f"WHERE root IS NULL AND ({has_key})")
+    # A row with no e-mail, phone or external id matches a lead that has none either, by name and
+    # company; without this, re-importing such a file would duplicate every row.
+    if raw.execute("SELECT 1 FROM temp.import_stage WHERE name_key IS NOT NULL AND root IS NULL LIMIT 1").fetchone():
+        raw.create_function("leadcli_name_key", 2, name_key, deterministic=True)
+        raw.execute("DROP TABLE IF EXISTS temp.import_keyless")
+        raw.execute("CREATE TEMP TABLE import_keyless AS SELECT id, leadcli_name_key(name, company) AS k FROM lead "
+                    "WHERE email_key IS NULL AND phone_key IS NULL AND external_id IS NULL AND name IS NOT NULL")
+        raw.execute("CREATE INDEX temp.ix_import_keyless ON import_keyless (k, id)")
+        raw.execute("UPDATE temp.import_stage SET target = (SELECT min(id) FROM temp.import_keyless k "
+                    "WHERE k.k = import_stage.name_key) WHERE root IS NULL AND target IS NULL AND name_key IS NOT NULL")
+        raw.execute("DROP TABLE temp.import_keyless")
 
 
 def _assign_ids(raw: sqlite3.Connection, options: ImportOptions) -> int:

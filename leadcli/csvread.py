@@ -211,6 +211,26 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
                      _reader=reader, _rows=rows, _closers=closers, header_line=header_line)
 
 
+def file_sha256(path: str | Path) -> str | None:
+    """The SHA-256 of a file's content as `open_csv` reads it (decompressed if gzipped); None for stdin."""
+    if str(path) == "-":
+        return None
+    target = Path(path).expanduser()
+    if not target.is_file():
+        return None
+    sha = hashlib.sha256()
+    with open(target, "rb") as raw:
+        stream: BinaryIO = raw
+        if raw.read(2) == b"\x1f\x8b":
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        else:
+            raw.seek(0)
+        while chunk := stream.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest

@@ -440,3 +440,17 @@ def test_plain_output_and_quiet(cli, tmp_path):
     assert result.stdout == "" and "1 created" in result.stderr
     quiet = cli.ok("-q", "import", str(write(tmp_path, "Name\nBo\n", "b.csv")))
     assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_an_identical_file_is_recognised_but_never_trusted_after_an_undo(cli, tmp_path):
+    path = write(tmp_path, "Name,Email\nAna,ana@x.io\nBo,bo@x.io\n")
+    first = summary(cli, str(path))
+    again = cli.ok("import", str(path))
+    assert "were not read again" in again.stderr and "0 created" in again.stderr
+    assert summary(cli, str(path), "--reprocess")["skipped"] == 2
+    assert summary(cli, str(path), "--map", "Email=fields.Mail")["created"] == 2  # other options: read again
+    cli.ok("import", "undo", str(first["run_id"]))
+    res = summary(cli, str(path))  # run 1's leads are gone: read again, created again
+    assert res["created"] == 2 and res["skipped"] == 0
+    runs = json.loads(cli.ok("-f", "json", "import", "runs").stdout)
+    assert len(runs) == 6 and runs[0]["rows"] == 2

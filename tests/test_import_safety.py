@@ -174,9 +174,10 @@ def test_reimport_is_a_no_op(isolated_db, tmp_path_factory, rows, mode):
     first = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode))
     assert first.rejected == 0 and first.created + first.skipped + first.updated == len(rows)
     leads_before = [r for r in dump(base / "t.db") if r[0] != "import_run"]
-    second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode))
-    assert (second.created, second.updated, second.skipped) == (0, 0, len(rows))
-    assert [r for r in dump(base / "t.db") if r[0] != "import_run"] == leads_before
+    for reprocess in (False, True):
+        second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess))
+        assert (second.created, second.updated, second.skipped) == (0, 0, len(rows))
+        assert [r for r in dump(base / "t.db") if r[0] != "import_run"] == leads_before
     db.dispose_all()
     db.configure(None)
 

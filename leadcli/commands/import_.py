@@ -63,6 +63,9 @@ Missing = Annotated[Optional[list[str]], typer.Option(
     "--missing", help="Another text meaning 'no value' (repeatable; built in: empty, Select, unknown, #N/A, "
                       "N/A, null, nan).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")]
+Reprocess = Annotated[bool, typer.Option(
+    "--reprocess", help="Read every row even if this exact file was imported before with the same options "
+                        "(otherwise recognised by its SHA-256 and recorded as all skipped).")]
 
 
 @app.command("file")
@@ -84,6 +87,7 @@ def import_file(
     day_first: DayFirst = False,
     missing: Missing = None,
     json: JsonOpt = False,
+    reprocess: Reprocess = False,
 ) -> None:
     """Import leads from a CSV file, in one transaction (written by `leadcli import FILE`).
 
@@ -102,7 +106,8 @@ def import_file(
 
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
                                    source=source, owner=owner, dry_run=dry_run, rejects_path=rejects,
-                                   max_rejects=max_rejects, day_first=day_first, missing=list(missing or []))
+                                   max_rejects=max_rejects, day_first=day_first, missing=list(missing or []),
+                                   reprocess=reprocess)
     if mapping:
         saved = mapping_module.load_mapping_file(mapping)
         options.columns.update(saved.columns)
@@ -138,7 +143,10 @@ def _render(report: Any, as_json: bool) -> None:
     output.message(f"{run}{verb} {report.rows} row(s) from {report.file} ({report.encoding}, "
                    f"delimiter {report.delimiter}): {report.created} created, {report.updated} updated, "
                    f"{report.skipped} skipped, {report.rejected} rejected")
-    if report.same_file_runs and not report.dry_run:
+    if report.repeat_of:
+        output.message(f"(this exact file was imported in run {report.repeat_of} with the same options, so its rows "
+                       "were not read again; --reprocess reads them anyway)")
+    elif report.same_file_runs and not report.dry_run:
         output.message(f"(the same file was imported before in run(s) {', '.join(map(str, report.same_file_runs))})")
 
 

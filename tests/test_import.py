@@ -453,4 +453,4 @@ def test_an_identical_file_is_recognised_but_never_trusted_after_an_undo(cli, tm
     res = summary(cli, str(path))  # run 1's leads are gone: read again, created again
     assert res["created"] == 2 and res["skipped"] == 0
     runs = json.loads(cli.ok("-f", "json", "import", "runs").stdout)
-    assert len(runs) == 6 and runs[0]["rows"] == 2
+    assert len(runs) == 5 and runs[0]["rows"] == 2 and runs[3]["options"]["repeat_of"] == first["run_id"]

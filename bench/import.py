@@ -7,7 +7,8 @@ then, one after another on the same file:
   2. `sqlite-utils insert DB leads FILE --csv` - if installed (it is not a leadcli dependency:
                                                  `.venv/bin/pip install sqlite-utils` to include it)
   3. `leadcli import FILE`                     - mapping, validation, dedupe, indexes, history, run log
-  4. `leadcli import FILE` again               - every row a duplicate of an existing lead
+  4. `leadcli import FILE` again               - the same file: recognised by its SHA-256
+  5. `leadcli import FILE --reprocess`         - every row read, validated and matched again
 
 and prints wall time, the ratio to `sqlite3 .import` and each process's peak RSS.
 
@@ -44,7 +45,7 @@ OWNERS = ["maria", "li", "sam", "noor", "ivan", "zoe"]
 STATUSES = ["Open - Not Contacted"] * 5 + ["Working - Contacted"] * 3 + ["Qualified"] * 2 + \
            ["Closed - Converted", "Closed - Not Converted"]
 INDUSTRIES = ["Software", "Retail", "Healthcare", "Logistics", "Finance", "Education"]
-COUNTRIES = [("US", "+1 {a} 555 {n:04d}"), ("GB", "+44 20 7946 {n:04d}"), ("DE", "+49 30 {a}{n:04d}"),
+COUNTRIES = [("US", "+1 {a} 555 {n:04d}"), ("GB", "+44 20 7{a} {n:04d}"), ("DE", "+49 30 {a}{n:04d}"),
              ("FR", "+33 1 {a2} {n2}"), ("BR", "+55 11 9{a}{n:04d}")]
 HEADER = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Company", "Title", "Lead Source", "Lead Owner",
           "Lead Status", "Amount", "Currency", "Created Date", "Industry", "Country"]
@@ -60,9 +61,10 @@ def generate(path: Path, rows: int, seed: int = 20261115) -> None:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             company = f"{rng.choice(COMPANY_A)} {rng.choice(COMPANY_B)}"
             country, pattern = rng.choice(COUNTRIES)
-            a = rng.randint(200, 999)
-            phone = pattern.format(a=a, n=rng.randint(0, 9999), a2=f"{a % 100:02d}",
-                                   n2=f"{rng.randint(0, 99):02d} {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}")
+            # Distinct people have distinct numbers: the digits come from the row number.
+            a, n = 200 + (i // 10_000) % 800, i % 10_000
+            phone = pattern.format(a=a, n=n, a2=f"{a % 100:02d}",
+                                   n2=f"{(i // 10_000) % 100:02d} {(i // 100) % 100:02d} {i % 100:02d}")
             value = "" if rng.random() < 0.2 else f"{rng.randint(5, 2000) * 100:,}.00"
             created = start + dt.timedelta(seconds=rng.randint(0, 700 * 86400))
             w.writerow([f"00Q{i:015d}", first, last, f"{first.lower()}.{last.lower()}.{i}@{company.split()[0].lower()}.com",
@@ -133,6 +135,8 @@ def main() -> None:
     env = {**os.environ, "LEADCLI_DB": str(work / "leadcli.db")}
     results.append(("leadcli import", *run([leadcli, "-q", "import", str(csv_path)], env)))
     results.append(("leadcli import (again: all duplicates)", *run([leadcli, "-q", "import", str(csv_path)], env)))
+    results.append(("leadcli import --reprocess (again, every row)",
+                    *run([leadcli, "-q", "import", str(csv_path), "--reprocess"], env)))
 
     base = results[0][1]
     print(f"\nN = {args.rows:,} rows, {len(HEADER)} columns, {csv_path.stat().st_size / 1e6:.0f} MB\n")

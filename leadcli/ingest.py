@@ -729,10 +729,23 @@ def _assign_ids(raw: sqlite3.Connection, options: ImportOptions) -> int:
     """Ids for the new leads, consecutive and above every id an earlier run used (undo works on ranges)."""
     first_id = raw.execute("SELECT max(coalesce((SELECT max(id) FROM lead), 0), "
                            "coalesce((SELECT max(last_lead_id) FROM import_run), 0)) + 1").fetchone()[0]
-    raw.execute("""UPDATE temp.import_stage SET new_id = ? - 1 + m.rn FROM (
-                       SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM temp.import_stage
-                       WHERE root IS NULL AND target IS NULL) AS m
-                   WHERE m.seq = import_stage.seq""", (first_id,))
+    creatable = "root IS NULL AND target IS NULL"
+    others = [seq for (seq,) in raw.execute(
+        f"SELECT seq FROM temp.import_stage WHERE NOT ({creatable}) ORDER BY seq LIMIT 20001")]
+    if len(others) <= 20_000:
+        # The rows between two rows that create nothing get ids by plain arithmetic on seq.
+        last = raw.execute("SELECT coalesce(max(seq), 0) FROM temp.import_stage").fetchone()[0]
+        previous = 0
+        for k, seq in enumerate(others + [last + 1]):
+            if seq - 1 >= previous + 1:
+                raw.execute("UPDATE temp.import_stage SET new_id = seq + ? WHERE seq BETWEEN ? AND ?",
+                            (first_id - 1 - k, previous + 1, seq - 1))
+            previous = seq
+    else:
+        raw.execute(f"""UPDATE temp.import_stage SET new_id = ? - 1 + m.rn FROM (
+                           SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM temp.import_stage
+                           WHERE {creatable}) AS m
+                       WHERE m.seq = import_stage.seq""", (first_id,))
     # Later rows with the same keys act on what their first row became (a match or a new lead).
     raw.execute("""UPDATE temp.import_stage SET target = (
                        SELECT coalesce(r.target, r.new_id) FROM temp.import_stage r WHERE r.seq = import_stage.root)
@@ -767,16 +780,17 @@ def _insert_rows(raw: sqlite3.Connection, now: str) -> None:
         {"id": "new_id", "created_at": "coalesce(created_at, :now)", "updated_at": "coalesce(updated_at, :now)",
          "converted_at": "CASE WHEN status = 'converted' THEN coalesce(converted_at, :now) END"}.get(c, c)
         for c in _LEAD_INSERT_COLUMNS)
+    # new_id grows with seq, the stage's rowid, so a plain scan is already in id order (no sort).
     raw.execute(f"INSERT INTO lead ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT {select} FROM temp.import_stage "
-                "WHERE new_id IS NOT NULL ORDER BY new_id", {"now": now})
+                "WHERE new_id IS NOT NULL", {"now": now})
     # Every lead starts with its creation entry, as `add` writes it; a lead imported past `new`
     # also gets the move to its status, dated by the file where it can be.
     raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
                 "SELECT new_id, NULL, 'new', coalesce(created_at, :now), 'imported' FROM temp.import_stage "
-                "WHERE new_id IS NOT NULL ORDER BY new_id", {"now": now})
+                "WHERE new_id IS NOT NULL", {"now": now})
     raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
                 "SELECT new_id, 'new', status, coalesce(status_at, :now), coalesce(status_reason, 'imported') "
-                "FROM temp.import_stage WHERE new_id IS NOT NULL AND status <> 'new' ORDER BY new_id", {"now": now})
+                "FROM temp.import_stage WHERE new_id IS NOT NULL AND status <> 'new'", {"now": now})
     raw.execute("INSERT OR IGNORE INTO lead_tag (lead_id, tag) SELECT s.new_id, j.value "
                 "FROM temp.import_stage s, json_each(s.tags) j WHERE s.new_id IS NOT NULL AND s.tags IS NOT NULL")
 

@@ -140,10 +140,10 @@ def main() -> None:
 
     base = results[0][1]
     print(f"\nN = {args.rows:,} rows, {len(HEADER)} columns, {csv_path.stat().st_size / 1e6:.0f} MB\n")
-    print(f"| {'tool':<40} | {'wall s':>7} | {'× sqlite3':>9} | {'peak RSS MB':>11} |")
-    print(f"|{'-' * 42}|{'-' * 9}:|{'-' * 10}:|{'-' * 12}:|")
+    print(f"| {'tool':<46} | {'wall s':>7} | {'× sqlite3':>9} | {'peak RSS MB':>11} |")
+    print(f"|{'-' * 48}|{'-' * 9}:|{'-' * 10}:|{'-' * 12}:|")
     for name, wall, rss in results:
-        print(f"| {name:<40} | {wall:7.2f} | {wall / base:9.2f} | {rss:11.0f} |")
+        print(f"| {name:<46} | {wall:7.2f} | {wall / base:9.2f} | {rss:11.0f} |")
     if not args.keep:
         shutil.rmtree(work)
 

@@ -454,3 +454,20 @@ def test_an_identical_file_is_recognised_but_never_trusted_after_an_undo(cli, tm
     assert res["created"] == 2 and res["skipped"] == 0
     runs = json.loads(cli.ok("-f", "json", "import", "runs").stdout)
     assert len(runs) == 5 and runs[0]["rows"] == 2 and runs[3]["options"]["repeat_of"] == first["run_id"]
+
+
+def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, isolated_db):
+    from leadcli import ingest
+
+    path = write(tmp_path, "sep=;\nFull Name;E-mail;Deal Value;Stage;Industry\nAna Silva;ana@x.io;1.500,50;JUNK;Retail\n"
+                           "Bad;nope;;;\n", encoding="cp1252")
+    result = ingest.read_rows(path)
+    errors: list = []
+    records = list(result.records(errors))
+    assert (result.encoding, result.delimiter) == ("utf-8", ";")  # plain ASCII reads as UTF-8
+    (ana,) = records
+    assert (ana["name"], ana["email"], ana["status"], ana["fields"]) == ("Ana Silva", "ana@x.io", "disqualified",
+                                                                         {"Industry": "Retail"})
+    assert ana["value_cents"] == 150050 and ana["_row"] == 1
+    assert errors[0][0] == 2 and errors[0][2].startswith("E-mail:")
+    assert not isolated_db.exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 
 class ImportGroup(TyperGroup):
@@ -25,6 +25,13 @@ class ImportGroup(TyperGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         return ["file", "runs", "undo"]
+
+
+class FileCommand(TyperCommand):
+    """The import itself, shown as `leadcli import FILE|- [OPTIONS]` (its name `file` is only routing)."""
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(ctx.parent.command_path if ctx.parent else "leadcli import", "FILE|- [OPTIONS]")
 
 
 app = typer.Typer(
@@ -68,7 +75,7 @@ Reprocess = Annotated[bool, typer.Option(
                         "(otherwise recognised by its SHA-256 and recorded as all skipped).")]
 
 
-@app.command("file")
+@app.command("file", cls=FileCommand)
 def import_file(
     file: Annotated[str, typer.Argument(metavar="FILE|-", help="The CSV (or .csv.gz) file; - reads stdin.")],
     encoding: Encoding = "auto",
@@ -89,7 +96,7 @@ def import_file(
     json: JsonOpt = False,
     reprocess: Reprocess = False,
 ) -> None:
-    """Import leads from a CSV file, in one transaction (written by `leadcli import FILE`).
+    """Import leads from a CSV file (or stdin), in one transaction.
 
     Columns are mapped by name; every other column is kept as a custom field. Re-importing the
     same file changes nothing.

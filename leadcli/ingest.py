@@ -524,7 +524,8 @@ def _connection(db_path: Path) -> Iterator[Any]:
             try:
                 yield conn
             finally:
-                raw.execute("DROP TABLE IF EXISTS temp.import_stage") if not raw.in_transaction else None
+                if not raw.in_transaction:
+                    raw.execute("DROP TABLE IF EXISTS temp.import_stage")
     except SADatabaseError as exc:
         orig = getattr(exc, "orig", None)
         if isinstance(orig, sqlite3.DatabaseError):

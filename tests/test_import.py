@@ -287,6 +287,11 @@ def test_dates_numbers_booleans_and_missing_markers(cli, tmp_path):
     assert all(got[n]["fields"] == {} for n in "ABC") and got["D"]["fields"] == {"Country": "PT"}
 
 
+def test_extra_missing_markers(cli, tmp_path):
+    summary(cli, str(write(tmp_path, "Name,Budget,Region\nAna,tbd,-\n")), "--missing", "TBD", "--missing", "-")
+    assert leads(cli)[0]["fields"] == {}
+
+
 def test_day_first(cli, tmp_path):
     path = write(tmp_path, "Name,Created Date\nA,03/04/2025\nB,25/04/2025\n")
     summary(cli, str(path), "--day-first")

@@ -189,3 +189,20 @@ def _write(path: Path, rows: list[dict]) -> Path:
     writer.writerows(rows)
     path.write_text(buf.getvalue(), encoding="utf-8")
     return path
+
+
+def test_x_education_resaved_with_a_trailing_comma_reads_the_same(cli, shared_data, tmp_path):
+    """A real copy of Leads.csv has a trailing comma on every line (an empty 38th column)."""
+    with gzip.open(shared_data / "x-education-leads" / "Leads.csv.gz", "rt", encoding="utf-8", newline="") as fh:
+        lines = fh.read().split("\r\n")[:301]
+    plain, trailing = tmp_path / "plain.csv", tmp_path / "trailing.csv"
+    plain.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    trailing.write_text("".join(line + ",\r\n" for line in lines), encoding="utf-8")
+    a = json.loads(cli.ok("--db", str(tmp_path / "a.db"), "import", str(plain), "--json").stdout)
+    b = json.loads(cli.ok("--db", str(tmp_path / "b.db"), "import", str(trailing), "--json").stdout)
+    assert a["created"] == b["created"] == 300 and a["rejected"] == b["rejected"] == 0
+    export_a = cli.ok("--db", str(tmp_path / "a.db"), "export", "-f", "json").stdout
+    export_b = cli.ok("--db", str(tmp_path / "b.db"), "export", "-f", "json").stdout
+    strip = lambda text: [{k: v for k, v in r.items() if k not in ("created_at", "updated_at")}
+                          for r in json.loads(text)]
+    assert strip(export_a) == strip(export_b)

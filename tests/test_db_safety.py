@@ -90,7 +90,11 @@ def test_check_finds_a_readable_database_file(cli, isolated_db):
 
 
 def test_check_finds_corruption(cli, isolated_db):
-    _add_many(cli, 200)
+    from leadcli import leads
+
+    with db.session(write=True) as s:
+        for i in range(200):
+            leads.add_lead(s, leads.LeadInput(name=f"Lead {i}", email=f"l{i}@x.io"))
     db.dispose_all()
     con = sqlite3.connect(isolated_db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -226,8 +226,12 @@ def file_sha256(path: str | Path) -> str | None:
             stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         else:
             raw.seek(0)
-        while chunk := stream.read(1 << 20):
-            sha.update(chunk)
+        try:
+            while chunk := stream.read(1 << 20):
+                sha.update(chunk)
+        except (OSError, EOFError) as exc:  # a truncated or damaged .gz
+            raise BadFile(f"{target.name}: cannot read it ({exc})",
+                          hint="is it a complete CSV or .csv.gz file?") from None
     return sha.hexdigest()
 
 

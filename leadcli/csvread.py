@@ -201,6 +201,11 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
             c.close()
         raise BadFile(f"{name}: cannot read the header ({exc})", hint="check the file's encoding and quoting") from None
     header = [h.lstrip("\ufeff").strip() for h in header]
+    if any(ch < " " and ch not in "\t\r\n" for h in header for ch in h):
+        for c in closers:
+            c.close()
+        raise BadFile(f"{name} does not look like a CSV file: its first line holds binary data",
+                      hint="export the leads as CSV (a spreadsheet's 'Save as CSV'), or check --encoding")
     while header and not header[-1]:
         header.pop()  # a trailing delimiter on the header line (a re-save in Excel)
     if not header:

@@ -25,6 +25,20 @@ class LeadcliGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        name="leadcli",
+        cls=LeadcliGroup,
+        help="leadcli: a command-line CRM for sales leads over one local SQLite file.\n\n"
+             "Data goes to stdout (a table on a terminal, CSV in a pipe); messages go to stderr.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        epilog="Docs: README.md. Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted.",
+    )
+
+
 class OutputFormat(str, Enum):
     auto = "auto"
     table = "table"
@@ -34,26 +48,12 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
 
 
-app = typer.Typer(
-    name="leadcli",
-    cls=LeadcliGroup,
-    help="leadcli: a command-line CRM for sales leads over one local SQLite file.\n\n"
-         "Data goes to stdout (a table on a terminal, CSV in a pipe); messages go to stderr.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Docs: README.md. Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted.",
-)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"leadcli {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     db: Annotated[Optional[str], typer.Option(
         "--db", envvar="LEADCLI_DB", metavar="PATH",
@@ -75,37 +75,134 @@ def root(
     output.configure(format.value if format else None, quiet, no_color)
 
 
-def _register() -> None:
-    from leadcli.commands import add, archive, edit, list_, show
-    from leadcli.commands import db as db_cmd
-    from leadcli.commands import report
-    from leadcli.commands import score
-    from leadcli.commands import export, import_
-    from leadcli.commands import contacts, convert, deals, stages
+# Every command: (name, module in leadcli.commands, attribute, summary). The attribute is a function
+# for a command and a Typer app for a group; the summary is its help's first line (a test keeps them
+# equal). Kept as data so a process builds only the command it runs, and the root --help lists
+# them all without importing any command module.
+COMMANDS: list[tuple[str, str, str, str]] = [
+    ('add', 'add', 'add',
+     'Add a lead and print its id.'),
+    ('list', 'list_', 'list_leads',
+     'List leads, newest first, with filters.'),
+    ('show', 'show', 'show',
+     'Show one lead as a card: its fields, custom fields, tags and status history.'),
+    ('edit', 'edit', 'edit',
+     "Change a lead's fields, tags, custom fields or status."),
+    ('archive', 'archive', 'archive',
+     'Archive leads: they leave lists but stay in reports.'),
+    ('restore', 'archive', 'restore',
+     'Bring archived leads back into lists.'),
+    ('contact', 'stages', 'contact',
+     'Mark leads as contacted (new -> contacted), by id or by the filters of list.'),
+    ('qualify', 'stages', 'qualify',
+     'Mark leads as qualified: real interest, ready to convert.'),
+    ('disqualify', 'stages', 'disqualify',
+     'Drop leads with a reason (no budget, no need, no authority, bad timing, competitor, unresponsive, spam,'),
+    ('reopen', 'stages', 'reopen',
+     'Reopen disqualified leads at the stage they left (a converted lead comes back through `deals to-lead`).'),
+    ('convert', 'convert', 'convert',
+     'Convert leads into a contact, a company and an open deal (any combination), by id or by filters.'),
+    ('deals', 'deals', 'app',
+     'Deals created by `convert`: list, show, won, lost, reopen, to-lead.'),
+    ('contacts', 'contacts', 'contacts_app',
+     'Contacts: the people converted leads became.'),
+    ('companies', 'contacts', 'companies_app',
+     'Companies: the organisations converted leads became.'),
+    ('db', 'db', 'app',
+     'The database file: its path, schema migrations, checks and backups.'),
+    ('report', 'report', 'app',
+     'Conversion reports: rates by source, owner or period, the funnel, time to convert, lost reasons, cost per lead.'),
+    ('score', 'score', 'app',
+     'Predictive lead scoring: train on converted and disqualified leads, score the open ones 0-100 with grades A-D, and explain each score.'),
+    ('import', 'import_', 'app',
+     "Import a CRM's CSV export (Salesforce, HubSpot, Pipedrive, Zoho, Bitrix24, a spreadsheet)."),
+    ('export', 'export', 'export',
+     'Export leads (the filters of list) as CSV, JSON or JSON Lines; `leadcli import` reads it back.'),
+]
+_GLOBAL_OPTIONS_WITH_VALUE = {"--db", "--format", "-f"}
 
-    app.command("add")(add.add)
-    app.command("list")(list_.list_leads)
-    app.command("show")(show.show)
-    app.command("edit")(edit.edit)
-    app.command("archive")(archive.archive)
-    app.command("restore")(archive.restore)
-    app.command("contact")(stages.contact)
-    app.command("qualify")(stages.qualify)
-    app.command("disqualify")(stages.disqualify)
-    app.command("reopen")(stages.reopen)
-    app.command("convert")(convert.convert)
-    app.add_typer(deals.app, name="deals")
-    app.add_typer(contacts.contacts_app, name="contacts")
-    app.add_typer(contacts.companies_app, name="companies")
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(report.app, name="report")
-    app.add_typer(score.app, name="score")
-    app.add_typer(import_.app, name="import")
-    app.command("export")(export.export)
+
+def _target(entry: tuple[str, str, str, str]) -> Any:
+    from importlib import import_module
+
+    return getattr(import_module(f"leadcli.commands.{entry[1]}"), entry[2])
 
 
-_register()
+def _summary(target: Any) -> str:
+    if isinstance(target, typer.Typer):
+        text = target.info.help or ""
+    else:
+        text = target.__doc__ or ""
+    return text.strip().split("\n")[0]
+
+
+def build(only: str | None = None, *, stubs: bool = False) -> typer.Typer:
+    """The root app with every command, or with just `only` (what one process runs).
+
+    With `stubs`, commands are registered by name and summary alone: enough for the root
+    `--help` listing, without building each command's options.
+    """
+    application = _new_app()
+    application.callback()(root)
+    for entry in COMMANDS:
+        name = entry[0]
+        if only is not None and name != only:
+            continue
+        if stubs:
+            application.command(name, help=entry[3], add_help_option=False)(_stub)
+            continue
+        target = _target(entry)
+        if isinstance(target, typer.Typer):
+            application.add_typer(target, name=name)
+        else:
+            application.command(name)(target)
+    return application
+
+
+def _stub() -> None:  # pragma: no cover - only listed by the root --help, never invoked
+    raise typer.Exit(2)
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command named in argv (skipping global options and their values), if any."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        if token in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif token == "--":
+            return None
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+_full_app: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # `from leadcli.cli import app` (tests, embedding) gets the whole command tree.
+    global _full_app
+    if name == "app":
+        if _full_app is None:
+            _full_app = build()
+        return _full_app
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app(prog_name="leadcli")
+    import sys
+
+    argv = sys.argv[1:]
+    name = _command_in(argv)
+    known = {entry[0] for entry in COMMANDS}
+    if name in known:
+        application = build(only=name)
+    elif name is None and not any(t in ("--install-completion", "--show-completion") for t in argv) \
+            and "_LEADCLI_COMPLETE" not in __import__("os").environ:
+        application = build(stubs=True)
+    else:
+        application = build()
+    application(prog_name="leadcli")

@@ -90,151 +90,19 @@ class StatusChange(SQLModel, table=True):
     reason: Optional[str] = None
 
 
-# ---------------------------------------------------------------- conversion (migration 3)
+# Tables only some commands need live in models_ext and are imported on first use, so `add` and
+# `list` do not pay for defining them.
+_EXTENDED = frozenset({'DealStatus', 'Company', 'Contact', 'Deal', 'CurrencyRate', 'ScoreModel', 'ScoreHistory', 'Setting', 'ImportRun', 'ImportChange'})
 
 
-class DealStatus(str, Enum):
-    open = "open"
-    won = "won"
-    lost = "lost"
-    reverted = "reverted"  # turned back into a lead (`deals to-lead`)
+def __getattr__(name: str) -> Any:
+    if name in _EXTENDED:
+        from leadcli import models_ext
+
+        return getattr(models_ext, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class Company(SQLModel, table=True):
-    __tablename__ = "company"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    name: str
-    name_key: str = Field(index=True)
-    domain: Optional[str] = Field(default=None, index=True)
-    owner: Optional[str] = None
-    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id")
-    created_at: str
-    updated_at: str
-
-
-class Contact(SQLModel, table=True):
-    __tablename__ = "contact"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    name: Optional[str] = None
-    first_name: Optional[str] = None
-    last_name: Optional[str] = None
-    email: Optional[str] = None
-    email_key: Optional[str] = Field(default=None, index=True)
-    phone: Optional[str] = None
-    phone_key: Optional[str] = Field(default=None, index=True)
-    title: Optional[str] = None
-    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
-    owner: Optional[str] = None
-    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id")
-    created_at: str
-    updated_at: str
-
-
-class Deal(SQLModel, table=True):
-    __tablename__ = "deal"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    title: str
-    value_cents: Optional[int] = None
-    currency: Optional[str] = None
-    owner: Optional[str] = None
-    status: str = DealStatus.open.value
-    lost_reason: Optional[str] = None
-    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id", index=True)
-    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
-    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
-    created_at: str
-    updated_at: str
-    closed_at: Optional[str] = None
-
-    @property
-    def value(self) -> Optional[Decimal]:
-        return None if self.value_cents is None else Decimal(self.value_cents) / 100
-
-
-# ---------------------------------------------------------------- reports (migration 5)
-
-
-class CurrencyRate(SQLModel, table=True):
-    """A rate the user set: one unit of `currency` is worth `rate` units of `base` (a decimal as text)."""
-
-    __tablename__ = "currency_rate"
-
-    currency: str = Field(primary_key=True)
-    base: str
-    rate: str
-    updated_at: str
-
-# ---------------------------------------------------------------- scoring (migration m004)
-
-
-class ScoreModel(SQLModel, table=True):
-    """A trained scoring model, stored as JSON data (never a pickle); the newest active one scores."""
-
-    __tablename__ = "score_model"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    kind: str
-    created_at: str
-    active: bool = False
-    payload: str
-
-
-class ScoreHistory(SQLModel, table=True):
-    __tablename__ = "score_history"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    lead_id: int = Field(foreign_key="lead.id", index=True)
-    model_id: Optional[int] = Field(default=None, foreign_key="score_model.id")
-    score: int
-    grade: str
-    at: str
-
-
-class Setting(SQLModel, table=True):
-    """Small key/value settings kept in the database (e.g. the score grade bands), values as JSON text."""
-
-    __tablename__ = "setting"
-
-    key: str = Field(primary_key=True)
-    value: str
-
-
-# ---------------------------------------------------------------- import runs (m002)
-
-
-class ImportRun(SQLModel, table=True):
-    """One `leadcli import`: the file, what happened, and the id range of the leads it created."""
-
-    __tablename__ = "import_run"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    file_name: str
-    sha256: Optional[str] = Field(default=None, index=True)
-    started_at: str
-    finished_at: str
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    rejected: int = 0
-    encoding: Optional[str] = None
-    delimiter: Optional[str] = None
-    options: str = "{}"
-    first_lead_id: Optional[int] = None
-    last_lead_id: Optional[int] = None
-    undone_at: Optional[str] = None
-
-
-class ImportChange(SQLModel, table=True):
-    """A lead an import run updated: the previous values of the columns it changed (JSON)."""
-
-    __tablename__ = "import_change"
-
-    run_id: int = Field(foreign_key="import_run.id", primary_key=True)
-    lead_id: int = Field(foreign_key="lead.id", primary_key=True, index=True)
-    before: str = "{}"
-    tags_added: str = "[]"
-    history_ids: str = "[]"
+def load_all() -> None:
+    """Define every table class (for schema checks and tools that need the whole metadata)."""
+    from leadcli import models_ext  # noqa: F401

@@ -94,7 +94,9 @@ def test_unsupported_url_scheme(cli):
 def test_sqlmodel_tables_match_the_migrated_schema(isolated_db):
     from sqlmodel import SQLModel
 
-    import leadcli.models  # noqa: F401  (registers the tables)
+    import leadcli.models
+
+    leadcli.models.load_all()
 
     db.migrate()
     con = sqlite3.connect(isolated_db)

@@ -220,3 +220,17 @@ def test_every_command_help_has_a_summary_and_an_example(cli):
         out = cli.ok(*path, "--help").stdout
         assert "Example" in out, path
         assert "Usage: leadcli" in out or "Usage: root" in out
+
+
+def test_command_table_summaries_match_the_help(cli):
+    """The root --help lists commands from cli.COMMANDS without importing them: keep both equal."""
+    from leadcli import cli as cli_module
+
+    for entry in cli_module.COMMANDS:
+        assert cli_module._summary(cli_module._target(entry)) == entry[3], entry[0]
+    listing = cli.ok("--help").stdout
+    fast = cli_module._command_in(["--db", "x.db", "-f", "json", "list", "--limit", "3"])
+    assert fast == "list"
+    assert cli_module._command_in(["--help"]) is None
+    for entry in cli_module.COMMANDS:
+        assert entry[0] in listing

@@ -39,7 +39,7 @@ def list_leads(
       leadcli list --sort score --grade A
       leadcli list --format json > leads.json
     """
-    from leadcli import db, leads, output
+    from leadcli import db, leads
 
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
     with db.session() as s:

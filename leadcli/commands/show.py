@@ -17,7 +17,7 @@ def show(lead_id: IdArg) -> None:
       leadcli show 42
       leadcli show 42 --format json      (also: leadcli --format json show 42)
     """
-    from leadcli import db, leads, output
+    from leadcli import db, leads
 
     with db.session() as s:
         lead = leads.get_lead(s, lead_id)

@@ -149,6 +149,11 @@ def main() -> None:
     print(f"ratio convert / import: {conv / imp:.2f}  (target <= 3)")
     print(f"qualified before: {last['qualified']:,}  converted: {last['converted']:,}  "
           f"companies: {last['company']:,}  contacts: {last['contact']:,}  deals: {last['deal']:,}")
+    print()
+    print("| step | leadcli s | peer | peer s | ratio | target |")
+    print("|---|---|---|---|---|---|")
+    print(f"| convert --status qualified --yes ({args.rows:,} leads) | {conv:.2f} | {how} of the same leads | "
+          f"{imp:.2f} | {conv / imp:.2f} | ≤ 3 |")
 
 
 if __name__ == "__main__":

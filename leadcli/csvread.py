@@ -14,6 +14,7 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import os
 import re
 import sys
@@ -106,9 +107,17 @@ class CsvSource:
         try:
             for row in self._rows:
                 number += 1
-                if not row or not any(row):
+                if not row:
                     continue
-                if _FOOTER.match(row[0]) and not any(c.strip() for c in row[1:]):
+                first = row[0]
+                if first:
+                    # Only a first cell starting with a space, g, c or © can open a footer: the
+                    # regex is left out for the other rows, which is most of a big file.
+                    lead = first[0]
+                    if (lead in "gGcC©" or lead.isspace()) and _FOOTER.match(first) \
+                            and not any(c.strip() for c in row[1:]):
+                        continue
+                elif not any(row):
                     continue
                 yield number, row
         except UnicodeDecodeError as exc:
@@ -189,7 +198,7 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
             delimiter = sep.group(1)
     sample = _decode_sample(prefix, enc, skip_first_line=bool(sep))
     delim = sniff_delimiter(sample) if delimiter in (None, "", "auto") else parse_delimiter(delimiter)
-    lines = _chain(first, text) if first else text
+    lines = itertools.chain((first,), text) if first else text
     rows = csv.reader(lines, delimiter=delim, quotechar='"', doublequote=True, skipinitialspace=False,
                       strict=False)
     try:
@@ -238,11 +247,6 @@ def file_sha256(path: str | Path) -> str | None:
             raise BadFile(f"{target.name}: cannot read it ({exc})",
                           hint="is it a complete CSV or .csv.gz file?") from None
     return sha.hexdigest()
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def _read_prefix(raw: BinaryIO) -> bytes:

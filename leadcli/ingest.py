@@ -22,9 +22,9 @@ import csv
 import gc
 import json
 import sqlite3
-from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 DUPLICATE_MODES = ("skip", "merge", "update", "create")
 MATCH_KEYS = {"email": "email_key", "phone": "phone_key", "external_id": "external_id"}
-CHUNK = 5000
+CHUNK = 20_000
 
 # The staged record, in this order (also the keys of `read_rows` records).
 RECORD = ("name", "first_name", "last_name", "email", "email_key", "phone", "phone_key", "company", "title",
@@ -192,31 +192,32 @@ class RecordBuilder:
         self.default_source = validate.clean_text(options.source)
         self.default_owner = validate.clean_text(options.owner)
         self.text = [(_SLOT[f], self.by_field[f]) for f in _TEXT_FIELDS if f in self.by_field]
-        converters = {"email": self._email, "phone": self._phone, "value": self._value, "currency": self._currency,
-                      "created_at": self._date, "updated_at": self._date, "converted_at": self._date,
-                      "archived_at": self._date, "status": self._status, "converted": self._converted,
-                      "score": self._score, "grade": self._grade, "tags": self._tags}
-        self.convert = [(self.by_field[f], f, fn, self.headers[self.by_field[f]])
-                        for f, fn in converters.items() if f in self.by_field]
+        day_first = options.day_first
+        flag = len(RECORD)  # the converted flag, after the record's slots
+        # Converters: field -> (the slots they fill, a function of the trimmed cell giving their value(s)).
+        converters: dict[str, tuple[tuple[int, ...], Callable[[str], Any]]] = {
+            "email": ((_SLOT["email"], _SLOT["email_key"]), validate.email),
+            "phone": ((_SLOT["phone"], _SLOT["phone_key"]), self.cache.phone),
+            "value": ((_SLOT["value_cents"],), self.cache.money_cents),
+            "currency": ((_SLOT["currency"],), self.cache.currency_code),
+            **{f: ((_SLOT[f],), lambda v, f=f: mapping.parse_date(v, f, day_first))
+               for f in ("created_at", "updated_at", "converted_at", "archived_at")},
+            "status": ((_SLOT["status"],), self._status),
+            "converted": ((flag,), lambda v: mapping.parse_bool(v, "converted")),
+            "score": ((_SLOT["score"],), _score),
+            "grade": ((_SLOT["grade"],), _grade),
+            "tags": ((_SLOT["tags"],), _tags),
+        }
+        self.convert = [(self.by_field[f], slots, fn, self.headers[self.by_field[f]])
+                        for f, (slots, fn) in converters.items() if f in self.by_field]
+        # Whole-column versions of the converters of high-cardinality columns (see build_many).
+        many = {"email": validate.emails, "phone": self.cache.phone_column,
+                **{f: mapping.parse_dates for f in ("created_at", "updated_at", "converted_at", "archived_at")}}
+        self.convert_many = {self.by_field[f]: fn for f, fn in many.items() if f in self.by_field}
         self.blank = [None] * (len(RECORD) + 1)  # + the converted flag
+        self.fields_memo = _Memo(self._custom_json)
 
-    # Converters: each writes its slot(s) of the record being built.
-    def _email(self, v: str, rec: list, fld: str) -> None:
-        rec[_SLOT["email"]], rec[_SLOT["email_key"]] = validate.email(v)
-
-    def _phone(self, v: str, rec: list, fld: str) -> None:
-        rec[_SLOT["phone"]], rec[_SLOT["phone_key"]] = self.cache.phone(v)
-
-    def _value(self, v: str, rec: list, fld: str) -> None:
-        rec[_SLOT["value_cents"]] = self.cache.money_cents(v)
-
-    def _currency(self, v: str, rec: list, fld: str) -> None:
-        rec[_SLOT["currency"]] = self.cache.currency_code(v)
-
-    def _date(self, v: str, rec: list, fld: str) -> None:
-        rec[_SLOT[fld]] = mapping.parse_date(v, fld, self.options.day_first)
-
-    def _status(self, v: str, rec: list, fld: str) -> None:
+    def _status(self, v: str) -> str:
         status = self.status_cache.get(v)
         if status is None:
             status = self.statuses.get(mapping.header_key(v))
@@ -224,22 +225,7 @@ class RecordBuilder:
                 raise InvalidValue("status", f"{v!r} is not a status leadcli knows",
                                    hint=f'map it, e.g. --status-map "{v}=contacted"')
             self.status_cache[v] = status
-        rec[_SLOT["status"]] = status
-
-    def _converted(self, v: str, rec: list, fld: str) -> None:
-        rec[-1] = mapping.parse_bool(v, "converted")
-
-    def _score(self, v: str, rec: list, fld: str) -> None:
-        rec[_SLOT["score"]] = _score(v)
-
-    def _grade(self, v: str, rec: list, fld: str) -> None:
-        if v.upper() not in ("A", "B", "C", "D"):
-            raise InvalidValue("grade", f"{v!r} is not a grade", hint="use A, B, C or D")
-        rec[_SLOT["grade"]] = v.upper()
-
-    def _tags(self, v: str, rec: list, fld: str) -> None:
-        tags = list(dict.fromkeys(validate.tag(t) for t in v.split(";") if t.strip()))
-        rec[_SLOT["tags"]] = json.dumps(tags, ensure_ascii=False) if tags else None
+        return status
 
     def build(self, cells: list[str]) -> tuple:
         if len(cells) != self.width:
@@ -252,13 +238,17 @@ class RecordBuilder:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in missing):
                 rec[slot] = v
-        for idx, fld, fn, header in self.convert:
+        for idx, slots, fn, header in self.convert:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in missing):
                 try:
-                    fn(v, rec, fld)
+                    value = fn(v)
                 except InvalidValue as exc:
                     raise InvalidValue(header, exc.reason, exc.hint) from None
+                if len(slots) == 1:
+                    rec[slots[0]] = value
+                else:
+                    rec[slots[0]], rec[slots[1]] = value
         fields = {}
         if self.fields_col is not None:
             fields = self._json_fields(cells[self.fields_col].strip())
@@ -268,6 +258,233 @@ class RecordBuilder:
                 fields[key] = v
         rec[_FIELDS] = self._fields_json(fields) if fields else "{}"
         return self._finish(rec)
+
+    def build_many(self, rows: list[list[str]]) -> tuple[list[int], list[list], list[tuple[int, InvalidValue]]]:
+        """The records of many rows, built column by column: (slots, columns, rejects).
+
+        `columns[k]` holds slot `slots[k]` of RECORD for every valid row, in row order; slots that
+        stay empty in every row are left out (SQLite's executemany binds a NULL more slowly than a
+        text). `rejects` are (position in `rows`, InvalidValue). Each distinct value of a column is
+        converted once. A row the column pass cannot decide alone (an invalid value, a cell
+        neutralised with `'`, no identifying value) goes through `build`, so records and errors
+        are exactly those of `build`, row by row.
+        """
+        n = len(rows)
+        width = self.width
+        lengths = set(map(len, rows))
+        if lengths != {width}:
+            if max(lengths) > width and any(c.strip() for r in rows if len(r) > width for c in r[width:]):
+                return self._build_each(rows)  # a value under no header: `_fit` widens the mapping
+            rows = [r if len(r) == width else r[:width] if len(r) > width else r + [""] * (width - len(r))
+                    for r in rows]
+        cols = list(zip(*rows)) if n else [() for _ in range(width)]
+        slow: set[int] = set()
+        for col in cols:
+            if "'" in "\x00".join(col):
+                slow.update(i for i, v in enumerate(col) if v[:1] == "'")
+        out: dict[int, list] = {}
+        for slot, idx in self.text:
+            out[slot] = self._clean(cols[idx])
+        flag = None
+        missing, mlen = self.missing, self.missing_len
+        for idx, slots, fn, _ in self.convert:
+            if idx in self.convert_many and self._convert_column(cols[idx], slots, self.convert_many[idx], out):
+                continue
+            conv: dict[str, Any] = {}
+            invalid = []
+            for u in set(cols[idx]):
+                v = u.strip()
+                if v and (len(v) > mlen or v.lower() not in missing):
+                    try:
+                        conv[u] = fn(v)
+                    except InvalidValue:
+                        conv[u] = None if len(slots) == 1 else (None, None)
+                        invalid.append(u)
+                else:
+                    conv[u] = None if len(slots) == 1 else (None, None)
+            values = list(map(conv.__getitem__, cols[idx]))
+            if invalid:
+                bad = set(invalid)
+                slow.update(i for i, v in enumerate(cols[idx]) if v in bad)
+            if len(slots) == 1:
+                if slots[0] == len(RECORD):
+                    flag = values
+                else:
+                    out[slots[0]] = values
+            else:
+                first, second = zip(*values) if n else ((), ())
+                out[slots[0]], out[slots[1]] = list(first), list(second)
+        self._finish_many(n, out, flag, slow)
+        self._fields_many(rows, cols, out, slow)
+        rejects: list[tuple[int, InvalidValue]] = []
+        for i in sorted(slow):
+            try:
+                rec = self.build(rows[i])
+            except InvalidValue as exc:
+                rejects.append((i, exc))
+                continue
+            for slot, value in enumerate(rec):
+                if slot not in out:
+                    if value is None:
+                        continue
+                    out[slot] = [None] * n
+                out[slot][i] = value
+        slots = sorted(out)
+        columns = [out[s] for s in slots]
+        if rejects:
+            drop = {i for i, _ in rejects}
+            keep = [i for i in range(n) if i not in drop]
+            columns = [[c[i] for i in keep] for c in columns]
+        return slots, columns, rejects
+
+    def _convert_column(self, col: tuple[str, ...], slots: tuple[int, ...], many: Callable, out: dict) -> bool:
+        cleaned = self._clean(col)
+        present = cleaned if None not in cleaned else [v for v in cleaned if v is not None]
+        try:
+            result = many(present)
+        except InvalidValue:
+            result = None
+        if result is None:
+            return False  # some value needs the converter itself, and maybe an error message
+        parts = (result,) if len(slots) == 1 else result
+        for slot, values in zip(slots, parts):
+            if present is not cleaned:
+                it = iter(values)
+                values = [next(it) if v is not None else None for v in cleaned]
+            out[slot] = values if isinstance(values, list) else list(values)
+        return True
+
+    def _build_each(self, rows: list[list[str]]) -> tuple[list[int], list[list], list[tuple[int, InvalidValue]]]:
+        records, rejects = [], []
+        for i, cells in enumerate(rows):
+            try:
+                records.append(self.build(cells))
+            except InvalidValue as exc:
+                rejects.append((i, exc))
+        columns = [list(c) for c in zip(*records)] if records else [[] for _ in RECORD]
+        return list(range(len(RECORD))), columns, rejects
+
+    def _clean(self, col: tuple[str, ...]) -> list[str | None]:
+        """Trimmed cells, None for the missing markers."""
+        missing, mlen = self.missing, self.missing_len
+        sample = col[:200]
+        if len(set(sample)) * 2 > len(sample):
+            # Mostly distinct values (e-mails, ids, dates): a set of them would cost more than it saves.
+            stripped = list(map(str.strip, col))
+            if min(map(len, stripped), default=0) > mlen:
+                return stripped  # every marker is shorter
+            return [v if (v := c.strip()) and (len(v) > mlen or v.lower() not in missing) else None for c in col]
+        conv = {u: v if (v := u.strip()) and (len(v) > mlen or v.lower() not in missing) else None
+                for u in set(col)}
+        return list(map(conv.__getitem__, col))
+
+    def _finish_many(self, n: int, out: dict[int, list], flag: list | None, slow: set[int]) -> None:
+        """`_finish` for whole columns: names, the identifying-value check, defaults, statuses, name keys."""
+        get = out.get
+        name, first, last = get(_NAME), get(_FIRST), get(_LAST)
+        if name is None:
+            if first is not None or last is not None:
+                first_col, last_col = first or [None] * n, last or [None] * n
+                name = out[_NAME] = [(f"{a} {b}" if b else a) if a else b for a, b in zip(first_col, last_col)]
+        else:
+            first = first or [None] * n
+            last = last or [None] * n
+            split = False
+            for i, (nm, a, b) in enumerate(zip(name, first, last)):
+                if nm is None:
+                    if a or b:
+                        name[i] = " ".join(p for p in (a, b) if p)
+                elif a is None and b is None:
+                    first[i], last[i] = validate.split_name(nm)
+                    split = True
+            if split or _FIRST in out:
+                out[_FIRST] = first
+            if split or _LAST in out:
+                out[_LAST] = last
+        none = [None] * n
+        keys = [c for c in (get(_EMAIL_KEY), get(_PHONE_KEY), get(_EXTERNAL_ID)) if c is not None]
+        if not any(None not in c for c in keys):
+            # Some rows lack every key: they need a name or a company, and they match by name.
+            company = get(_COMPANY) or none
+            keyed = [a or b or c for a, b, c in zip(*(keys + [none] * (3 - len(keys))))]
+            name_col = name or none
+            for i, (k, nm, co) in enumerate(zip(keyed, name_col, company)):
+                if not (nm or k or co):
+                    slow.add(i)
+            if name is not None:
+                name_keys = [name_key(nm, co) if nm and not k else None for k, nm, co in zip(keyed, name, company)]
+                if any(v is not None for v in name_keys):
+                    out[_NAME_KEY] = name_keys
+        for slot, default in ((_SOURCE, self.default_source), (_OWNER, self.default_owner)):
+            if default is not None:
+                col = get(slot)
+                out[slot] = [default] * n if col is None else [default if v is None else v for v in col]
+        status, converted_at, updated_at = get(_STATUS), get(_CONVERTED_AT), get(_UPDATED_AT)
+        reason = get(_STATUS_REASON)
+        keep_reason = self.mapping.leadcli_export
+        if flag is None and converted_at is None:
+            # No converted flag and no conversion date: the file's status stands.
+            out[_STATUS] = status = ["new"] * n if status is None else ["new" if s is None else s for s in status]
+            if updated_at is not None:
+                out[_STATUS_AT] = list(updated_at)
+                out[_CONVERTED_AT] = [u if s == "converted" else None for s, u in zip(status, updated_at)]
+            if reason is not None and not keep_reason:
+                out[_STATUS_REASON] = [r if s == "disqualified" else None for s, r in zip(status, reason)]
+            return
+        status = status or none
+        flag = flag or none
+        converted_at = converted_at or none
+        updated_at = updated_at or none
+        reason = list(reason) if reason is not None else none
+        new_status, new_converted, status_at = [], [], []
+        for i, (s, f, c, u) in enumerate(zip(status, flag, converted_at, updated_at)):
+            if f and s != "converted":
+                s = "converted"
+            elif s is None:
+                s = "converted" if c else "new"
+            elif c and s in ("new", "contacted", "qualified"):
+                s = "converted"
+            new_status.append(s)
+            if s == "converted":
+                c = c or u
+                new_converted.append(c)
+                status_at.append(c)
+            else:
+                new_converted.append(None)
+                status_at.append(u)
+                if s != "disqualified" and not keep_reason:
+                    reason[i] = None
+        out[_STATUS], out[_CONVERTED_AT], out[_STATUS_AT] = new_status, new_converted, status_at
+        if get(_STATUS_REASON) is not None:
+            out[_STATUS_REASON] = reason
+
+    def _fields_many(self, rows: list[list[str]], cols: list[tuple], out: dict[int, list], slow: set[int]) -> None:
+        n = len(rows)
+        custom = [self._clean(cols[idx]) for idx, _ in self.custom]
+        if self.fields_col is None:
+            if not custom:
+                out[_FIELDS] = ["{}"] * n
+            else:
+                out[_FIELDS] = list(map(self.fields_memo.__getitem__, zip(*custom)))
+            return
+        values: list[str | None] = []
+        keys = [key for _, key in self.custom]
+        for i, (raw, *cells) in enumerate(zip(cols[self.fields_col], *custom)):
+            try:
+                fields = self._json_fields(raw.strip())
+            except InvalidValue:
+                slow.add(i)
+                values.append(None)
+                continue
+            for key, v in zip(keys, cells):
+                if v is not None:
+                    fields[key] = v
+            values.append(self._fields_json(fields) if fields else "{}")
+        out[_FIELDS] = values
+
+    def _custom_json(self, values: tuple) -> str:
+        fields = {key: v for (_, key), v in zip(self.custom, values) if v is not None}
+        return self._fields_json(fields) if fields else "{}"
 
     def _fields_json(self, fields: dict[str, Any]) -> str:
         # The custom fields of a CSV row are plain strings under fixed keys: written directly when
@@ -355,6 +572,32 @@ def name_key(name: str | None, company: str | None) -> str | None:
     if not name:
         return None
     return f"{' '.join(name.casefold().split())}\x1f{' '.join((company or '').casefold().split())}"
+
+
+def _grade(value: str) -> str:
+    if value.upper() not in ("A", "B", "C", "D"):
+        raise InvalidValue("grade", f"{value!r} is not a grade", hint="use A, B, C or D")
+    return value.upper()
+
+
+def _tags(value: str) -> str | None:
+    tags = list(dict.fromkeys(validate.tag(t) for t in value.split(";") if t.strip()))
+    return json.dumps(tags, ensure_ascii=False) if tags else None
+
+
+class _Memo(dict):
+    """A dict that computes a missing key's value with `fn` (bounded: cleared when it grows large)."""
+
+    def __init__(self, fn: Callable[[Any], Any], limit: int = 100_000):
+        super().__init__()
+        self.fn = fn
+        self.limit = limit
+
+    def __missing__(self, key: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[key] = self.fn(key)
+        return value
 
 
 def _score(value: str) -> int:
@@ -553,17 +796,20 @@ def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuild
     # against the database only, never against each other, so export -> import round-trips.
     keys = [] if options.on_duplicate == "create" or builder.mapping.leadcli_export else \
         [MATCH_KEYS[k] for k in options.match] + ["name_key"]
-    hashes = [(_SLOT[k] + 1, array("q")) for k in keys]
+    hashes: list[list] = [[] for _ in keys]
     try:
-        batch: list[tuple] = []
-        build = builder.build
-        for number, cells in src.rows():
-            report.rows += 1
+        rows_read = src.rows()
+        while True:
+            chunk = list(islice(rows_read, CHUNK))
+            if not chunk:
+                break
             if report.sample is None:
-                report.sample = cells
-            try:
-                batch.append((number, *build(cells)))
-            except InvalidValue as exc:
+                report.sample = chunk[0][1]
+            report.rows += len(chunk)
+            slots, columns, rejected = builder.build_many([cells for _, cells in chunk])
+            numbers = [number for number, _ in chunk]
+            for i, exc in rejected:
+                number, cells = chunk[i]
                 report.rejected += 1
                 if len(report.first_errors) < 5:
                     report.first_errors.append(f"record {number}: {exc.message}")
@@ -576,19 +822,21 @@ def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuild
                         rejects = csv.writer(rejects_fh, lineterminator="\n")
                         rejects.writerow([*src.header, "error"])
                     rejects.writerow([*cells[:len(src.header)], exc.message])
+            if rejected:
+                drop = {i for i, _ in rejected}
+                numbers = [number for i, number in enumerate(numbers) if i not in drop]
+            if not numbers:
                 continue
-            if len(batch) >= CHUNK:
-                _hash_keys(batch, hashes)
-                raw.executemany(_STAGE_INSERT, batch)
-                batch.clear()
-                if progress:
-                    progress(src.bytes_read, src.total_bytes)
-        if batch:
-            _hash_keys(batch, hashes)
-            raw.executemany(_STAGE_INSERT, batch)
+            by_slot = dict(zip(slots, columns))
+            for key, found in zip(keys, hashes):
+                found.append(_hash_column(by_slot.get(_SLOT[key]), len(numbers)))
+            raw.executemany(f"INSERT INTO temp.import_stage (line, {', '.join(RECORD[s] for s in slots)}) "
+                            f"VALUES ({', '.join('?' * (len(slots) + 1))})", zip(numbers, *columns))
+            if progress:
+                progress(src.bytes_read, src.total_bytes)
         if progress:
             progress(src.bytes_read, src.total_bytes)
-        _find_roots(raw, keys, [h for _, h in hashes])
+        _find_roots(raw, keys, hashes)
         raw.execute("COMMIT")
     except BaseException:
         raw.execute("ROLLBACK")
@@ -600,9 +848,19 @@ def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuild
             rejects_fh.close()
 
 
-def _hash_keys(batch: list[tuple], hashes: list[tuple[int, array]]) -> None:
-    for slot, arr in hashes:
-        arr.extend([hash(row[slot]) if row[slot] is not None else 0 for row in batch])
+_NONE_HASH = hash(None)
+
+
+def _hash_column(values: list | None, n: int) -> Any:
+    """64-bit hashes of a key column's values, 0 where a row has none."""
+    import numpy as np
+
+    if values is None:
+        return np.zeros(n, dtype=np.int64)
+    hashed = np.fromiter(map(hash, values), dtype=np.int64, count=n)
+    # A key hashing like None is only a candidate pair more: candidates are compared exactly.
+    hashed[hashed == _NONE_HASH] = 0
+    return hashed
 
 
 def _find_roots(raw: sqlite3.Connection, keys: list[str], hashes: list[array]) -> None:
@@ -611,13 +869,13 @@ def _find_roots(raw: sqlite3.Connection, keys: list[str], hashes: list[array]) -
     Rows chained through different keys (A shares an e-mail with B, B a phone with C) all point
     at the first one. Staged rows have seq = position + 1.
     """
-    if not keys or not hashes or not len(hashes[0]):
+    if not keys or not hashes or not hashes[0]:
         return
     import numpy as np
 
     candidates: set[int] = set()
-    for arr in hashes:
-        values = np.frombuffer(arr, dtype=np.int64)
+    for parts in hashes:
+        values = np.concatenate(parts)
         order = np.argsort(values, kind="stable")
         ordered = values[order]
         same = np.nonzero((ordered[1:] == ordered[:-1]) & (ordered[1:] != 0))[0]
@@ -666,8 +924,9 @@ def _write(conn: Any, raw: sqlite3.Connection, report: ImportReport, options: Im
         report.same_file_runs = [r[0] for r in raw.execute(
             "SELECT id FROM import_run WHERE sha256 = ? AND undone_at IS NULL ORDER BY id", (report.sha256,))]
         _match(raw, options)
-        first_id = _assign_ids(raw, options)
-        report.created = raw.execute("SELECT count(*) FROM temp.import_stage WHERE new_id IS NOT NULL").fetchone()[0]
+        ids = _assign_ids(raw, options)
+        first_id = ids.first
+        report.created = raw.execute(f"SELECT count(*) FROM temp.import_stage s WHERE {ids.where}").fetchone()[0]
         run_id = None
         if not options.dry_run:
             run_id = raw.execute(
@@ -676,8 +935,8 @@ def _write(conn: Any, raw: sqlite3.Connection, report: ImportReport, options: Im
                 (report.file, report.sha256, now, now, report.encoding, report.delimiter,
                  json.dumps(options.recorded(), ensure_ascii=False))).lastrowid
             if report.created:
-                _insert_leads(raw, now, report.created)
-        updated_rows, changes = _apply_updates(raw, options, run_id, now, apply=not options.dry_run)
+                _insert_leads(raw, now, report.created, ids)
+        updated_rows, changes = _apply_updates(raw, options, run_id, now, ids, apply=not options.dry_run)
         report.updated = updated_rows
         report.skipped = report.rows - report.rejected - report.created - report.updated
         if not options.dry_run:
@@ -726,13 +985,26 @@ def _match(raw: sqlite3.Connection, options: ImportOptions) -> None:
         raw.execute("DROP TABLE temp.import_keyless")
 
 
-def _assign_ids(raw: sqlite3.Connection, options: ImportOptions) -> int:
+@dataclass
+class _Ids:
+    """How the write reads a staged row's new lead id: `expr` (on the stage aliased `s`), for the rows `where`."""
+
+    first: int
+    expr: str = "s.new_id"
+    where: str = "s.new_id IS NOT NULL"
+
+
+def _assign_ids(raw: sqlite3.Connection, options: ImportOptions) -> _Ids:
     """Ids for the new leads, consecutive and above every id an earlier run used (undo works on ranges)."""
     first_id = raw.execute("SELECT max(coalesce((SELECT max(id) FROM lead), 0), "
                            "coalesce((SELECT max(last_lead_id) FROM import_run), 0)) + 1").fetchone()[0]
     creatable = "root IS NULL AND target IS NULL"
     others = [seq for (seq,) in raw.execute(
         f"SELECT seq FROM temp.import_stage WHERE NOT ({creatable}) ORDER BY seq LIMIT 20001")]
+    if not others:
+        # Every row makes a new lead: its id is its position, so no stage row is rewritten (that
+        # would be a second pass over the whole stage while the write lock is held).
+        return _Ids(first_id, expr=f"(s.seq + {int(first_id) - 1})", where="1")
     if len(others) <= 20_000:
         # The rows between two rows that create nothing get ids by plain arithmetic on seq.
         last = raw.execute("SELECT coalesce(max(seq), 0) FROM temp.import_stage").fetchone()[0]
@@ -751,7 +1023,7 @@ def _assign_ids(raw: sqlite3.Connection, options: ImportOptions) -> int:
     raw.execute("""UPDATE temp.import_stage SET target = (
                        SELECT coalesce(r.target, r.new_id) FROM temp.import_stage r WHERE r.seq = import_stage.root)
                    WHERE root IS NOT NULL""")
-    return first_id
+    return _Ids(first_id)
 
 
 _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email_key", "phone", "phone_key",
@@ -760,7 +1032,7 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
                         "converted_at", "archived_at")
 
 
-def _insert_leads(raw: sqlite3.Connection, now: str, created: int) -> None:
+def _insert_leads(raw: sqlite3.Connection, now: str, created: int, ids: _Ids) -> None:
     existing = raw.execute("SELECT count(*) FROM lead").fetchone()[0]
     indexes: list[tuple[str, str]] = []
     if created >= 20_000 and created > existing:
@@ -771,29 +1043,30 @@ def _insert_leads(raw: sqlite3.Connection, now: str, created: int) -> None:
                               "AND tbl_name IN ('lead', 'status_change', 'lead_tag')").fetchall()
         for name, _ in indexes:
             raw.execute(f'DROP INDEX main."{name}"')
-    _insert_rows(raw, now)
+    _insert_rows(raw, now, ids)
     for _, sql in indexes:
         raw.execute(sql)
 
 
-def _insert_rows(raw: sqlite3.Connection, now: str) -> None:
+def _insert_rows(raw: sqlite3.Connection, now: str, ids: _Ids) -> None:
+    new_id, where = ids.expr, ids.where
     select = ", ".join(
-        {"id": "new_id", "created_at": "coalesce(created_at, :now)", "updated_at": "coalesce(updated_at, :now)",
+        {"id": new_id, "created_at": "coalesce(created_at, :now)", "updated_at": "coalesce(updated_at, :now)",
          "converted_at": "CASE WHEN status = 'converted' THEN coalesce(converted_at, :now) END"}.get(c, c)
         for c in _LEAD_INSERT_COLUMNS)
     # new_id grows with seq, the stage's rowid, so a plain scan is already in id order (no sort).
-    raw.execute(f"INSERT INTO lead ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT {select} FROM temp.import_stage "
-                "WHERE new_id IS NOT NULL", {"now": now})
+    raw.execute(f"INSERT INTO lead ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT {select} FROM temp.import_stage s "
+                f"WHERE {where}", {"now": now})
     # Every lead starts with its creation entry, as `add` writes it; a lead imported past `new`
     # also gets the move to its status, dated by the file where it can be.
     raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
-                "SELECT new_id, NULL, 'new', coalesce(created_at, :now), 'imported' FROM temp.import_stage "
-                "WHERE new_id IS NOT NULL", {"now": now})
+                f"SELECT {new_id}, NULL, 'new', coalesce(created_at, :now), 'imported' FROM temp.import_stage s "
+                f"WHERE {where}", {"now": now})
     raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
-                "SELECT new_id, 'new', status, coalesce(status_at, :now), coalesce(status_reason, 'imported') "
-                "FROM temp.import_stage WHERE new_id IS NOT NULL AND status <> 'new'", {"now": now})
-    raw.execute("INSERT OR IGNORE INTO lead_tag (lead_id, tag) SELECT s.new_id, j.value "
-                "FROM temp.import_stage s, json_each(s.tags) j WHERE s.new_id IS NOT NULL AND s.tags IS NOT NULL")
+                f"SELECT {new_id}, 'new', status, coalesce(status_at, :now), coalesce(status_reason, 'imported') "
+                f"FROM temp.import_stage s WHERE {where} AND status <> 'new'", {"now": now})
+    raw.execute(f"INSERT OR IGNORE INTO lead_tag (lead_id, tag) SELECT {new_id}, j.value "
+                f"FROM temp.import_stage s, json_each(s.tags) j WHERE {where} AND s.tags IS NOT NULL")
 
 
 # ---------------------------------------------------------------- merge / update
@@ -801,7 +1074,7 @@ def _insert_rows(raw: sqlite3.Connection, now: str) -> None:
 _STATUS_RANK = {"new": 0, "contacted": 1, "qualified": 2, "converted": 3, "disqualified": 3}
 
 
-def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int | None, now: str,
+def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int | None, now: str, ids: _Ids,
                    apply: bool) -> tuple[int, int]:
     """Rows that duplicate a lead, under merge/update: change it and log what it was before.
 
@@ -812,7 +1085,8 @@ def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int 
     if options.on_duplicate not in ("merge", "update"):
         return 0, 0
     overwrite = options.on_duplicate == "update"
-    created_range = raw.execute("SELECT min(new_id), max(new_id) FROM temp.import_stage").fetchone()
+    created_range = raw.execute(f"SELECT min({ids.expr}), max({ids.expr}) FROM temp.import_stage s "
+                                f"WHERE {ids.where}").fetchone()
     lead_cols = [r[1] for r in raw.execute("PRAGMA main.table_info(lead)")]
     wanted = [c for c in ("id", *UPDATABLE, "status", "status_reason", "converted_at", "updated_at", "fields")
               if c in lead_cols]
@@ -839,6 +1113,7 @@ def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int 
         tags_added: list[str] = []
         history: list[tuple] = []
         existing_tags = {t for (t,) in raw.execute("SELECT tag FROM lead_tag WHERE lead_id = ?", (lead["id"],))}
+        changing_rows = 0
         for row in group:
             changed = _merge_row(lead, row, overwrite)
             for tag in json.loads(row["tags"]) if row["tags"] else []:
@@ -856,10 +1131,13 @@ def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int 
                 if row["status"] == "disqualified":
                     lead["status_reason"] = row["status_reason"]
                 changed = True
-            rows_changed += bool(changed)
+            changing_rows += bool(changed)
         diff = {k: before[k] for k in wanted if k != "id" and lead[k] != before[k]}
         if not diff and not tags_added:
+            # Rows that undo each other (a later row of the file restores what an earlier one
+            # changed) leave the lead as it was: nothing was updated, so a re-import stays a no-op.
             return
+        rows_changed += changing_rows
         leads_changed += 1
         if not apply:
             return

@@ -209,12 +209,22 @@ M004_SCORING = [
     )""",
 ]
 
+# Indexes that a longer one starts with: the longer one serves every query the short one did
+# (`list` newest first reads ix_lead_report, --source reads ix_lead_source_report, a lead's history
+# reads ix_status_change_asof), and each index less is one less to build on a big import.
+M006_DROP_PREFIX_INDEXES = [
+    "DROP INDEX IF EXISTS ix_lead_source",  # ix_lead_source_report (source, created_at, status)
+    "DROP INDEX IF EXISTS ix_lead_created_at",  # ix_lead_report (created_at, source, status)
+    "DROP INDEX IF EXISTS ix_status_change_lead",  # ix_status_change_asof (lead_id, at, id, to_status)
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_foundation", M001_FOUNDATION),
     (2, "m002_import_runs", M002_IMPORT_RUNS),
     (3, "m003_conversion", M003_CONVERSION),
     (4, "m004_scoring", M004_SCORING),
     (5, "m005_report_indexes", M005_REPORT_INDEXES),
+    (6, "m006_drop_prefix_indexes", M006_DROP_PREFIX_INDEXES),
 ]
 
 LATEST = MIGRATIONS[-1][0]

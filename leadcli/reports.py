@@ -408,9 +408,12 @@ def conversion(s: "Session", scope: Scope, by: str | None = "source", *, measure
     unit = target or (next(iter(valued)) if valued else None)
     factors = _factors(s, {c for c in valued}, target) if target else {}
     merged: dict[Any, dict] = {}
+    # One group per source/owner whatever its case, as SQL groups them: the label SQLite returns
+    # for a case-insensitive group is any of its rows' spellings, and may differ per currency.
+    nocase = gb.kind == "tag" or gb.column in NOCASE_COLUMNS
     for r in raw:
-        key = r["grp"]
-        row = merged.setdefault(key, {"group": key, "total": 0, "converted": 0, "currency": unit,
+        key = r["grp"].casefold() if nocase and isinstance(r["grp"], str) else r["grp"]
+        row = merged.setdefault(key, {"group": r["grp"], "total": 0, "converted": 0, "currency": unit,
                                       "total_value": Decimal(0), "converted_value": Decimal(0)})
         row["total"] += r["total"] or 0
         row["converted"] += r["converted"] or 0

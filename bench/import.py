@@ -10,7 +10,9 @@ then, one after another on the same file:
   4. `leadcli import FILE` again               - the same file: recognised by its SHA-256
   5. `leadcli import FILE --reprocess`         - every row read, validated and matched again
 
-and prints wall time, the ratio to `sqlite3 .import` and each process's peak RSS.
+and prints wall time, the ratio to `sqlite3 .import` and each process's peak RSS. During the leadcli
+runs a thread writes to the same database every 50 ms, as an interactive `add` would; the longest
+it waited for the write lock is printed as the time the import held it.
 
     python bench/import.py --rows 100000
     python bench/import.py --rows 1000000 --keep /tmp/bench-import
@@ -27,7 +29,9 @@ import resource
 import shutil
 import subprocess
 import sys
+import sqlite3
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -93,12 +97,49 @@ def _last_child_rss(_before: int) -> float:
     return _rss.pop() if _rss else float("nan")
 
 
-def run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+class LockProbe(threading.Thread):
+    """Writes one row every 50 ms (BEGIN IMMEDIATE, as leadcli's writers do); keeps the longest wait."""
+
+    def __init__(self, db: Path):
+        super().__init__(daemon=True)
+        self.db, self.stop, self.longest = db, threading.Event(), 0.0
+
+    def run(self) -> None:
+        con = None
+        while not self.stop.is_set():
+            time.sleep(0.05)
+            try:
+                if con is None:
+                    if not self.db.exists():  # leadcli creates it (private): never create it here
+                        continue
+                    con = sqlite3.connect(f"file:{self.db}?mode=rw", uri=True, timeout=600, isolation_level=None)
+                start = time.perf_counter()
+                con.execute("BEGIN IMMEDIATE")
+                self.longest = max(self.longest, time.perf_counter() - start)
+                con.execute("INSERT OR REPLACE INTO setting (key, value) VALUES ('bench.lock_probe', ?)",
+                            (str(time.time()),))
+                con.execute("COMMIT")
+            except sqlite3.OperationalError:  # not created or not migrated yet
+                if con is not None and con.in_transaction:
+                    con.execute("ROLLBACK")
+        if con is not None:
+            con.close()
+
+
+def run(cmd: list[str], env: dict | None = None, probe: Path | None = None) -> tuple[float, float]:
+    prober = LockProbe(probe) if probe else None
+    if prober:
+        prober.start()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    if prober:
+        prober.stop.set()
+        prober.join()
+        print(f"leadcli {' '.join(c for c in cmd[2:] if c != str(cmd[3]))}: a concurrent writer waited at most "
+              f"{prober.longest:.2f} s for the write lock", file=sys.stderr)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{' '.join(cmd)} failed ({code}):\n{err.decode()[-2000:]}")
@@ -133,10 +174,10 @@ def main() -> None:
                         *run([sqlite_utils, "insert", str(work / "sqlite-utils.db"), "leads", str(csv_path), "--csv"])))
     leadcli = str(bindir / "leadcli")
     env = {**os.environ, "LEADCLI_DB": str(work / "leadcli.db")}
-    results.append(("leadcli import", *run([leadcli, "-q", "import", str(csv_path)], env)))
+    results.append(("leadcli import", *run([leadcli, "-q", "import", str(csv_path)], env, work / "leadcli.db")))
     results.append(("leadcli import (again: all duplicates)", *run([leadcli, "-q", "import", str(csv_path)], env)))
     results.append(("leadcli import --reprocess (again, every row)",
-                    *run([leadcli, "-q", "import", str(csv_path), "--reprocess"], env)))
+                    *run([leadcli, "-q", "import", str(csv_path), "--reprocess"], env, work / "leadcli.db")))
 
     base = results[0][1]
     print(f"\nN = {args.rows:,} rows, {len(HEADER)} columns, {csv_path.stat().st_size / 1e6:.0f} MB\n")

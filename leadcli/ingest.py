@@ -863,7 +863,7 @@ def _hash_column(values: list | None, n: int) -> Any:
     return hashed
 
 
-def _find_roots(raw: sqlite3.Connection, keys: list[str], hashes: list[array]) -> None:
+def _find_roots(raw: sqlite3.Connection, keys: list[str], hashes: list[Any]) -> None:
     """Mark each row that shares a match key with an earlier row: `root` = the first such row.
 
     Rows chained through different keys (A shares an e-mail with B, B a phone with C) all point

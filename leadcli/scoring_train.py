@@ -20,7 +20,7 @@ import numpy as np
 
 from leadcli.db import now_iso, raw_connection
 from leadcli.errors import LeadcliError, UsageError
-from leadcli.scoring import FORMAT, LEAD_COLUMNS, MISSING_TOKENS, model_from_payload, norm_category, save_model
+from leadcli.scoring import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category, save_model
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -108,7 +108,7 @@ def import_file(
       leadcli import export.csv --map "Deal Size=value" --status-map "Hot=qualified" --dry-run
       curl -s https://crm.example.com/leads.csv | leadcli -q import - --mapping crm.json --json
     """
-    from leadcli import ingest, output
+    from leadcli import ingest
     from leadcli import mapping as mapping_module
 
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),

@@ -391,7 +391,7 @@ def read_columns(s: "Session", model: Model, where: str, params: Sequence[Any] =
     parsed = None
     if wants_fields:
         at = position["fields"]
-        parsed = [_fields(r[at]) for r in rows]
+        parsed = [parse_fields(r[at]) for r in rows]
     for f in model.features:
         kind, key = f.source
         if kind == "lead":
@@ -404,7 +404,8 @@ def read_columns(s: "Session", model: Model, where: str, params: Sequence[Any] =
     return ids, previous, columns
 
 
-def _fields(text: str | None) -> dict:
+def parse_fields(text: str | None) -> dict:
+    """A lead's custom fields from their JSON text; {} for none or unreadable text."""
     if not text or text == "{}":
         return {}
     try:
@@ -421,7 +422,7 @@ def lead_values(model: Model, lead: Any) -> dict[str, Any]:
 
     fields = get("fields") or {}
     if isinstance(fields, str):
-        fields = _fields(fields)
+        fields = parse_fields(fields)
     out: dict[str, Any] = {}
     for f in model.features:
         kind, key = f.source

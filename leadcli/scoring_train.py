@@ -20,7 +20,7 @@ import numpy as np
 
 from leadcli.db import now_iso, raw_connection
 from leadcli.errors import LeadcliError, UsageError
-from leadcli.scoring import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category, save_model
+from leadcli.scoring import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category, parse_fields, save_model
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -104,7 +104,7 @@ def _load(s: "Session") -> tuple["np.ndarray", "np.ndarray", list[Column], dict]
         if how == "cents":
             values = [None if v is None else v / 100 for v in values]
         columns.append(Column(name, "lead", name, values))
-    parsed = [_parse_fields(r[2]) for r in rows]
+    parsed = [parse_fields(r[2]) for r in rows]
     seen: dict[str, int] = {}
     for d in parsed:
         for key in d:
@@ -116,16 +116,6 @@ def _load(s: "Session") -> tuple["np.ndarray", "np.ndarray", list[Column], dict]
         columns.append(Column(name, "field", key, [d.get(key) for d in parsed]))
     del rows, parsed
     return ids, y, columns, window
-
-
-def _parse_fields(text: str | None) -> dict:
-    if not text or text == "{}":
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 # ---------------------------------------------------------------- choosing features

@@ -32,6 +32,8 @@ SinceOpt = Annotated[Optional[str], typer.Option(
     "--since", help="Created on or after DATE (YYYY-MM-DD, ISO time, today, 30d...).")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Created on or before DATE (the whole day).")]
 ArchivedOpt = Annotated[bool, typer.Option("--archived", help="Include archived leads.")]
+DescOpt = Annotated[Optional[bool], typer.Option("--desc/--asc", help="Force the sort direction.",
+                                                 show_default=False)]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from leadcli.commands._options import (ArchivedOpt, GradeOpt, OwnerOpt, SearchOpt, SinceOpt, SourceOpt, StatusOpt,
-                                       TagOpt, UntilOpt, lead_filter)
+from leadcli.commands._options import (ArchivedOpt, DescOpt, GradeOpt, OwnerOpt, SearchOpt, SinceOpt, SourceOpt,
+                                       StatusOpt, TagOpt, UntilOpt, lead_filter)
 
 
 class ExportFormat(str, Enum):
@@ -22,8 +22,6 @@ FormatOpt = Annotated[Optional[ExportFormat], typer.Option(
 OutputOpt = Annotated[Optional[str], typer.Option(
     "--output", "-o", metavar="FILE", help="Write to FILE (created readable by you only) instead of stdout.")]
 SortOpt = Annotated[Optional[str], typer.Option("--sort", help="Sort by a field of `list --sort` (default: id).")]
-DescOpt = Annotated[Optional[bool], typer.Option("--desc/--asc", help="Force the sort direction.",
-                                                 show_default=False)]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Export at most N leads.")]
 
 

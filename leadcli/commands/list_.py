@@ -6,14 +6,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from leadcli.commands._options import (ArchivedOpt, GradeOpt, OwnerOpt, SearchOpt, SinceOpt, SourceOpt, StatusOpt,
-                                       TagOpt, UntilOpt, lead_filter)
+from leadcli.commands._options import (ArchivedOpt, DescOpt, GradeOpt, OwnerOpt, SearchOpt, SinceOpt, SourceOpt,
+                                       StatusOpt, TagOpt, UntilOpt, lead_filter)
+from leadcli.query import SORT_FIELDS
 
 SortOpt = Annotated[Optional[str], typer.Option(
-    "--sort", help="Sort by id, name, company, email, source, owner, status, value, score, grade, created, "
-                   "updated or converted (numbers and dates largest first).")]
-DescOpt = Annotated[Optional[bool], typer.Option("--desc/--asc", help="Force the sort direction.",
-                                                 show_default=False)]
+    "--sort", help=f"Sort by {', '.join(SORT_FIELDS)} (numbers and dates largest first).")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Show at most N leads.")]
 
 

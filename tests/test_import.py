@@ -45,6 +45,9 @@ def test_example_file_imports_every_row_and_maps_every_standard_column(cli, isol
         source = list(csv.DictReader(fh))
     assert out["rows"] == out["created"] == len(source) == 200
     assert out["rejected"] == 0 and out["encoding"] == "utf-8" and out["delimiter"] == ","
+    # Where the time went, for a cron job watching how long other writers were kept waiting.
+    assert set(out["seconds"]) == {"read", "write", "checkpoint"}
+    assert all(v >= 0 for v in out["seconds"].values())
     got = leads(cli)
     by_ext = {lead["external_id"]: lead for lead in got}
     assert set(by_ext) == {row["Lead ID"] for row in source}

@@ -955,7 +955,9 @@ def _write(conn: Any, raw: sqlite3.Connection, report: ImportReport, options: Im
                  json.dumps(options.recorded(), ensure_ascii=False))).lastrowid
             if report.created:
                 _insert_leads(raw, now, report.created, ids)
-        updated_rows, changes = _apply_updates(raw, options, run_id, now, ids, apply=not options.dry_run)
+        changed_ids: list[int] = []
+        updated_rows, changes = _apply_updates(raw, options, run_id, now, ids, apply=not options.dry_run,
+                                               changed_ids=changed_ids)
         report.updated = updated_rows
         report.skipped = report.rows - report.rejected - report.created - report.updated
         if not options.dry_run:
@@ -968,6 +970,10 @@ def _write(conn: Any, raw: sqlite3.Connection, report: ImportReport, options: Im
                 from leadcli import leads
 
                 leads.on_leads_created(s, first_id, last_id)
+            if changed_ids:
+                from leadcli import scoring
+
+                scoring.rescore_leads(s, changed_ids)
             report.run_id = run_id
         s.flush()
         if options.dry_run:
@@ -1109,7 +1115,7 @@ _STATUS_RANK = {"new": 0, "contacted": 1, "qualified": 2, "converted": 3, "disqu
 
 
 def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int | None, now: str, ids: _Ids,
-                   apply: bool) -> tuple[int, int]:
+                   apply: bool, changed_ids: list[int] | None = None) -> tuple[int, int]:
     """Rows that duplicate a lead, under merge/update: change it and log what it was before.
 
     Rows are taken grouped by lead, so each lead is read once, changed once and logged once
@@ -1175,6 +1181,8 @@ def _apply_updates(raw: sqlite3.Connection, options: ImportOptions, run_id: int 
         leads_changed += 1
         if not apply:
             return
+        if changed_ids is not None:
+            changed_ids.append(lead["id"])
         lead["updated_at"] = now
         diff["updated_at"] = before["updated_at"]
         sets = ", ".join(f"{k} = ?" for k in diff)

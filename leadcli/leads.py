@@ -203,6 +203,9 @@ def edit_lead(s: "Session", lead: Lead, data: LeadInput, *, remove_tags: Sequenc
     if status is not None and status != lead.status:
         set_status(s, lead, status, reason)
     s.flush()
+    from leadcli import scoring
+
+    scoring.rescore_leads(s, [lead.id])
     return lead
 
 

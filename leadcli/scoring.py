@@ -445,8 +445,13 @@ class RunResult:
 
 
 def score_leads(s: "Session", model: Model, *, ids: Sequence[int] | None = None,
-                id_range: tuple[int, int] | None = None, keep_rows: bool = False) -> RunResult:
-    """Score open leads (all of them, the ids given, or an id range) and write score, grade, trend and history."""
+                id_range: tuple[int, int] | None = None, keep_rows: bool = False,
+                changed_only: bool = False) -> RunResult:
+    """Score open leads (all of them, the ids given, or an id range) and write score, grade, trend and history.
+
+    `changed_only` leaves alone the leads whose score comes out as it was (their trend keeps saying
+    how the last real change went).
+    """
     from leadcli.db import raw_connection
 
     open_sql = "status IN ('new', 'contacted', 'qualified')"
@@ -464,7 +469,8 @@ def score_leads(s: "Session", model: Model, *, ids: Sequence[int] | None = None,
         lead_ids, previous, columns = found
         for f in model.features:
             columns.setdefault(f.name, [])
-        result.skipped = [i for i in wanted if i not in set(lead_ids)]
+        scored = set(lead_ids)
+        result.skipped = [i for i in wanted if i not in scored]
     elif id_range is not None:
         lead_ids, previous, columns = read_columns(s, model, f"{open_sql} AND id BETWEEN ? AND ?", id_range)
     else:
@@ -473,6 +479,13 @@ def score_leads(s: "Session", model: Model, *, ids: Sequence[int] | None = None,
     if n == 0:
         return result
     scores = model.scores(columns, n)
+    if changed_only:
+        keep = [i for i, (p, x) in enumerate(zip(previous, scores)) if p != x]
+        if len(keep) < n:
+            lead_ids, previous, scores = ([v[i] for i in keep] for v in (lead_ids, previous, scores))
+            n = len(keep)
+            if n == 0:
+                return result
     bands = grade_bands(s)
     a, b, c = bands["A"], bands["B"], bands["C"]
     at = now_iso()
@@ -506,20 +519,37 @@ def _expire_loaded(s: "Session", ids: Iterable[int] | None) -> None:
 
 def score_new_leads(s: "Session", first_id: int, last_id: int) -> None:
     """Score leads just created when a model is active; costs one indexed lookup when none is."""
+    model = _usable_model(s)
+    if model is not None:
+        score_leads(s, model, id_range=(first_id, last_id))
+
+
+def rescore_leads(s: "Session", ids: Sequence[int]) -> None:
+    """Score again leads whose data changed (edited, merged by an import, reopened), when a model is active.
+
+    A score describes the lead as it is now: without this an edited lead would keep the score, grade
+    and reasons of its old values until the next `score run`.
+    """
+    if not ids:
+        return
+    model = _usable_model(s)
+    if model is not None:
+        score_leads(s, model, ids=ids, changed_only=True)
+
+
+def _usable_model(s: "Session") -> Model | None:
     from leadcli.db import raw_connection
 
     if raw_connection(s).execute("SELECT 1 FROM score_model WHERE active = 1 LIMIT 1").fetchone() is None:
-        return
+        return None
     from leadcli.errors import LeadcliError
 
     try:
-        model = active_model(s)
+        return active_model(s)
     except LeadcliError:
-        # An unreadable model must not stop anyone adding or importing leads: they stay
-        # unscored, and `score run` / `score model` say what is wrong with the model.
-        return
-    if model is not None:
-        score_leads(s, model, id_range=(first_id, last_id))
+        # An unreadable model must not stop anyone adding, editing or importing leads: they stay
+        # as scored, and `score run` / `score model` say what is wrong with the model.
+        return None
 
 
 def history(s: "Session", lead_id: int, limit: int = 10) -> list[dict]:

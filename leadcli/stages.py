@@ -81,6 +81,10 @@ def reopen(s: "Session", ids: Sequence[int] = (), flt: LeadFilter | None = None,
         else:
             stage = to or conversion.status_before_disqualification(s, lead.id)
             results.append(_change(s, lead, stage, reason or "reopened", reopening=True))
+    # A lead open again is scored like any open lead (the model may have changed since it closed).
+    from leadcli import scoring
+
+    scoring.rescore_leads(s, [r.lead_id for r in results if r.outcome == "changed"])
     return results
 
 

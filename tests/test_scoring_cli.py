@@ -146,17 +146,43 @@ def test_explain_lists_reasons_with_evidence(cli, history_db):
     assert cli("score", "explain", "999").exit_code == 1
 
 
-def test_trend_follows_rescoring(cli, history_db):
+def test_edit_rescores_the_lead_and_trend_follows(cli, history_db):
     cli.ok("score", "train")
     lead = cli.ok("-q", "add", "Ana", "--source", "cold call", "--field", "Industry=Public").stdout.strip()
+    cold = json.loads(cli.ok("-f", "json", "show", lead).stdout)
     cli.ok("edit", lead, "--source", "referral", "--field", "Industry=Software", "--field", "Employees=3000")
-    rows = json.loads(cli.ok("-f", "json", "score", "run", lead).stdout)
-    assert rows[0]["trend"] == "improving" and rows[0]["score"] > rows[0]["previous"]
+    hot = json.loads(cli.ok("-f", "json", "show", lead).stdout)
+    # The edit itself scores the lead again: no stale score until the next `score run`.
+    assert hot["score"] > cold["score"] and hot["trend"] == "improving"
+    assert any("referral" in r for r in hot["score_reasons"]["for"])
     cli.ok("edit", lead, "--source", "cold call", "--field", "Industry=Public", "--field", "Employees=")
-    rows = json.loads(cli.ok("-f", "json", "score", "run", lead).stdout)
-    assert rows[0]["trend"] == "declining"
+    again = json.loads(cli.ok("-f", "json", "show", lead).stdout)
+    assert again["score"] == cold["score"] and again["trend"] == "declining"
+    # An edit that changes no feature leaves score and trend alone.
+    cli.ok("edit", lead, "--note", "called, no answer")
+    assert json.loads(cli.ok("-f", "json", "show", lead).stdout)["trend"] == "declining"
     history = json.loads(cli.ok("-f", "json", "score", "explain", lead).stdout)["history"]
-    assert len(history) == 3
+    assert [h["score"] for h in history][:3] == [cold["score"], hot["score"], cold["score"]][::-1]
+    rows = json.loads(cli.ok("-f", "json", "score", "run", lead).stdout)
+    assert rows[0]["previous"] == rows[0]["score"] and rows[0]["trend"] == "steady"
+
+
+def test_import_update_and_reopen_rescore_the_leads(cli, history_db, tmp_path):
+    cli.ok("score", "train")
+    lead = cli.ok("-q", "add", "Bo", "--email", "bo@example.org", "--source", "cold call",
+                  "--field", "Industry=Public").stdout.strip()
+    before = json.loads(cli.ok("-f", "json", "show", lead).stdout)["score"]
+    path = tmp_path / "update.csv"
+    path.write_text("Email,Lead Source,Industry,Employees\nbo@example.org,referral,Software,3000\n")
+    cli.ok("import", str(path), "--on-duplicate", "update")
+    after = json.loads(cli.ok("-f", "json", "show", lead).stdout)
+    assert after["source"] == "referral" and after["score"] > before and after["trend"] == "improving"
+    # Closed, it is not scored; a model trained meanwhile scores it again once it is reopened.
+    cli.ok("disqualify", lead, "--reason", "no budget")
+    cli.ok("score", "train", "--exclude", "source")
+    cli.ok("reopen", lead)
+    explained = json.loads(cli.ok("-f", "json", "score", "explain", lead).stdout)
+    assert explained["stored_score"] == explained["score"] != after["score"]
 
 
 def test_grades_show_set_and_regrade(cli, history_db):

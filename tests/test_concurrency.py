@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 from test_crash import _write_csv
 
@@ -54,7 +53,6 @@ def test_import_and_interactive_commands_at_once(tmp_path):
     _write_csv(big, 100_000)
     importer = subprocess.Popen([sys.executable, "-m", "leadcli", "-q", "import", str(big), "--json"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    import_started = time.time()
     time.sleep(0.3)
     worker = subprocess.run([sys.executable, "-c", WORKER, json.dumps(distinct)],
                             env=env, capture_output=True, text=True, timeout=600)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import stat
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from leadcli import db
-from leadcli.errors import DatabaseError
 from leadcli.migrations import LATEST, MIGRATIONS
 
 FIXTURES = Path(__file__).parent / "fixtures"

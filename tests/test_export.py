@@ -7,9 +7,7 @@ import io
 import json
 import os
 import stat
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -118,12 +118,24 @@ def period_of(moment: str, period: str) -> str:
 # ---------------------------------------------------------------- numbers
 
 
+class Fixed2(float):
+    """A number rounded to 2 decimals that also prints with 2 (`48.00`, not `48.0`) in CSV output.
+
+    A plain float otherwise: it compares, sums and goes to JSON as the number it is.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{self:.2f}"
+
+
 def pct(part: Any, whole: Any) -> float | None:
     """part × 100 / whole rounded half-up to 2 decimals; None when there is no denominator."""
     if part is None or not whole:
         return None
     value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return float(value)
+    return Fixed2(value)
 
 
 def ratio(part: Any, whole: Any) -> Decimal | None:
@@ -150,7 +162,7 @@ def quantile(values: Sequence[float], q: float) -> float | None:
 def _round2(value: float | None) -> float | None:
     if value is None:
         return None
-    return float(Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return Fixed2(Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 # ---------------------------------------------------------------- what a report counts

@@ -93,6 +93,20 @@ def test_default_report_is_clean_csv_in_a_pipe(loaded, cli):
     with db.session() as s:
         expected = reports.conversion(s, reports.default_scope(LeadFilter(), since=None, until=None), "source")
     assert [(r["group"], int(r["total"])) for r in rows] == [(r["group"] or "", r["total"]) for r in expected.rows]
+    # Rates keep both decimals in CSV (48.00, never 48.0), and JSON still carries numbers.
+    assert all(r["rate"] == "" or len(r["rate"].split(".")[1]) == 2 for r in rows)
+    assert all(r["rate"] is None or isinstance(r["rate"], float)
+               for r in json.loads(cli.ok("-f", "json", "report", "conversion").stdout))
+
+
+def test_whole_rates_print_two_decimals(isolated_db, cli):
+    for name, status in (("A", "converted"), ("B", None)):
+        lead = cli.ok("-q", "add", name, "--source", "web").stdout.strip()
+        if status:
+            cli.ok("-q", "convert", lead, "--no-contact", "--no-company", "--no-deal")
+    rows = list(csv.DictReader(io.StringIO(cli.ok("report", "conversion", "--all-time").stdout)))
+    assert rows[0]["rate"] == "50.00"
+    assert json.loads(cli.ok("-f", "json", "report", "conversion", "--all-time").stdout)[0]["rate"] == 50.0
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

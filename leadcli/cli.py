@@ -75,6 +75,76 @@ def root(
     output.configure(format.value if format else None, quiet, no_color)
 
 
+def _option_names(fn: Any, hints: dict[str, Any]) -> set[str]:
+    from typer.models import OptionInfo
+
+    names: set[str] = set()
+    for hint in hints.values():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, OptionInfo):
+                names.update(d for decl in (meta.param_decls or ()) for d in decl.split("/"))
+    return names
+
+
+def _with_trailing_globals(fn: Any) -> Any:
+    """`fn` taking `--format` and `--quiet` after the command too (`leadcli report conversion --format json`).
+
+    They are global options, written before the command; after it they mean the same, on every
+    command without an option of that name of its own (`export --format` keeps its meaning).
+    """
+    import functools
+    import inspect
+    from typing import get_type_hints
+
+    if getattr(fn, "_leadcli_trailing", False):
+        return fn
+    hints = get_type_hints(fn, include_extras=True)
+    taken = _option_names(fn, hints)
+    extra: dict[str, tuple[Any, Any]] = {}
+    if "--format" not in taken:
+        decls = ["--format"] + (["-f"] if "-f" not in taken else [])
+        extra["leadcli_late_format"] = (Annotated[Optional[OutputFormat], typer.Option(
+            *decls, case_sensitive=False, show_default=False,
+            help="Output format, as the global --format before the command.")], None)
+    if "--quiet" not in taken:
+        decls = ["--quiet"] + (["-q"] if "-q" not in taken else [])
+        extra["leadcli_late_quiet"] = (Annotated[bool, typer.Option(
+            *decls, help="No messages on success, as the global --quiet.")], False)
+    if not extra:
+        return fn
+
+    @functools.wraps(fn)
+    def command(*args: Any, leadcli_late_format: Any = None, leadcli_late_quiet: bool = False, **kwargs: Any) -> Any:
+        from leadcli import output
+
+        if leadcli_late_format is not None:
+            output.settings.format = leadcli_late_format.value
+        if leadcli_late_quiet:
+            output.settings.quiet = True
+        return fn(*args, **kwargs)
+
+    signature = inspect.signature(fn)
+    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+               for name, (hint, default) in extra.items()]
+    command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    command.__annotations__ = {**hints, **{name: hint for name, (hint, _) in extra.items()}}
+    command._leadcli_trailing = True  # type: ignore[attr-defined]
+    return command
+
+
+def _add_trailing_globals(app: typer.Typer) -> None:
+    """The same for every command of a group and of its subgroups (once per app object)."""
+    if getattr(app, "_leadcli_trailing", False):
+        return
+    app._leadcli_trailing = True  # type: ignore[attr-defined]
+    for info in app.registered_commands:
+        info.callback = _with_trailing_globals(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _add_trailing_globals(group.typer_instance)
+
+
 # Every command: (name, module in leadcli.commands, attribute, summary). The attribute is a function
 # for a command and a Typer app for a group; the summary is its help's first line (a test keeps them
 # equal). Kept as data so a process builds only the command it runs, and the root --help lists
@@ -153,9 +223,10 @@ def build(only: str | None = None, *, stubs: bool = False) -> typer.Typer:
             continue
         target = _target(entry)
         if isinstance(target, typer.Typer):
+            _add_trailing_globals(target)
             application.add_typer(target, name=name)
         else:
-            application.command(name)(target)
+            application.command(name)(_with_trailing_globals(target))
     return application
 
 

@@ -234,3 +234,18 @@ def test_command_table_summaries_match_the_help(cli):
     assert cli_module._command_in(["--help"]) is None
     for entry in cli_module.COMMANDS:
         assert entry[0] in listing
+
+
+def test_format_and_quiet_also_follow_the_command(cli):
+    lead = cli.ok("add", "Ana", "--source", "web", "-q")
+    assert lead.stderr == "" and lead.stdout.strip().isdigit()
+    listed = json.loads(cli.ok("list", "--format", "json").stdout)
+    assert [x["name"] for x in listed] == ["Ana"]
+    assert cli.ok("report", "conversion", "--all-time", "-f", "markdown").stdout.startswith("| group |")
+    assert json.loads(cli.ok("deals", "list", "--format", "json").stdout) == []
+    # After the command it wins over the global one; export keeps its own --format (csv, json, jsonl).
+    assert cli.ok("-f", "csv", "show", lead.stdout.strip(), "--format", "json").stdout.lstrip().startswith("{")
+    assert cli.ok("export", "--format", "jsonl").stdout.startswith('{"id": ')
+    bad = cli("list", "--format", "yaml")
+    assert bad.exit_code == 2 and "yaml" in bad.stderr
+    assert "--format" in cli.ok("report", "funnel", "--help").stdout

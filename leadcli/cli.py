@@ -23,6 +23,12 @@ class LeadcliGroup(TyperGroup):
         except LeadcliError as exc:
             output.error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
+        except OverflowError as exc:
+            if "SQLite INTEGER" not in str(exc):
+                raise
+            # An id or a count beyond SQLite's 64-bit integers: a usage error, not a crash.
+            output.error("a number given is too large", "ids and counts go up to 9223372036854775807")
+            raise typer.Exit(2) from None
 
 
 def _new_app() -> typer.Typer:
@@ -82,7 +88,9 @@ def _option_names(fn: Any, hints: dict[str, Any]) -> set[str]:
     for hint in hints.values():
         for meta in getattr(hint, "__metadata__", ()):
             if isinstance(meta, OptionInfo):
-                names.update(d for decl in (meta.param_decls or ()) for d in decl.split("/"))
+                # In Annotated form typer takes a first argument like "--format" as a name, not a default.
+                decls = [*(meta.param_decls or ()), *([meta.default] if isinstance(meta.default, str) else [])]
+                names.update(d for decl in decls if decl.startswith("-") for d in decl.split("/"))
     return names
 
 

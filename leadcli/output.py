@@ -85,6 +85,21 @@ def _columns(spec: ColumnSpec | None, rows: Sequence[dict]) -> list[Column]:
     return [c if isinstance(c, Column) else Column(c) for c in spec]
 
 
+def open_private(path: str) -> Any:
+    """A text file for data the user asked to write (`--output`), readable by its owner only."""
+    from pathlib import Path
+
+    from leadcli.errors import LeadcliError
+
+    target = Path(path).expanduser()
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise LeadcliError(f"cannot write {path} ({exc.strerror})",
+                           hint="check the folder exists and is writable") from None
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
+
+
 # ---------------------------------------------------------------- plain values
 
 

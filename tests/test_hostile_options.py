@@ -52,3 +52,27 @@ def test_any_search_text_never_errors(cli, text):
     result = cli("-f", "json", "list", "--search", text)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) is not None
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("args, code", [
+    (["show", HUGE], 2), (["list", "--limit", HUGE], 2), (["archive", HUGE], 2), (["contact", HUGE], 2),
+    (["deals", "won", HUGE], 2), (["import", "undo", HUGE], 2),
+    (["add", "X", "--value", "1e400"], 1), (["add", "X", "--value", "9" * 40], 1),
+])
+def test_out_of_range_numbers_are_messages_not_tracebacks(cli, args, code):
+    result = cli(*args)
+    assert result.exit_code == code, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_a_wrong_encoding_option_is_a_message(cli, tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("Name,Email\nAna,ana@example.com\n")
+    for args, stdin in ((["import", str(path), "--encoding", "utf-16"], None),
+                        (["import", "-", "--encoding", "utf-16"], path.read_bytes())):
+        result = cli(*args, input=stdin)
+        assert result.exit_code == 1 and result.stderr.startswith("error: "), result.stderr
+        assert "does not start with BOM" in result.stderr

@@ -246,6 +246,7 @@ def test_format_and_quiet_also_follow_the_command(cli):
     # After the command it wins over the global one; export keeps its own --format (csv, json, jsonl).
     assert cli.ok("-f", "csv", "show", lead.stdout.strip(), "--format", "json").stdout.lstrip().startswith("{")
     assert cli.ok("export", "--format", "jsonl").stdout.startswith('{"id": ')
+    assert cli("export", "--format", "markdown").exit_code == 2  # export's own choices still apply
     bad = cli("list", "--format", "yaml")
     assert bad.exit_code == 2 and "yaml" in bad.stderr
     assert "--format" in cli.ok("report", "funnel", "--help").stdout

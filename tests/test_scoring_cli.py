@@ -56,6 +56,15 @@ def test_run_needs_ids_or_all(cli, history_db):
     assert cli("score", "run", "1", "--all").exit_code == 2
 
 
+def test_run_on_an_unknown_id_scores_the_others_and_exits_1(cli, history_db):
+    cli.ok("score", "train")
+    lead = cli.ok("-q", "add", "Ana", "--source", "referral").stdout.strip()
+    result = cli("-f", "json", "score", "run", lead, "1", "999999")
+    assert result.exit_code == 1 and "error: no lead with id 999999" in result.stderr
+    assert "not scored (closed: only open leads get scores): 1" in result.stderr
+    assert [row["id"] for row in json.loads(result.stdout)] == [int(lead)]
+
+
 def test_model_shows_metrics_influence_and_unused_fields(cli, history_db):
     cli.ok("score", "train")
     model = json.loads(cli.ok("-f", "json", "score", "model").stdout)
@@ -225,6 +234,7 @@ def test_score_file_scores_a_csv_without_touching_the_database(cli, history_db, 
     out = tmp_path / "scored.csv"
     result = cli.ok("score", "file", str(src), "--output", str(out))
     assert "scored 2 row(s)" in result.stderr and "1 row(s) could not be read" in result.stderr
+    assert out.stat().st_mode & 0o777 == 0o600  # like export --output: readable by its owner only
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["Name"] for r in rows] == ["Hot", "Cold", "Broken"]
     assert int(rows[0]["score"]) > int(rows[1]["score"]) and rows[0]["grade"] in "AB"

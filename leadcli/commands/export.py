@@ -66,16 +66,7 @@ def export(
 
 
 def _to_file(path: str, records, columns: list[str], fmt: str) -> int:
-    import os
-    from pathlib import Path
-
     from leadcli import output
-    from leadcli.errors import LeadcliError
 
-    target = Path(path).expanduser()
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise LeadcliError(f"cannot write {path} ({exc.strerror})", hint="check the folder exists and is writable")
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+    with output.open_private(path) as fh:
         return output.stream(records, columns, fmt, fh)

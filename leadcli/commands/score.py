@@ -66,14 +66,26 @@ def run(
 
     if bool(ids) == all_:
         raise UsageError("give lead ids or --all (not both)", hint="e.g. leadcli score run --all")
+    missing: list[int] = []
     with db.session(write=True) as s:
         model = scoring.require_model(s)
         result = scoring.score_leads(s, model, ids=ids if ids else None, keep_rows=bool(ids))
-    if result.skipped:
-        output.warn(f"not scored (closed or no such lead): {', '.join(map(str, result.skipped))}")
+        if result.skipped:
+            raw = db.raw_connection(s)
+            known = {i for i in result.skipped
+                     if raw.execute("SELECT 1 FROM lead WHERE id = ?", (i,)).fetchone() is not None}
+            missing = [i for i in result.skipped if i not in known]
+            closed = [i for i in result.skipped if i in known]
+            if closed:
+                output.warn(f"not scored (closed: only open leads get scores): {', '.join(map(str, closed))}")
     output.message(f"scored {result.scored:,} open lead(s) with model #{result.model_id}")
     if ids:
         output.rows(result.rows, ["id", "score", "grade", "trend", "previous"], empty="no open leads to score")
+        if missing:
+            from leadcli.errors import NotFound
+
+            raise NotFound(f"no lead with id {', '.join(map(str, missing))}",
+                           hint="the other leads were scored; find ids with `leadcli list --search TEXT`")
         return
     total = max(1, result.scored)
     output.bars([{"grade": g, "leads": result.grades.get(g, 0), "share": round(100 * result.grades.get(g, 0) / total, 1)}
@@ -228,7 +240,7 @@ def file(
     with db.session() as s:
         result = scoring.score_file(s, path, encoding=encoding, delimiter=delimiter)
     if output_path:
-        with open(output_path, "w", newline="", encoding="utf-8") as fh:
+        with output.open_private(output_path) as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(result.header)
             writer.writerows([output.csv_cell(v) for v in row] for row in result.rows)

@@ -51,6 +51,7 @@ class _CountingReader(io.RawIOBase):
         self._rest = rest
         self.sha = hashlib.sha256()
         self.bytes_read = 0
+        self.quotes = 0  # b'"' bytes: quote characters in any ASCII-compatible encoding
 
     def readable(self) -> bool:
         return True
@@ -58,12 +59,14 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         if len(self._prefix):
             n = min(len(buffer), len(self._prefix))
-            buffer[:n] = self._prefix[:n]
+            data = bytes(self._prefix[:n])
+            buffer[:n] = data
             self._prefix = self._prefix[n:]
         else:
             data = self._rest.read(len(buffer))
             n = len(data)
             buffer[:n] = data
+        self.quotes += data.count(b'"')
         if n:
             self.sha.update(buffer[:n])
             self.bytes_read += n
@@ -104,6 +107,7 @@ class CsvSource:
         a quoted cell may span several).
         """
         number = 0
+        row: list[str] = []
         try:
             for row in self._rows:
                 number += 1
@@ -120,12 +124,30 @@ class CsvSource:
                 elif not any(row):
                     continue
                 yield number, row
-        except UnicodeDecodeError as exc:
-            raise BadFile(f"{self.name}: record {number + 1} is not valid {self.encoding} ({exc.reason})",
+            self._check_unclosed_quote(number, row)
+        except UnicodeError as exc:  # a decode error, or UTF-16 without its BOM
+            raise BadFile(f"{self.name}: record {number + 1} is not valid {self.encoding} ({getattr(exc, 'reason', exc)})",
                           hint="pass the file's encoding, e.g. --encoding cp1252 or --encoding latin-1") from None
         except csv.Error as exc:
             raise BadFile(f"{self.name}: record {number + 1} is not valid CSV ({exc})",
                           hint="check the quoting around that line, or pass --delimiter") from None
+
+    def _check_unclosed_quote(self, number: int, last: list[str]) -> None:
+        """Refuse a file whose last record swallowed the lines after an unclosed quote.
+
+        The csv module (lenient on purpose: exports hold stray quotes) reads from a quote that is
+        never closed to the end of the file as one cell, so the rows after it would be lost without
+        a word. That happened when the file holds an odd number of quote characters and its last
+        record has a cell spanning lines.
+        """
+        if self.encoding.startswith("utf-16") or self._reader.quotes % 2 == 0:
+            return
+        if any("\n" in cell or "\r" in cell for cell in last):
+            raise BadFile(
+                f"{self.name}: record {number} opens a quote that is never closed, so every line after it "
+                "would be read as one cell",
+                hint='close the quote in that record (a quote inside a quoted cell is written twice: ""), '
+                     "then import again")
 
     def close(self) -> None:
         for closer in reversed(self._closers):
@@ -184,10 +206,10 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
     closers.append(text)
     try:
         first = text.readline()
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # a decode error, or UTF-16 without its BOM
         for c in closers:
             c.close()
-        raise BadFile(f"{name}: the first line is not valid {enc} ({exc.reason})",
+        raise BadFile(f"{name}: the first line is not valid {enc} ({getattr(exc, 'reason', exc)})",
                       hint="pass the file's encoding, e.g. --encoding cp1252") from None
     header_line = 1
     sep = re.match(r"^\ufeff?sep=(.)\r?\n?$", first, re.IGNORECASE)
@@ -205,7 +227,7 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
         header = next(rows)
     except StopIteration:
         header = []
-    except (csv.Error, UnicodeDecodeError) as exc:
+    except (csv.Error, UnicodeError) as exc:
         for c in closers:
             c.close()
         raise BadFile(f"{name}: cannot read the header ({exc})", hint="check the file's encoding and quoting") from None
@@ -317,8 +339,8 @@ def parse_delimiter(value: str) -> str:
     key = value if value in DELIMITERS else value.lower()
     if key in DELIMITERS:
         return DELIMITERS[key]
-    if len(value) == 1:
-        return value
+    if len(value) == 1 and not value.isalnum() and value not in "\"\r\n'":
+        return value  # another separator some tool wrote (`:`, `^`, a space)
     raise LeadcliError(f"unknown delimiter {value!r}", hint="use auto, ',', ';', tab or '|'", exit_code=2)
 
 

@@ -167,6 +167,9 @@ _SLOT = {name: i for i, name in enumerate(RECORD)}
     _SLOT[n] for n in ("name", "first_name", "last_name", "email_key", "phone_key", "external_id", "company", "source",
                        "owner", "status", "converted_at", "status_at", "updated_at", "status_reason", "fields",
                        "name_key"))
+_NAME_SLOTS = frozenset((_NAME, _FIRST, _LAST))
+_DATE_FIELDS = ("created_at", "updated_at", "converted_at", "archived_at")
+_MACHINE_NULLS = frozenset(("nan", "NaN", "NAN", "null", "NULL"))
 # json.dumps with options builds a new encoder per call; one shared encoder is several times faster.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
 _TEXT_FIELDS = ("name", "first_name", "last_name", "company", "title", "source", "owner", "status_reason", "notes",
@@ -188,6 +191,9 @@ class RecordBuilder:
         markers = () if mp.leadcli_export else mapping.DEFAULT_MISSING
         self.missing = frozenset(m.strip().lower() for m in (*markers, "", *options.missing))
         self.missing_len = max(len(m) for m in self.missing)
+        # `Nan` and `Null` are people's names: in name columns only the other markers, the ones
+        # given with --missing, and nan/null as programs write them (`NaN`, `NULL`) mean "no value".
+        self.name_missing = self.missing - ({"nan", "null"} - {m.strip().lower() for m in options.missing})
         self.statuses = mapping.status_table(options.statuses)
         self.status_cache: dict[str, str] = {}
         self.by_field = mp.by_field()
@@ -195,10 +201,16 @@ class RecordBuilder:
         self.custom = [(c.index, c.key) for c in mp.columns if c.field == "custom"]
         self.json_keys = {key: _to_json(key) for _, key in self.custom}
         self.fields_col = self.by_field.get("fields")
+        self.title_col = mp.title_column
+        self.split_names = not mp.name_is_title
         self.default_source = validate.clean_text(options.source)
         self.default_owner = validate.clean_text(options.owner)
         self.text = [(_SLOT[f], self.by_field[f]) for f in _TEXT_FIELDS if f in self.by_field]
         day_first = options.day_first
+        # Without --day-first, each date column's order is set by its first date that fits only one
+        # (`29/09/2024`), so one column is never read half day-first and half month-first.
+        self.day_order: dict[str, tuple[str, str]] = {}
+        self.sniff_dates = [] if day_first else [(f, self.by_field[f]) for f in _DATE_FIELDS if f in self.by_field]
         flag = len(RECORD)  # the converted flag, after the record's slots
         # Converters: field -> (the slots they fill, a function of the trimmed cell giving their value(s)).
         converters: dict[str, tuple[tuple[int, ...], Callable[[str], Any]]] = {
@@ -206,8 +218,8 @@ class RecordBuilder:
             "phone": ((_SLOT["phone"], _SLOT["phone_key"]), self.cache.phone),
             "value": ((_SLOT["value_cents"],), self.cache.money_cents),
             "currency": ((_SLOT["currency"],), self.cache.currency_code),
-            **{f: ((_SLOT[f],), lambda v, f=f: mapping.parse_date(v, f, day_first))
-               for f in ("created_at", "updated_at", "converted_at", "archived_at")},
+            **{f: ((_SLOT[f],), lambda v, f=f: mapping.parse_date(v, f, day_first, self.day_order.get(f)))
+               for f in _DATE_FIELDS},
             "status": ((_SLOT["status"],), self._status),
             "converted": ((flag,), lambda v: mapping.parse_bool(v, "converted")),
             "score": ((_SLOT["score"],), _score),
@@ -242,7 +254,8 @@ class RecordBuilder:
         rec = self.blank.copy()
         for slot, idx in self.text:
             v = cells[idx].strip()
-            if v and (len(v) > mlen or v.lower() not in missing):
+            if v and (len(v) > mlen or v.lower() not in (self.name_missing if slot in _NAME_SLOTS else missing)) \
+                    and not (slot in _NAME_SLOTS and v in _MACHINE_NULLS):
                 rec[slot] = v
         for idx, slots, fn, header in self.convert:
             v = cells[idx].strip()
@@ -255,6 +268,11 @@ class RecordBuilder:
                     rec[slots[0]] = value
                 else:
                     rec[slots[0]], rec[slots[1]] = value
+        split = self.split_names
+        if self.title_col is not None and rec[_NAME] is None and rec[_FIRST] is None and rec[_LAST] is None:
+            v = cells[self.title_col].strip()
+            if v and (len(v) > mlen or v.lower() not in missing):
+                rec[_NAME], split = v, False  # no person: the lead's title names it
         fields = {}
         if self.fields_col is not None:
             fields = self._json_fields(cells[self.fields_col].strip())
@@ -263,7 +281,7 @@ class RecordBuilder:
             if v and (len(v) > mlen or v.lower() not in missing):
                 fields[key] = v
         rec[_FIELDS] = self._fields_json(fields) if fields else "{}"
-        return self._finish(rec)
+        return self._finish(rec, split)
 
     def build_many(self, rows: list[list[str]]) -> tuple[list[int], list[list], list[tuple[int, InvalidValue]]]:
         """The records of many rows, built column by column: (slots, columns, rejects).
@@ -284,13 +302,20 @@ class RecordBuilder:
             rows = [r if len(r) == width else r[:width] if len(r) > width else r + [""] * (width - len(r))
                     for r in rows]
         cols = list(zip(*rows)) if n else [() for _ in range(width)]
+        self._sniff_day_order(cols)
         slow: set[int] = set()
         for col in cols:
             if "'" in "\x00".join(col):
                 slow.update(i for i, v in enumerate(col) if v[:1] == "'")
         out: dict[int, list] = {}
         for slot, idx in self.text:
-            out[slot] = self._clean(cols[idx])
+            if slot in _NAME_SLOTS:
+                values = self._clean(cols[idx], self.name_missing)
+                if not _MACHINE_NULLS.isdisjoint(values):
+                    values = [None if v in _MACHINE_NULLS else v for v in values]
+                out[slot] = values
+            else:
+                out[slot] = self._clean(cols[idx])
         flag = None
         missing, mlen = self.missing, self.missing_len
         for idx, slots, fn, _ in self.convert:
@@ -320,7 +345,8 @@ class RecordBuilder:
             else:
                 first, second = zip(*values) if n else ((), ())
                 out[slots[0]], out[slots[1]] = list(first), list(second)
-        self._finish_many(n, out, flag, slow)
+        titles = self._clean(cols[self.title_col]) if self.title_col is not None else None
+        self._finish_many(n, out, flag, slow, titles)
         self._fields_many(rows, cols, out, slow)
         rejects: list[tuple[int, InvalidValue]] = []
         for i in sorted(slow):
@@ -360,7 +386,15 @@ class RecordBuilder:
             out[slot] = values if isinstance(values, list) else list(values)
         return True
 
+    def _sniff_day_order(self, cols: list) -> None:
+        for f, idx in self.sniff_dates:
+            if f not in self.day_order and idx < len(cols):
+                order = mapping.sniff_day_order(cols[idx])
+                if order is not None:
+                    self.day_order[f] = order
+
     def _build_each(self, rows: list[list[str]]) -> tuple[list[int], list[list], list[tuple[int, InvalidValue]]]:
+        self._sniff_day_order(list(zip(*(r[:self.width] + [""] * (self.width - len(r)) for r in rows))))
         records, rejects = [], []
         for i, cells in enumerate(rows):
             try:
@@ -370,9 +404,9 @@ class RecordBuilder:
         columns = [list(c) for c in zip(*records)] if records else [[] for _ in RECORD]
         return list(range(len(RECORD))), columns, rejects
 
-    def _clean(self, col: tuple[str, ...]) -> list[str | None]:
-        """Trimmed cells, None for the missing markers."""
-        missing, mlen = self.missing, self.missing_len
+    def _clean(self, col: tuple[str, ...], missing: frozenset[str] | None = None) -> list[str | None]:
+        """Trimmed cells, None for the missing markers (`self.missing` unless given)."""
+        missing, mlen = missing if missing is not None else self.missing, self.missing_len
         sample = col[:200]
         if len(set(sample)) * 2 > len(sample):
             # Mostly distinct values (e-mails, ids, dates): a set of them would cost more than it saves.
@@ -384,7 +418,8 @@ class RecordBuilder:
                 for u in set(col)}
         return list(map(conv.__getitem__, col))
 
-    def _finish_many(self, n: int, out: dict[int, list], flag: list | None, slow: set[int]) -> None:
+    def _finish_many(self, n: int, out: dict[int, list], flag: list | None, slow: set[int],
+                     titles: list | None = None) -> None:
         """`_finish` for whole columns: names, the identifying-value check, defaults, statuses, name keys."""
         get = out.get
         name, first, last = get(_NAME), get(_FIRST), get(_LAST)
@@ -392,6 +427,8 @@ class RecordBuilder:
             if first is not None or last is not None:
                 first_col, last_col = first or [None] * n, last or [None] * n
                 name = out[_NAME] = [(f"{a} {b}" if b else a) if a else b for a, b in zip(first_col, last_col)]
+                if titles is not None:
+                    name[:] = [nm if nm is not None else t for nm, t in zip(name, titles)]
         else:
             first = first or [None] * n
             last = last or [None] * n
@@ -400,7 +437,9 @@ class RecordBuilder:
                 if nm is None:
                     if a or b:
                         name[i] = " ".join(p for p in (a, b) if p)
-                elif a is None and b is None:
+                    elif titles is not None and titles[i] is not None:
+                        name[i] = titles[i]  # no person: the lead's title names it (not split)
+                elif a is None and b is None and self.split_names:
                     first[i], last[i] = validate.split_name(nm)
                     split = True
             if split or _FIRST in out:
@@ -504,11 +543,11 @@ class RecordBuilder:
             parts.append(f'{k}: "{value}"')
         return "{" + ", ".join(parts) + "}"
 
-    def _finish(self, rec: list) -> tuple:
+    def _finish(self, rec: list, split: bool = True) -> tuple:
         name, first, last = rec[_NAME], rec[_FIRST], rec[_LAST]
         if name is None and (first or last):
             rec[_NAME] = name = " ".join(p for p in (first, last) if p)
-        elif name and first is None and last is None:
+        elif name and first is None and last is None and split:
             rec[_FIRST], rec[_LAST] = validate.split_name(name)
         keyed = rec[_EMAIL_KEY] or rec[_PHONE_KEY] or rec[_EXTERNAL_ID]
         if not (name or keyed or rec[_COMPANY]):

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from leadcli import validate
 from leadcli.errors import InvalidValue, LeadcliError
@@ -41,10 +41,13 @@ def header_key(header: str) -> str:
 # file wins, and the columns of later groups stay custom fields (e.g. `Mobile Phone` is the phone
 # only when there is no `Phone`).
 _ALIASES: dict[str, list[list[str]]] = {
-    "external_id": [["externalid", "leadid", "recordid", "prospectid", "contactid", "zohoid", "leadleadid"],
+    "external_id": [["externalid", "leadid", "recordid", "prospectid", "contactid", "zohoid", "leadleadid",
+                     "leadpipedrivesystemid", "pipedrivesystemid"],
                     ["id"]],
-    "name": [["name", "fullname", "contactname", "personname", "leadname", "имяфамилия", "фио", "полноеимя"],
-             ["leadtitle", "названиелида", "dealtitle"]],
+    "name": [["name", "fullname", "contactname", "personname", "contactperson", "имяфамилия", "фио", "полноеимя"],
+             # What the lead is called (Pipedrive's lead title, Bitrix24's TITLE): the name only
+             # when the file names no person.
+             ["leadtitle", "leadname", "названиелида", "dealtitle"]],
     "first_name": [["firstname", "givenname", "personfirstname", "имя"]],
     "last_name": [["lastname", "surname", "familyname", "personlastname", "фамилия"]],
     "email": [["email", "emailaddress", "personemailwork", "personemail", "workemail", "businessemail",
@@ -63,13 +66,15 @@ _ALIASES: dict[str, list[list[str]]] = {
                 ["associatedcompany"]],
     "title": [["title", "jobtitle", "position", "designation", "persontitle", "personjobtitle", "role",
                "должность"]],
-    "source": [["source", "leadsource", "leadsourcename", "sourceid", "channel", "источник"],
+    "source": [["source", "leadsource", "leadsourcename", "sourceid", "channel", "leadsourcechannel",
+                "sourcechannel", "источник"],
                ["originalsource", "latestsource", "utmsource"]],
     "owner": [["owner", "leadowner", "recordowner", "contactowner", "ownername", "assignedto", "salesrep",
                "responsibleperson", "responsible", "assignedbyid", "ownerid", "ответственный"]],
     "value": [["value", "estimatedvalue", "leadvalue", "amount", "dealvalue", "expectedvalue",
                "expectedrevenue", "opportunityamount", "opportunity", "possibleamount", "возможнаясумма"]],
     "currency": [["currency", "currencyisocode", "currencycode", "currencyid", "leadvaluecurrency",
+                  "leadcurrencyofvalue", "currencyofvalue",
                   "dealcurrency", "валюта"]],
     "status": [["status", "leadstatus", "stage", "leadstage", "statusid", "стадия", "статус"],
                ["lifecyclestage", "dealstatus"]],
@@ -147,6 +152,11 @@ class ColumnMap:
 class Mapping:
     columns: list[ColumnMap]
     leadcli_export: bool = False
+    # A lead's title (Pipedrive `Lead - Title`, Bitrix24 `Название лида`): when it is the name
+    # column, names are not split into first and last; when a person's name won the name slot,
+    # the title column stays a custom field and names the rows that have no person.
+    name_is_title: bool = False
+    title_column: int | None = None
 
     def by_field(self) -> dict[str, int]:
         return {c.field: c.index for c in self.columns if c.field not in ("custom", "skip")}
@@ -209,6 +219,9 @@ def resolve(header: list[str], overrides: dict[str, str] | None = None) -> Mappi
     # the file has no person's name.
     if "name" in taken and taken["name"][0] >= 1 and ("first_name" in taken or "last_name" in taken):
         _demote(columns[taken.pop("name")[1]])
+    name_is_title = "name" in taken and taken["name"][0] >= 1
+    title_column = next((c.index for c in columns if c.field == "custom" and c.how == "auto" and c.header
+                         and _ALIAS_INDEX.get(header_key(c.header)) == ("name", 1)), None)
     for col in columns:
         if col.field == "custom":
             key = col.key or col.header
@@ -218,7 +231,8 @@ def resolve(header: list[str], overrides: dict[str, str] | None = None) -> Mappi
                 n += 1
             col.key = key
             used_keys.add(key)
-    return Mapping(columns=columns, leadcli_export=leadcli_export)
+    return Mapping(columns=columns, leadcli_export=leadcli_export, name_is_title=name_is_title,
+                   title_column=title_column)
 
 
 def _demote(col: ColumnMap) -> None:
@@ -353,12 +367,14 @@ def _iso_day(day: str) -> bool:
     return ok
 
 
-def parse_date(text: str, fld: str, day_first: bool = False) -> str:
+def parse_date(text: str, fld: str, day_first: bool = False, order: tuple[str, str] | None = None) -> str:
     """A date or time as written by a CRM or a spreadsheet, as ISO 8601 UTC (`YYYY-MM-DDTHH:MM:SSZ`).
 
     ISO with or without offset, `M/d/yyyy h:mm a`, `dd.MM.yyyy`, `MM/dd/yyyy` (or `dd/MM/yyyy` with
     `day_first`, or when the first number is over 12), Excel serial days and UNIX seconds or
-    milliseconds. Times without an offset are taken as UTC.
+    milliseconds. Times without an offset are taken as UTC. `order` is the day order a column's
+    values showed (see `sniff_day_order`): ("dmy" or "mdy", the value that showed it); a slash
+    date that does not fit it is an error rather than a silent swap.
     """
     n = len(text)
     if (n == 10 or n == 16 or n == 19 or n == 20) and text[4] == "-" and text[7] == "-":
@@ -400,7 +416,15 @@ def parse_date(text: str, fld: str, day_first: bool = False) -> str:
         year = int(y) + (2000 if len(y) == 2 and int(y) < 70 else 1900 if len(y) == 2 else 0)
         # A dotted date is always day first (de_DE, ru_RU); a slash date follows --day-first
         # unless one of its numbers can only be a day.
-        if sep == "." or a > 12 or (day_first and b <= 12):
+        if sep != "." and order is not None:
+            dmy = order[0] == "dmy"
+            day, month = (a, b) if dmy else (b, a)
+            if month > 12:
+                raise InvalidValue(fld, f"{text!r} is not a real date read {'day' if dmy else 'month'} first, as "
+                                        f"this column is ({order[1]!r} can only be read that way)",
+                                   hint="the column mixes day-first and month-first dates: fix this one "
+                                        "(or the one that set the order)")
+        elif sep == "." or a > 12 or (day_first and b <= 12):
             day, month = a, b
         else:
             month, day = a, b
@@ -437,6 +461,24 @@ def parse_date(text: str, fld: str, day_first: bool = False) -> str:
         if moment is None:
             raise _bad_date(fld, text) from None
     return validate.to_iso(moment)
+
+
+_ORDER_PROBE = re.compile(r"(?m)^[ \t]*([0-9]{1,2})[/\-]([0-9]{1,2})[/\-][0-9]{2,4}\b")
+
+
+def sniff_day_order(values: Sequence[str]) -> tuple[str, str] | None:
+    """The day order a column's slash dates show: the first one with a number over 12 decides.
+
+    ("dmy", "29/09/2024") or ("mdy", "09/29/2024"); None while every such date fits both orders.
+    One regex pass over the joined column: columns of ISO dates cost almost nothing.
+    """
+    for m in _ORDER_PROBE.finditer("\n".join(values)):
+        a, b = int(m.group(1)), int(m.group(2))
+        if a > 12 and b <= 12:
+            return "dmy", m.group(0).strip()
+        if b > 12 and a <= 12:
+            return "mdy", m.group(0).strip()
+    return None
 
 
 _DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}"

@@ -129,6 +129,7 @@ def currency(value: str | None, field: str = "currency") -> str | None:
     return code
 
 
+_DOT_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3})+$")
 _MONEY_JUNK = re.compile(r"[\s$€£¥₹₽₩₪₺₫฿₴₦₱]|^[A-Z]{3}\s*|\s*[A-Z]{3}$")
 
 
@@ -149,9 +150,9 @@ def money(value: str | int | float | Decimal | None, field: str = "value") -> in
         raise InvalidValue(field, f"{value!r} is not a number", hint="give an amount such as 1500 or 1500.50")
     if amount < 0:
         raise InvalidValue(field, f"{value} is negative", hint="a lead's value must be 0 or more")
-    cents = (amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    if cents > 9_000_000_000_000_000:
+    if amount >= 90_000_000_000_000:
         raise InvalidValue(field, f"{value} is too large", hint="give an amount below 90 trillion")
+    cents = (amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return int(cents)
 
 
@@ -172,6 +173,11 @@ def parse_decimal(text: str, field: str = "value") -> Decimal:
             text = head + "." + tail
         else:
             text = text.replace(",", "")
+    elif "." in text and _DOT_THOUSANDS.match(text):
+        # `12.000`, `1.500`, `1.000.000`: dots grouping thousands (de, ru, pt-BR…), as a single
+        # comma followed by three digits is read as grouping above. An amount with three decimals
+        # would be written `0.125` or `12.5` by the same exports.
+        text = text.replace(".", "")
     try:
         amount = Decimal(text)
     except InvalidOperation:

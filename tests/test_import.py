@@ -479,3 +479,85 @@ def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, 
     assert ana["value_cents"] == 150050 and ana["_row"] == 1
     assert errors[0][0] == 2 and errors[0][2].startswith("E-mail:")
     assert not isolated_db.exists()
+
+
+# ---------------------------------------------------------------- real-export details
+
+
+def test_an_unclosed_quote_fails_the_file_instead_of_swallowing_rows(cli, tmp_path, isolated_db):
+    path = write(tmp_path, 'Full Name,Company,Email,Notes\nAnn Lee,Acme,ann@acme.com,ok\n'
+                           'Bob Ray,"Ray Ltd,bob@ray.com,oops\nCid Moe,Moe Co,cid@moe.com,fine\n')
+    result = cli("import", str(path))
+    assert result.exit_code == 1 and "record 2 opens a quote that is never closed" in result.stderr
+    assert not isolated_db.exists() or table(isolated_db, "SELECT count(*) FROM lead") == [(0,)]
+    # A stray quote inside an unquoted cell, and a quoted cell spanning lines, still import.
+    fine = write(tmp_path, 'Full Name,Notes,Title\nAnn,"two\nlines",x\nBob,"5"" screen",Mr "Q\n', "fine.csv")
+    assert summary(cli, str(fine))["created"] == 2
+
+
+def test_names_that_look_like_missing_markers_are_kept(cli, tmp_path):
+    path = write(tmp_path, "First Name,Last Name,Email,Company\nNan,Li,nan.li@acme.com,Acme\n"
+                           "Thomas,Null,t@ni.com,NULL\nNaN,Ray,r@x.com,n/a\n")
+    cli.ok("import", str(path))
+    got = {(lead["first_name"], lead["last_name"], lead["company"]) for lead in leads(cli)}
+    assert got == {("Nan", "Li", "Acme"), ("Thomas", "Null", None), (None, "Ray", None)}
+
+
+@pytest.mark.parametrize("cell, value", [
+    ("12.000", 12000), ("1.500", 1500), ("1.000.000", 1000000), ("€ 1.234", 1234), ("1.234,56 €", 1234.56),
+    ("1,234", 1234), ("1,5", 1.5), ("0.125", 0.13), ("12.5", 12.5), ("$12,400.00", 12400),
+])
+def test_amounts_in_any_locale(cli, tmp_path, cell, value):
+    path = write(tmp_path, f'Name,Amount\nAna,"{cell}"\n')
+    cli.ok("import", str(path))
+    assert float(leads(cli)[0]["value"]) == value
+
+
+def test_a_date_column_is_read_in_one_day_order(cli, tmp_path):
+    # `29/09/2024` can only be day first: the whole column is, so `03/04/2024` is 3 April.
+    path = write(tmp_path, "Full Name,Email,Created Date\nHanna,h@b.de,29/09/2024\nJens,j@k.de,03/04/2024\n")
+    cli.ok("import", str(path))
+    assert {lead["name"]: lead["created_at"][:10] for lead in leads(cli)} == \
+        {"Hanna": "2024-09-29", "Jens": "2024-04-03"}
+    # A date that fits only the other order is rejected, naming the value that set the column's order.
+    mixed = write(tmp_path, "Full Name,Email,Created Date\nAl,a@b.de,03/04/2024\nBo,b@b.de,09/30/2024\n"
+                            "Cy,c@b.de,29/09/2024\n", "mixed.csv")
+    result = cli("import", str(mixed))
+    assert result.exit_code == 1
+    assert "'29/09/2024' is not a real date read month first" in result.stderr and "'09/30/2024'" in result.stderr
+    # Dotted dates are day first everywhere; --day-first still decides a column of ambiguous ones.
+    dotted = write(tmp_path, "Full Name,Email,Created Date\nDi,d@b.de,03.04.2024\n", "dotted.csv")
+    cli.ok("import", str(dotted))
+    ambiguous = write(tmp_path, "Full Name,Email,Created Date\nEd,e@b.de,03/04/2024\n", "ambiguous.csv")
+    cli.ok("import", str(ambiguous), "--day-first")
+    got = {lead["name"]: lead["created_at"][:10] for lead in leads(cli)}
+    assert got["Di"] == "2024-04-03" and got["Ed"] == "2024-04-03"
+
+
+def test_a_lead_title_names_the_lead_only_when_no_person_does(cli, tmp_path):
+    pipedrive = write(tmp_path, "Lead - Title,Contact person,Organization,Lead - Source channel,"
+                                "Lead - Pipedrive System ID,Person - Email (Work),Lead - Value,Lead - Currency of Value\n"
+                                "Moveer Deal,Tony Turner,Moveer,Web visitors,0f8e9b9c-1111,tony@moveer.com,"
+                                "\"1.234,56\",EUR\nSolo Deal,,Acme,Web,0f8e9b9c-2222,,,\n", "pd.csv")
+    cli.ok("import", str(pipedrive))
+    bitrix = write(tmp_path, '"Lead name";"First name";"Last name";"Phone"\n"Website request";"John";"Doe";"+4930123456"\n'
+                             '"Call back";"";"";"+4930123457"\n', "bx.csv")
+    cli.ok("import", str(bitrix))
+    titled = write(tmp_path, "Lead - Title,Organization\nBig Deal,Acme Two\n", "titled.csv")
+    cli.ok("import", str(titled))
+    by_name = {lead["name"]: lead for lead in leads(cli)}
+    tony = by_name["Tony Turner"]
+    assert (tony["first_name"], tony["last_name"], tony["source"], tony["external_id"], tony["currency"]) == \
+        ("Tony", "Turner", "Web visitors", "0f8e9b9c-1111", "EUR")
+    assert float(tony["value"]) == 1234.56 and tony["fields"]["Lead - Title"] == "Moveer Deal"
+    # Rows without a person are named by their title, which is not split into first and last names.
+    for title in ("Solo Deal", "Call back", "Big Deal"):
+        assert by_name[title]["first_name"] is None and by_name[title]["last_name"] is None, title
+    assert by_name["John Doe"]["fields"] == {"Lead name": "Website request"}
+
+
+def test_a_letter_is_not_a_delimiter(cli, tmp_path):
+    path = write(tmp_path, "Name:Email\nAna:ana@example.com\n")
+    result = cli("import", str(path), "--delimiter", "x")
+    assert result.exit_code == 2 and "unknown delimiter 'x'" in result.stderr
+    assert summary(cli, str(path), "--delimiter", ":")["created"] == 1

@@ -921,6 +921,26 @@ def _hash_column(values: list | None, n: int) -> Any:
     return hashed
 
 
+def same_lead_conflict(key: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two records sharing `key` are still different leads, by a stronger key that differs.
+
+    A phone is shared by colleagues (a switchboard) and an e-mail by a team (info@): a match on one
+    of them does not hold when the records' e-mails (for a phone) or external ids differ. A shared
+    external id holds unless both the e-mails and the names differ (two CRMs numbering from 1).
+    `_match` applies the same rule in SQL (`_LOOKUP_VETO`).
+    """
+    def differ(k: str) -> bool:
+        return a.get(k) is not None and b.get(k) is not None and a[k] != b[k]
+
+    if key == "phone_key":
+        return differ("email_key") or differ("external_id")
+    if key == "email_key":
+        return differ("external_id")
+    if key == "external_id":
+        return differ("email_key") and differ("name")
+    return False
+
+
 def _find_roots(raw: sqlite3.Connection, keys: list[str], hashes: list[Any]) -> None:
     """Mark each row that shares a match key with an earlier row: `root` = the first such row.
 
@@ -953,18 +973,34 @@ def _find_roots(raw: sqlite3.Connection, keys: list[str], hashes: list[Any]) -> 
             x = parent[x]
         return x
 
-    first_with: dict[tuple[int, str], int] = {}
-    rows = raw.execute(f"SELECT s.seq, {', '.join('s.' + k for k in keys)} FROM temp.import_stage s "
+    # Each group of rows keeps the identity of its first row (plus what later rows add), so a row
+    # sharing only a phone with a group whose e-mail differs from its own starts a group of its own.
+    identity: dict[int, dict[str, Any]] = {}
+    first_with: dict[tuple[int, str], list[int]] = {}
+    rows = raw.execute(f"SELECT s.seq, s.email_key, s.external_id, lower(s.name), "
+                       f"{', '.join('s.' + k for k in keys)} FROM temp.import_stage s "
                        "JOIN temp.import_candidate c ON c.seq = s.seq ORDER BY s.seq")
-    for seq, *values in rows:
+    for seq, email_key, external_id, name, *values in rows:
+        identity[seq] = {"email_key": email_key, "external_id": external_id, "name": name}
         for i, value in enumerate(values):
             if value is None:
                 continue
-            other = first_with.setdefault((i, value), seq)
-            if other != seq:
-                a, b = find(seq), find(other)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
+            groups = first_with.setdefault((i, value), [])
+            mine = find(seq)
+            for other in groups:
+                theirs = find(other)
+                if theirs == mine:
+                    break
+                if not same_lead_conflict(keys[i], identity[theirs], identity[mine]):
+                    keep, gone = min(theirs, mine), max(theirs, mine)
+                    parent[gone] = keep
+                    merged = identity[keep]
+                    for k, v in identity.pop(gone).items():
+                        if merged.get(k) is None:
+                            merged[k] = v
+                    break
+            else:
+                groups.append(seq)
     updates = [(find(seq), seq) for seq in sorted(candidates) if find(seq) != seq]
     raw.executemany("UPDATE temp.import_stage SET root = ? WHERE seq = ?", updates)
     raw.execute("DROP TABLE temp.import_candidate")
@@ -1034,7 +1070,8 @@ def _match(raw: sqlite3.Connection, options: ImportOptions) -> None:
         return
     if raw.execute("SELECT 1 FROM lead LIMIT 1").fetchone() is None:
         return  # nothing to match (a first import): no look-up per row while the write lock is held
-    lookups = ", ".join(f"(SELECT min(id) FROM lead WHERE lead.{k} = import_stage.{k})" for k in keys)
+    lookups = ", ".join(f"(SELECT min(id) FROM lead WHERE lead.{k} = import_stage.{k}{_LOOKUP_VETO.get(k, '')})"
+                        for k in keys)
     has_key = " OR ".join(f"{k} IS NOT NULL" for k in keys)
     raw.execute(f"UPDATE temp.import_stage SET target = {'coalesce(' + lookups + ')' if len(keys) > 1 else lookups} "
                 f"WHERE root IS NULL AND ({has_key})")
@@ -1049,6 +1086,20 @@ def _match(raw: sqlite3.Connection, options: ImportOptions) -> None:
         raw.execute("UPDATE temp.import_stage SET target = (SELECT min(id) FROM temp.import_keyless k "
                     "WHERE k.k = import_stage.name_key) WHERE root IS NULL AND target IS NULL AND name_key IS NOT NULL")
         raw.execute("DROP TABLE temp.import_keyless")
+
+
+def _differ(column: str, lead_expr: str | None = None, stage_expr: str | None = None) -> str:
+    lead_expr, stage_expr = lead_expr or f"lead.{column}", stage_expr or f"import_stage.{column}"
+    return f"({stage_expr} IS NOT NULL AND {lead_expr} IS NOT NULL AND {lead_expr} <> {stage_expr})"
+
+
+# `same_lead_conflict` as conditions on a matched lead.
+_LOOKUP_VETO = {
+    "phone_key": f" AND NOT {_differ('email_key')} AND NOT {_differ('external_id')}",
+    "email_key": f" AND NOT {_differ('external_id')}",
+    "external_id": f" AND NOT ({_differ('email_key')} AND "
+                   f"{_differ('name', 'lower(lead.name)', 'lower(import_stage.name)')})",
+}
 
 
 @dataclass

@@ -372,22 +372,46 @@ def test_duplicates_within_the_file_and_against_the_database(cli, tmp_path):
     cli.ok("add", "Existing", "--email", "old@x.io", "--company", "OldCo")
     text = ("Name,Email,Phone,Company,Lead ID\n"
             "Ana,ana@x.io,+1 415 555 0100,,A1\n"
-            "Ana again,ANA@X.IO,,Acme,A2\n"          # same e-mail as row 1
-            "Bo,bo@x.io,+1 (415) 555-0100,,B1\n"     # same phone as row 1
-            "Cy,cy@x.io,,,A1\n"                      # same external id as row 1
-            "Old,old@x.io,,NewCo,\n")                # in the database
+            "Ana again,ANA@X.IO,,Acme,\n"             # same e-mail as row 1
+            "Ana mobile,,+1 (415) 555-0100,,\n"       # same phone as row 1
+            "Ana,ana.new@x.io,,,A1\n"                 # same external id as row 1 (and same name)
+            "Old,old@x.io,,NewCo,\n"                  # in the database
+            # Different people after all: a stronger key of theirs differs.
+            "Bo,bo@x.io,+1 (415) 555-0100,,B1\n"      # the same switchboard phone, another e-mail
+            "Team,ana@x.io,,,T1\n"                    # a shared inbox, another external id
+            "Cy,cy@x.io,,,A1\n")                      # the same id number from another CRM
     out = summary(cli, str(write(tmp_path, text)))
-    assert (out["created"], out["skipped"]) == (1, 4)
+    assert (out["created"], out["skipped"]) == (4, 4)
+    assert sorted(lead["name"] for lead in leads(cli)) == ["Ana", "Bo", "Cy", "Existing", "Team"]
     merged = summary(cli, str(write(tmp_path, text)), "--on-duplicate", "merge")
-    got = leads(cli)
-    assert merged["updated"] == 1 and got[0]["company"] == "OldCo" and got[1]["company"] == "Acme"
+    got = {lead["name"]: lead for lead in leads(cli)}
+    assert merged["updated"] == 1 and got["Existing"]["company"] == "OldCo" and got["Ana"]["company"] == "Acme"
     updated = summary(cli, str(write(tmp_path, text)), "--on-duplicate", "update")
     got = leads(cli)
     assert updated["updated"] >= 1 and got[0]["company"] == "NewCo" and got[0]["name"] == "Old"
+    assert {lead["name"] for lead in got} >= {"Bo", "Cy", "Team"}  # never overwritten by another person's row
     created = summary(cli, str(write(tmp_path, text)), "--on-duplicate", "create")
-    assert created["created"] == 5 and len(leads(cli)) == 7
+    assert created["created"] == 8 and len(leads(cli)) == 13
     only_ext = summary(cli, str(write(tmp_path, "Name,Lead ID\nZed,A1\n", "z.csv")), "--match", "email")
     assert only_ext["created"] == 1
+
+
+def test_a_shared_phone_or_inbox_does_not_merge_people_already_in_the_database(cli, tmp_path):
+    first = write(tmp_path, "Lead ID,First Name,Last Name,Email,Phone\n"
+                            "00Q1,Anna,Berg,anna@acme.com,+1 415 555 0100\n", "a.csv")
+    cli.ok("import", str(first))
+    second = write(tmp_path, "Lead ID,First Name,Last Name,Email,Phone\n"
+                             "00Q2,Carl,Dahl,carl@acme.com,+1 415 555 0100\n"
+                             "00Q1,Anna,Berg,anna.berg@acme.com,+1 415 555 0199\n", "b.csv")
+    out = summary(cli, str(second), "--on-duplicate", "update")
+    assert (out["created"], out["updated"]) == (1, 1)
+    got = {lead["external_id"]: lead for lead in leads(cli)}
+    assert got["00Q1"]["name"] == "Anna Berg" and got["00Q1"]["email"] == "anna.berg@acme.com"
+    assert got["00Q2"]["name"] == "Carl Dahl"
+    other_crm = write(tmp_path, "Record ID,First Name,Last Name,Email\n00Q1,Jane,Roe,jane@roe.com\n", "c.csv")
+    assert summary(cli, str(other_crm), "--on-duplicate", "update")["created"] == 1
+    assert got["00Q1"]["name"] == {lead["external_id"] + lead["name"]: lead for lead in leads(cli)}[
+        "00Q1Anna Berg"]["name"]
 
 
 def test_converted_leads_are_not_changed_by_an_import(cli, tmp_path):

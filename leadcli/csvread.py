@@ -179,6 +179,9 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
             raise BadFile(f"{name}: no such file", hint="check the path (use - to read standard input)") from None
         except IsADirectoryError:
             raise BadFile(f"{name} is a folder, not a CSV file", hint="give the path of a .csv file") from None
+        except PermissionError:
+            raise BadFile(f"{name}: permission denied", hint="make the file readable by this user "
+                                                            "(the one cron runs as, for a cron job)") from None
         except OSError as exc:
             raise BadFile(f"{name}: cannot read it ({exc.strerror})", hint="check the file's permissions") from None
         closers.append(raw)
@@ -255,7 +258,11 @@ def file_sha256(path: str | Path) -> str | None:
     if not target.is_file():
         return None
     sha = hashlib.sha256()
-    with open(target, "rb") as raw:
+    try:
+        raw = open(target, "rb")
+    except OSError:
+        return None  # open_csv says what is wrong with it
+    with raw:
         stream: BinaryIO = raw
         if raw.read(2) == b"\x1f\x8b":
             raw.seek(0)

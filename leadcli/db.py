@@ -77,8 +77,14 @@ def create_private_file(path: Path) -> None:
 
 
 def _prepare_file(path: Path) -> None:
-    if path.exists():
-        if path.is_dir():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except PermissionError:
+        raise DatabaseError(f"cannot reach the database {path}: a folder on the way is not open to you",
+                            hint="check the folders' permissions, or pass another file with --db PATH or "
+                                 "LEADCLI_DB") from None
+    if exists:
+        if is_dir:
             raise DatabaseError(f"{path} is a folder, not a database file", hint="pass a file path with --db")
         return
     create_private_file(path)

@@ -875,8 +875,7 @@ def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuild
                         report.hints.append(exc.hint)
                 if options.rejects_path:
                     if rejects is None:
-                        rejects_fh = open(Path(options.rejects_path).expanduser(), "w", newline="",
-                                          encoding="utf-8")
+                        rejects_fh = _open_rejects(options.rejects_path)
                         rejects = csv.writer(rejects_fh, lineterminator="\n")
                         rejects.writerow([*src.header, "error"])
                     rejects.writerow([*cells[:len(src.header)], exc.message])
@@ -904,6 +903,14 @@ def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuild
             gc.enable()
         if rejects_fh is not None:
             rejects_fh.close()
+
+
+def _open_rejects(path: str) -> Any:
+    try:
+        return open(Path(path).expanduser(), "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise LeadcliError(f"cannot write the rejects file {path} ({exc.strerror}); nothing was imported",
+                           hint="give --rejects a path in a folder that exists and you can write to") from None
 
 
 _NONE_HASH = hash(None)

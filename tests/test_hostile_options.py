@@ -76,3 +76,39 @@ def test_a_wrong_encoding_option_is_a_message(cli, tmp_path):
         result = cli(*args, input=stdin)
         assert result.exit_code == 1 and result.stderr.startswith("error: "), result.stderr
         assert "does not start with BOM" in result.stderr
+
+
+def test_unreachable_files_are_messages_not_tracebacks(cli, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from leadcli import csvread
+
+    source = tmp_path / "leads.csv"
+    source.write_text("Name,Email\nAna,bad-address\nBo,bo@example.com\n")
+    result = cli("import", str(source), "--rejects", str(tmp_path / "missing" / "rejects.csv"), "--max-rejects", "5")
+    assert result.exit_code == 1 and result.stderr.startswith("error: cannot write the rejects file")
+    assert cli("-f", "json", "list").stdout.strip() in ("", "[]")  # nothing imported
+
+    real_open = open
+
+    def no_read(path, *args, **kwargs):
+        if str(path) == str(source):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(csvread, "open", no_read, raising=False)
+    result = cli("import", str(source))
+    assert result.exit_code == 1 and "permission denied" in result.stderr and "Traceback" not in result.stderr
+    monkeypatch.undo()
+
+    locked = tmp_path / "locked" / "leads.db"
+    real_exists = Path.exists
+
+    def no_entry(self, *args, **kwargs):
+        if self == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", no_entry)
+    result = cli("--db", str(locked), "list")
+    assert result.exit_code == 1 and "a folder on the way is not open to you" in result.stderr

@@ -14,21 +14,30 @@ BATCH = 1000
 
 def iter_records(s: "Session", flt: LeadFilter, *, sort: str | None = "id", desc: bool | None = None,
                  limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """Lead records (`leads.lead_dict`), oldest id first by default, without loading them all at once."""
+    """Lead records (the JSON shape of `leads.lead_dict`), oldest id first by default (`sort=None`:
+    the order of `list`), without loading them all at once."""
+    from decimal import Decimal
+
     from sqlalchemy import select
 
     from leadcli import leads
     from leadcli.models import Lead
 
-    # Core rows, not ORM objects: a session would keep every exported lead in its identity map.
+    # Core rows turned straight into records: no ORM object per lead (building one costs more
+    # than the rest of the export), and no identity map holding every exported lead.
     table = Lead.__table__
     names = [c.name for c in table.columns if c.name in Lead.model_fields]
-    stmt = select(*(table.c[n] for n in names)).where(*flt.clauses()).order_by(*order_by(sort or "id", desc))
+    stmt = select(*(table.c[n] for n in names)).where(*flt.clauses()).order_by(*order_by(sort, desc))
     if limit is not None:
         stmt = stmt.limit(limit)
     result = s.connection().execute(stmt.execution_options(yield_per=BATCH))
+    keys = leads.LEAD_KEYS
     for batch in result.partitions(BATCH):
-        tags = leads.tags_for(s, [row[0] for row in batch]) if names[0] == "id" else {}
+        tags = leads.tags_for(s, [row[0] for row in batch])
         for row in batch:
-            lead = Lead(**dict(zip(names, row)))
-            yield leads.lead_dict(lead, tags.get(lead.id))
+            rec = dict(zip(names, row))
+            cents = rec["value_cents"]
+            rec["value"] = None if cents is None else Decimal(cents) / 100
+            rec["tags"] = tags.get(rec["id"]) or []
+            rec["fields"] = dict(rec["fields"] or {})
+            yield {key: rec.get(key) for key in keys}

@@ -307,9 +307,15 @@ def select_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc
 
 def list_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
                limit: int | None = None) -> list[dict[str, Any]]:
-    leads = select_leads(s, flt, sort=sort, desc=desc, limit=limit)
-    tags = tags_for(s, [lead.id for lead in leads])
-    return [lead_dict(lead, tags.get(lead.id)) for lead in leads]
+    from leadcli.export import iter_records
+
+    return list(iter_records(s, flt, sort=sort, desc=desc, limit=limit))
+
+
+def count_leads(s: "Session", flt: LeadFilter) -> int:
+    from sqlalchemy import func, select
+
+    return s.connection().execute(select(func.count()).select_from(Lead.__table__).where(*flt.clauses())).scalar_one()
 
 
 def history(s: "Session", lead_id: int) -> list[dict[str, Any]]:

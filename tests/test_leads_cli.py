@@ -250,3 +250,16 @@ def test_format_and_quiet_also_follow_the_command(cli):
     bad = cli("list", "--format", "yaml")
     assert bad.exit_code == 2 and "yaml" in bad.stderr
     assert "--format" in cli.ok("report", "funnel", "--help").stdout
+
+
+def test_a_terminal_table_shows_the_first_50_and_says_how_many(cli, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("Name,Email\n" + "".join(f"Lead {i},lead{i}@example.com\n" for i in range(60)))
+    cli.ok("-q", "import", str(path))
+    table = cli.ok("-f", "table", "list", env={"COLUMNS": "200"}).stdout
+    assert table.count("@example.com") == 50 and "the first 50 of 60 leads" in table
+    assert cli.ok("-f", "table", "list", "--limit", "0", env={"COLUMNS": "200"}).stdout.count("@example.com") == 60
+    assert cli.ok("-f", "table", "list", "-n", "5", env={"COLUMNS": "200"}).stdout.count("@example.com") == 5
+    # Anything else (a pipe, a file, JSON) gets every lead.
+    assert len(json.loads(cli.ok("-f", "json", "list").stdout)) == 60
+    assert len(cli.ok("list").stdout.splitlines()) == 61

@@ -57,7 +57,7 @@ def export(
                                        else "csv")
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
     with db.session() as s:
-        records = exporting.iter_records(s, flt, sort=sort, desc=desc, limit=limit)
+        records = exporting.iter_records(s, flt, sort=sort or "id", desc=desc, limit=limit)
         if output_file:
             count = _to_file(output_file, records, list(LEAD_KEYS), fmt)
         else:

@@ -12,7 +12,10 @@ from leadcli.query import SORT_FIELDS
 
 SortOpt = Annotated[Optional[str], typer.Option(
     "--sort", help=f"Sort by {', '.join(SORT_FIELDS)} (numbers and dates largest first).")]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Show at most N leads.")]
+LimitOpt = Annotated[Optional[int], typer.Option(
+    "--limit", "-n", min=0, help="Show at most N leads (0: all). On a terminal the default is 50; "
+                                 "in a pipe or a file, every lead.")]
+TERMINAL_LIMIT = 50
 
 
 def list_leads(
@@ -37,15 +40,22 @@ def list_leads(
       leadcli list --sort score --grade A
       leadcli list --format json > leads.json
     """
-    from leadcli import db, leads
+    from leadcli import db, leads, output
 
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
+    # A table on a terminal is for reading: the first screenfuls, and how many there are in all.
+    paged = limit is None and output.current_format() == "table"
+    wanted = TERMINAL_LIMIT + 1 if paged else (limit or None)
+    total = None
     with db.session() as s:
-        records = leads.list_leads(s, flt, sort=sort, desc=desc, limit=limit)
-    render(records)
+        records = leads.list_leads(s, flt, sort=sort, desc=desc, limit=wanted)
+        if paged and len(records) > TERMINAL_LIMIT:
+            records = records[:TERMINAL_LIMIT]
+            total = leads.count_leads(s, flt)
+    render(records, total)
 
 
-def render(records: list[dict]) -> None:
+def render(records: list[dict], total: int | None = None) -> None:
     from leadcli import output
     from leadcli.leads import LEAD_KEYS
     from leadcli.output import Column
@@ -60,5 +70,8 @@ def render(records: list[dict]) -> None:
         Column("score", justify="right"), Column("grade", header="gr", fixed=True),
         Column("created_at", header="created", fixed=True, drop=5, fmt=lambda v: (v or "")[:10]),
     ]
-    output.rows(records, list(LEAD_KEYS), table_columns=table, empty="no leads match",
-                caption=f"{len(records)} lead(s)" if len(records) > 10 else None)
+    caption = f"{len(records)} lead(s)" if len(records) > 10 else None
+    if total is not None:
+        caption = (f"the first {len(records)} of {total:,} leads; --limit N shows more (0: all), "
+                   "and a pipe or --format csv gets every one")
+    output.rows(records, list(LEAD_KEYS), table_columns=table, empty="no leads match", caption=caption)

@@ -72,6 +72,7 @@ class ImportOptions:
     day_first: bool = False
     missing: list[str] = field(default_factory=list)  # extra missing-value markers
     reprocess: bool = False  # read every row even when this exact file was imported before
+    typed_columns: set[str] = field(default_factory=set)  # columns named by --map: a typo is an error
 
     def fingerprint(self) -> str:
         """What decides a run's outcome, to recognise the same file imported the same way."""
@@ -150,6 +151,7 @@ class ImportReport:
     # (waiting for the write lock included; other writers wait this long) and folding the
     # write-ahead log into the database file afterwards (no lock held).
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "rows": self.rows, "created": self.created, "updated": self.updated,
@@ -736,11 +738,19 @@ def import_file(path: str | Path, options: ImportOptions | None = None,
         digest = csvread.file_sha256(path)
     src = csvread.open_csv(path, options.encoding, options.delimiter)
     with src:
+        unmatched = mapping.unmatched_columns(src.header, options.columns)
+        typed = [c for c in unmatched if c in options.typed_columns]
+        if typed:
+            raise UsageError(f"--map names no column of {Path(src.name).name}: {', '.join(map(repr, typed))}",
+                             hint="the file's columns are: " + ", ".join(h for h in src.header if h)[:400])
         mp = mapping.resolve(src.header, options.columns)
         builder = RecordBuilder(mp, options)
         report = ImportReport(file=Path(src.name).name if src.name != "<stdin>" else "-", encoding=src.encoding,
                               delimiter=src.delimiter_name, mapping=mp, dry_run=options.dry_run,
                               rejects_file=options.rejects_path)
+        if unmatched:
+            report.warnings.append(f"the mapping names columns this file does not have: "
+                                   f"{', '.join(map(repr, unmatched))}")
         if digest and _repeat(db_path, digest, options, report):
             return report
         with _connection(db_path) as conn:

@@ -235,6 +235,12 @@ def resolve(header: list[str], overrides: dict[str, str] | None = None) -> Mappi
                    title_column=title_column)
 
 
+def unmatched_columns(header: list[str], overrides: dict[str, str]) -> list[str]:
+    """The columns of `overrides` that name no column of `header` (a typo, or another file's layout)."""
+    present = set(header) | {header_key(h) for h in header if h}
+    return [k for k in overrides if k not in present and header_key(k) not in present]
+
+
 def _demote(col: ColumnMap) -> None:
     if col.how == "map":
         raise LeadcliError(f"two columns are mapped to {col.field!r}", hint="map each field from one column only",

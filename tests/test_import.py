@@ -585,3 +585,14 @@ def test_a_letter_is_not_a_delimiter(cli, tmp_path):
     result = cli("import", str(path), "--delimiter", "x")
     assert result.exit_code == 2 and "unknown delimiter 'x'" in result.stderr
     assert summary(cli, str(path), "--delimiter", ":")["created"] == 1
+
+
+def test_a_map_typo_is_a_usage_error_and_a_mapping_file_column_a_warning(cli, tmp_path):
+    result = cli("import", str(EXAMPLES / "leads.csv"), "--map", "Lead Sorce=source", "--dry-run")
+    assert result.exit_code == 2 and "--map names no column of leads.csv: 'Lead Sorce'" in result.stderr
+    assert "Lead Source" in result.stderr  # the hint lists the file's columns
+    saved = tmp_path / "crm.json"
+    saved.write_text('{"columns": {"Deal Size": "value", "Lead Source": "source"}}')
+    result = cli.ok("import", str(EXAMPLES / "leads.csv"), "--mapping", str(saved), "--json")
+    assert "warning: the mapping names columns this file does not have: 'Deal Size'" in result.stderr
+    assert json.loads(result.stdout)["created"] == 200

@@ -120,7 +120,9 @@ def import_file(
         options.columns.update(saved.columns)
         options.statuses.update(saved.statuses)
         options.missing.extend(saved.missing)
-    options.columns.update(mapping_module.parse_map_options(list(map or [])))
+    typed = mapping_module.parse_map_options(list(map or []))
+    options.columns.update(typed)
+    options.typed_columns = set(typed)
     options.statuses.update(mapping_module.parse_map_options(list(status_map or []), "--status-map"))
     options.match = tuple(k.strip().lower().replace("-", "_") for k in match.split(",") if k.strip())
     options.check()
@@ -136,6 +138,8 @@ def _render(report: Any, as_json: bool) -> None:
     from leadcli import output
 
     summary = report.summary()
+    for warning in report.warnings:
+        output.warn(warning)
     if as_json:
         if report.dry_run:
             summary["mapping"] = report.mapping.rows()

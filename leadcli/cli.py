@@ -23,6 +23,13 @@ class LeadcliGroup(TyperGroup):
         except LeadcliError as exc:
             output.error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader stopped early (`leadcli list | head`): what it read was all it wanted.
+            import os
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OverflowError as exc:
             if "SQLite INTEGER" not in str(exc):
                 raise

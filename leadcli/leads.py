@@ -182,7 +182,7 @@ def edit_lead(s: "Session", lead: Lead, data: LeadInput, *, remove_tags: Sequenc
         setattr(lead, key, value)
     if note:
         stamp = now_iso()[:10]
-        lead.notes = f"{lead.notes}\n[{stamp}] {note}" if lead.notes else note
+        lead.notes = f"{lead.notes}\n[{stamp}] {note}" if lead.notes else f"[{stamp}] {note}"
     if data.fields:
         merged = dict(lead.fields or {})
         for key, value in _custom_fields(data.fields).items():

@@ -165,6 +165,11 @@ def test_edit_fields_tags_custom_fields_and_notes(cli):
     assert lead["tags"] == ["new"]
     assert lead["fields"] == {"B": "2", "C": "3"}
     assert lead["notes"].startswith("first\n[") and lead["notes"].endswith("second")
+    # `edit --note` dates every note it appends, the first one too.
+    other = add(cli, "Bo")
+    cli.ok("edit", other, "--note", "called")
+    notes = json.loads(cli.ok("-f", "json", "show", other).stdout)["notes"]
+    assert notes.startswith("[20") and notes.endswith("] called")
 
 
 def test_edit_status_records_history_and_refuses_bad_moves(cli):
@@ -263,3 +268,23 @@ def test_a_terminal_table_shows_the_first_50_and_says_how_many(cli, tmp_path):
     # Anything else (a pipe, a file, JSON) gets every lead.
     assert len(json.loads(cli.ok("-f", "json", "list").stdout)) == 60
     assert len(cli.ok("list").stdout.splitlines()) == 61
+
+
+def test_since_after_until_is_a_usage_error(cli):
+    for args in (["list"], ["report", "conversion"], ["export"]):
+        result = cli(*args, "--since", "2026-12-01", "--until", "2026-01-01")
+        assert result.exit_code == 2 and "--since (2026-12-01) is after --until (2026-01-01)" in result.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LEADCLI_DB": str(tmp_path / "pipe.db")}
+    path = tmp_path / "many.csv"
+    path.write_text("Name,Email\n" + "".join(f"Lead {i},lead{i}@example.com\n" for i in range(5000)))
+    subprocess.run([sys.executable, "-m", "leadcli", "-q", "import", str(path)], env=env, check=True, timeout=120)
+    pipe = subprocess.run(f"'{sys.executable}' -m leadcli export | head -1; exit ${{PIPESTATUS[0]}}", shell=True,
+                          executable="/bin/bash", env=env, capture_output=True, text=True, timeout=120)
+    assert pipe.returncode == 0 and pipe.stdout.startswith("id,name") and pipe.stderr == ""

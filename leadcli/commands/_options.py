@@ -45,15 +45,27 @@ def lead_filter(status: Optional[list[StatusName]] = None, source: Optional[str]
 
     if grade is not None and grade.upper() not in ("A", "B", "C", "D"):
         raise typer.BadParameter(f"{grade!r} is not a grade; use A, B, C or D", param_hint="--grade")
+    since_at = validate.user_date(since, "since") if since else None
+    until_at = validate.user_date(until, "until", end_of_day=True) if until else None
+    check_window(since_at, until_at)
     return LeadFilter(
         statuses=[s.value for s in status or []],
         source=validate.clean_text(source), owner=validate.clean_text(owner),
         tag=" ".join(tag.split()) or None if tag is not None else None, grade=grade, search=search,
-        since=validate.user_date(since, "since") if since else None,
-        until=validate.user_date(until, "until", end_of_day=True) if until else None,
+        since=since_at,
+        until=until_at,
         include_archived=archived,
         ids=list(ids or []),
     )
+
+
+def check_window(since: str | None, until: str | None) -> None:
+    """--since after --until matches nothing: say so rather than print an empty result."""
+    if since and until and since > until:
+        from leadcli.errors import UsageError
+
+        raise UsageError(f"--since ({since[:10]}) is after --until ({until[:10]})",
+                         hint="swap the two dates")
 
 
 def confirm_bulk(action: str, count: int, yes: bool) -> None:

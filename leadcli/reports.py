@@ -208,6 +208,8 @@ def default_scope(flt: LeadFilter, *, since: str | None, until: str | None, all_
     if date_field not in ("created", "converted"):
         raise InvalidValue("date-field", f"{date_field!r} is not a date field", hint="use created or converted",
                            exit_code=2)
+    if since and until and since > until:
+        raise UsageError(f"--since ({since[:10]}) is after --until ({until[:10]})", hint="swap the two dates")
     flt.include_archived = True
     flt.since = flt.until = None
     if since is None and until is None and not all_time:
@@ -328,6 +330,18 @@ class Conversion:
     measure: str = "count"
     currency: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Values in several currencies and no --currency: one row per group still, with value columns
+    # per currency (`total_value_EUR`, `converted_value_EUR`, `value_rate_EUR`, ...).
+    currencies: list[str] = field(default_factory=list)
+
+    def _with_overall(self) -> "Conversion":
+        self.overall = _overall(self.rows)
+        for code in self.currencies:
+            for key in (f"total_value_{code}", f"converted_value_{code}"):
+                self.overall[key] = sum((r[key] for r in self.rows), Decimal(0))
+            self.overall[f"value_rate_{code}"] = pct(self.overall[f"converted_value_{code}"],
+                                                     self.overall[f"total_value_{code}"])
+        return self
 
 
 def _aggregate(s: "Session", scope: Scope, gb: GroupBy, *, by_currency: bool):
@@ -409,20 +423,19 @@ def conversion(s: "Session", scope: Scope, by: str | None = "source", *, measure
         return Conversion(_sort(rows, gb), overall, gb, measure)
     target = validate.currency(currency, "currency") if currency else None
     valued = {r["currency"] for r in raw if r["total_cents"] is not None}
-    if target is None and len(valued) > 1:
-        rows = [_value_row(r["grp"], r["total"], r["converted"], r["currency"],
-                           r["total_cents"], r["converted_cents"]) for r in raw]
-        notes.append(f"values are in {len(valued)} currencies ({', '.join(sorted(c or NONE_LABEL for c in valued))})"
-                     " and are shown per currency; set rates with `leadcli report rates set CUR=RATE` "
-                     "and pass --currency to add them up")
-        rows = _sort(sorted(rows, key=lambda r: str(r["currency"] or "")), gb)
-        return Conversion(rows, _overall_values(rows, per_currency=True), gb, measure, None, notes)
-    unit = target or (next(iter(valued)) if valued else None)
-    factors = _factors(s, {c for c in valued}, target) if target else {}
-    merged: dict[Any, dict] = {}
     # One group per source/owner whatever its case, as SQL groups them: the label SQLite returns
     # for a case-insensitive group is any of its rows' spellings, and may differ per currency.
     nocase = gb.kind == "tag" or gb.column in NOCASE_COLUMNS
+    if target is None and len(valued) > 1:
+        codes = sorted(c or NONE_LABEL for c in valued)
+        notes.append(f"values are in {len(valued)} currencies ({', '.join(codes)}) and are shown in columns per "
+                     "currency; set rates with `leadcli report rates set CUR=RATE` and pass --currency to add "
+                     "them up")
+        return Conversion(_per_currency_rows(raw, codes, gb, nocase), {}, gb, measure, None, notes, codes) \
+            ._with_overall()
+    unit = target or (next(iter(valued)) if valued else None)
+    factors = _factors(s, {c for c in valued}, target) if target else {}
+    merged: dict[Any, dict] = {}
     for r in raw:
         key = r["grp"].casefold() if nocase and isinstance(r["grp"], str) else r["grp"]
         row = merged.setdefault(key, {"group": r["grp"], "total": 0, "converted": 0, "currency": unit,
@@ -439,6 +452,31 @@ def conversion(s: "Session", scope: Scope, by: str | None = "source", *, measure
                                None, None, row["total_value"], row["converted_value"]))
     rows = _sort(rows, gb)
     return Conversion(rows, _overall_values(rows), gb, measure, unit, notes)
+
+
+def _per_currency_rows(raw: Sequence[Any], codes: list[str], gb: GroupBy, nocase: bool) -> list[dict]:
+    """One row per group: its leads, conversions and rate, then each currency's values."""
+    merged: dict[Any, dict] = {}
+    for r in raw:
+        key = r["grp"].casefold() if nocase and isinstance(r["grp"], str) else r["grp"]
+        row = merged.setdefault(key, {"group": r["grp"], "total": 0, "converted": 0, "cents": {}})
+        row["total"] += r["total"] or 0
+        row["converted"] += r["converted"] or 0
+        if r["total_cents"] is not None:
+            sums = row["cents"].setdefault(r["currency"] or NONE_LABEL, [0, 0])
+            sums[0] += r["total_cents"]
+            sums[1] += r["converted_cents"] or 0
+    rows = []
+    for row in merged.values():
+        out = {"group": row["group"], "total": row["total"], "converted": row["converted"],
+               "rate": pct(row["converted"], row["total"])}
+        for code in codes:
+            total_cents, converted_cents = row["cents"].get(code, (0, 0))
+            out[f"total_value_{code}"] = cents_to_money(total_cents)
+            out[f"converted_value_{code}"] = cents_to_money(converted_cents)
+            out[f"value_rate_{code}"] = pct(converted_cents, total_cents)
+        rows.append(out)
+    return _sort(rows, gb)
 
 
 def _value_row(group, total, converted, currency, total_cents, converted_cents,

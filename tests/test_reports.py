@@ -178,12 +178,17 @@ def test_measure_value_per_currency_and_converted_with_rates(loaded, frames):
     part = window(leads)
     result = run(reports.conversion, scope(), "source", measure="value")
     assert result.notes and "currencies" in result.notes[0]
+    assert result.currencies == sorted(part.currency.dropna().unique())
+    # One row per group (a spreadsheet's key), its counts over all its leads, values per currency.
+    assert len({(row["group"] or "").casefold() for row in result.rows}) == len(result.rows)
     for row in result.rows:
         sub = part[(fold(part.source) == (row["group"] or "").casefold()) if row["group"] else part.source.isna()]
-        sub = sub[sub.currency.isna()] if row["currency"] is None else sub[sub.currency == row["currency"]]
-        assert row["total"] == len(sub)
-        assert row["total_value"] == Decimal(int(sub.value_cents.fillna(0).sum())) / 100
-        assert row["converted_value"] == Decimal(int(sub[sub.conv].value_cents.fillna(0).sum())) / 100
+        assert (row["total"], row["converted"]) == (len(sub), int(sub.conv.sum()))
+        for code in result.currencies:
+            cur = sub[sub.currency == code]
+            assert row[f"total_value_{code}"] == Decimal(int(cur.value_cents.fillna(0).sum())) / 100
+            assert row[f"converted_value_{code}"] == Decimal(int(cur[cur.conv].value_cents.fillna(0).sum())) / 100
+    assert result.overall["total"] == len(part)
     with db.session(write=True) as s:
         reports.set_rates(s, ["EUR=1.08"], "USD")
     usd = part[part.currency.notna()]  # leads without a currency have no value either

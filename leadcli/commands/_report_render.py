@@ -39,7 +39,12 @@ def conversion(result, scope) -> None:
     columns = [Column("group", header=result.by.spec, fmt=_group, max_width=30, fixed=True),
                Column("total", header="leads", justify="right"), Column("converted", justify="right"),
                Column("rate", justify="right", fmt=_pct)]
-    if result.measure == "value":
+    if result.measure == "value" and result.currencies:
+        for code in result.currencies:
+            columns += [Column(f"total_value_{code}", header=f"value {code}", justify="right", drop=2),
+                        Column(f"converted_value_{code}", header=f"converted {code}", justify="right", drop=1),
+                        Column(f"value_rate_{code}", header=f"rate {code}", justify="right", fmt=_pct, drop=3)]
+    elif result.measure == "value":
         columns += [Column("currency", header="", fixed=True), Column("total_value", justify="right", drop=2),
                     Column("converted_value", justify="right", drop=1),
                     Column("value_rate", justify="right", fmt=_pct, drop=3)]

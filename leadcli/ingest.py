@@ -55,6 +55,8 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 class TooManyRejects(LeadcliError):
     """More invalid rows than `--max-rejects` allows: nothing was written."""
 
+    report: "ImportReport | None" = None
+
 
 @dataclass
 class ImportOptions:
@@ -196,6 +198,7 @@ class RecordBuilder:
         # `Nan` and `Null` are people's names: in name columns only the other markers, the ones
         # given with --missing, and nan/null as programs write them (`NaN`, `NULL`) mean "no value".
         self.name_missing = self.missing - ({"nan", "null"} - {m.strip().lower() for m in options.missing})
+        self.machine_nulls = frozenset() if mp.leadcli_export else _MACHINE_NULLS  # leadcli's export has none
         self.statuses = mapping.status_table(options.statuses)
         self.status_cache: dict[str, str] = {}
         self.by_field = mp.by_field()
@@ -230,6 +233,12 @@ class RecordBuilder:
         }
         self.convert = [(self.by_field[f], slots, fn, self.headers[self.by_field[f]])
                         for f, (slots, fn) in converters.items() if f in self.by_field]
+        # (slots, converter, columns to try in order) for a phone or e-mail missing from its column.
+        self.fallbacks = [(converters[f][0], converters[f][1], indexes) for f, indexes in mp.fallbacks.items()]
+        if "value" in self.by_field and "currency" not in self.by_field:
+            # No currency column: an amount written `1.234,56 €` or `EUR 1,234` still says which.
+            idx = self.by_field["value"]
+            self.convert.append((idx, (_SLOT["currency"],), validate.currency_in_amount, self.headers[idx]))
         # Whole-column versions of the converters of high-cardinality columns (see build_many).
         many = {"email": validate.emails, "phone": self.cache.phone_column,
                 **{f: mapping.parse_dates for f in ("created_at", "updated_at", "converted_at", "archived_at")}}
@@ -257,7 +266,7 @@ class RecordBuilder:
         for slot, idx in self.text:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in (self.name_missing if slot in _NAME_SLOTS else missing)) \
-                    and not (slot in _NAME_SLOTS and v in _MACHINE_NULLS):
+                    and not (slot in _NAME_SLOTS and v in self.machine_nulls):
                 rec[slot] = v
         for idx, slots, fn, header in self.convert:
             v = cells[idx].strip()
@@ -270,6 +279,9 @@ class RecordBuilder:
                     rec[slots[0]] = value
                 else:
                     rec[slots[0]], rec[slots[1]] = value
+        for slots, fn, indexes in self.fallbacks:
+            if rec[slots[0]] is None:
+                rec[slots[0]], rec[slots[1]] = self._fallback([cells[i] for i in indexes], fn)
         split = self.split_names
         if self.title_col is not None and rec[_NAME] is None and rec[_FIRST] is None and rec[_LAST] is None:
             v = cells[self.title_col].strip()
@@ -313,8 +325,8 @@ class RecordBuilder:
         for slot, idx in self.text:
             if slot in _NAME_SLOTS:
                 values = self._clean(cols[idx], self.name_missing)
-                if not _MACHINE_NULLS.isdisjoint(values):
-                    values = [None if v in _MACHINE_NULLS else v for v in values]
+                if not self.machine_nulls.isdisjoint(values):
+                    values = [None if v in self.machine_nulls else v for v in values]
                 out[slot] = values
             else:
                 out[slot] = self._clean(cols[idx])
@@ -347,6 +359,15 @@ class RecordBuilder:
             else:
                 first, second = zip(*values) if n else ((), ())
                 out[slots[0]], out[slots[1]] = list(first), list(second)
+        for slots, fn, indexes in self.fallbacks:
+            main = out.get(slots[0])
+            empty = range(n) if main is None else [i for i, v in enumerate(main) if v is None]
+            found = {i: got for i in empty if (got := self._fallback([cols[k][i] for k in indexes], fn))[0]}
+            if found:
+                for slot in slots:
+                    out.setdefault(slot, [None] * n)
+                for i, (value, key) in found.items():
+                    out[slots[0]][i], out[slots[1]][i] = value, key
         titles = self._clean(cols[self.title_col]) if self.title_col is not None else None
         self._finish_many(n, out, flag, slow, titles)
         self._fields_many(rows, cols, out, slow)
@@ -387,6 +408,17 @@ class RecordBuilder:
                 values = [next(it) if v is not None else None for v in cleaned]
             out[slot] = values if isinstance(values, list) else list(values)
         return True
+
+    def _fallback(self, cells: list[str], fn: Callable) -> tuple[Any, Any]:
+        """The first of `cells` that converts (a bad one is only skipped: it stays a custom field)."""
+        for cell in cells:
+            v = cell.strip()
+            if v and (len(v) > self.missing_len or v.lower() not in self.missing):
+                try:
+                    return fn(v)
+                except InvalidValue:
+                    continue
+        return None, None
 
     def _sniff_day_order(self, cols: list) -> None:
         for f, idx in self.sniff_dates:
@@ -761,13 +793,15 @@ def import_file(path: str | Path, options: ImportOptions | None = None,
             report.sha256 = src.sha256
             limit = reject_limit(options.max_rejects, report.rows)
             if report.rejected > limit:
-                raise TooManyRejects(
+                error = TooManyRejects(
                     f"{report.rejected} of {report.rows} rows are invalid (allowed: {limit}); nothing was imported"
                     + (f"; first: {report.first_errors[0]}" if report.first_errors else ""),
                     hint="; ".join(report.hints[:2] + [
                         ("see them in " + options.rejects_path if options.rejects_path else
                          "write them to a file with --rejects FILE")
                         + ", fix them, or allow some with --max-rejects N (or P%)"]))
+                error.report = report  # `--dry-run` still shows the mapping it used
+                raise error
             if progress:
                 progress(-1, None)
             started = time.perf_counter()

@@ -157,6 +157,9 @@ class Mapping:
     # the title column stays a custom field and names the rows that have no person.
     name_is_title: bool = False
     title_column: int | None = None
+    # Columns of a lesser alias of the phone or e-mail (`Mobile` beside `Phone`, `Person - Email
+    # (Home)` beside `(Work)`): custom fields, and the value of a row whose main column is empty.
+    fallbacks: dict[str, list[int]] = field(default_factory=dict)
 
     def by_field(self) -> dict[str, int]:
         return {c.field: c.index for c in self.columns if c.field not in ("custom", "skip")}
@@ -231,8 +234,16 @@ def resolve(header: list[str], overrides: dict[str, str] | None = None) -> Mappi
                 n += 1
             col.key = key
             used_keys.add(key)
+    fallbacks: dict[str, list[int]] = {}
+    for fld in ("phone", "email"):
+        if fld in taken:
+            ranked = sorted((_ALIAS_INDEX[header_key(c.header)][1], c.index) for c in columns
+                            if c.field == "custom" and c.how == "auto" and c.header
+                            and _ALIAS_INDEX.get(header_key(c.header), ("",))[0] == fld)
+            if ranked:
+                fallbacks[fld] = [index for _, index in ranked]
     return Mapping(columns=columns, leadcli_export=leadcli_export, name_is_title=name_is_title,
-                   title_column=title_column)
+                   title_column=title_column, fallbacks=fallbacks)
 
 
 def unmatched_columns(header: list[str], overrides: dict[str, str]) -> list[str]:
@@ -338,9 +349,13 @@ def status_table(overrides: dict[str, str] | None = None) -> dict[str, str]:
 # ---------------------------------------------------------------- dates
 
 _ISO = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?)?\s*"
-                  r"(Z|UTC|GMT|[+-]\d\d:?\d\d|[+-]\d\d)?$", re.IGNORECASE)
+                  r"(Z|UTC|GMT|[+-]\d\d:?\d\d|[+-]\d\d|[A-Z]{3,4})?$", re.IGNORECASE)
 _SLASH = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?:[ T,]+(\d{1,2}):(\d\d)(?::(\d\d))?\s*([AaPp][Mm])?)?"
-                    r"\s*(Z|UTC|GMT)?$")
+                    r"\s*(Z|UTC|GMT|[A-Z]{3,4})?$")
+# Zone abbreviations exports write (Salesforce: `2024-03-12 09:14:00 PST`) that name one offset.
+_ZONES = {"Z": 0, "UTC": 0, "GMT": 0, "PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5,
+          "EST": -5, "EDT": -4, "AKST": -9, "AKDT": -8, "HST": -10, "WET": 0, "WEST": 1, "BST": 1, "CET": 1,
+          "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11}
 _YMD_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d\d)(?::(\d\d))?)?$")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 _EXCEL_EPOCH = _dt.datetime(1899, 12, 30, tzinfo=_dt.timezone.utc)
@@ -411,9 +426,12 @@ def parse_date(text: str, fld: str, day_first: bool = False, order: tuple[str, s
         tz = m.group(7)
         if not tz or tz.upper() in ("Z", "UTC", "GMT") or tz in ("+00:00", "+0000", "+00", "-00:00"):
             return f"{y:04d}-{mo:02d}-{d:02d}T{hh:02d}:{mi:02d}:{ss:02d}Z"
-        sign = 1 if tz[0] == "+" else -1
-        digits = tz[1:].replace(":", "")
-        offset = _dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)) * sign
+        if tz[0] in "+-":
+            sign = 1 if tz[0] == "+" else -1
+            digits = tz[1:].replace(":", "")
+            offset = _dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)) * sign
+        else:
+            offset = _zone(tz, fld, text)
         moment = _dt.datetime(y, mo, d, hh, mi, ss, tzinfo=_dt.timezone(offset))
         return validate.to_iso(moment)
     m = _SLASH.match(text)
@@ -442,6 +460,9 @@ def parse_date(text: str, fld: str, day_first: bool = False, order: tuple[str, s
             hh = hh % 12 + (12 if ampm == "pm" else 0)
         if not _real_day(year, month, day) or hh > 23 or mi > 59 or ss > 59:
             raise _bad_date(fld, text)
+        offset = _zone(m.group(9), fld, text) if m.group(9) else None
+        if offset:
+            return validate.to_iso(_dt.datetime(year, month, day, hh, mi, ss, tzinfo=_dt.timezone(offset)))
         return f"{year:04d}-{month:02d}-{day:02d}T{hh:02d}:{mi:02d}:{ss:02d}Z"
     m = _YMD_SLASH.match(text)
     if m:
@@ -467,6 +488,14 @@ def parse_date(text: str, fld: str, day_first: bool = False, order: tuple[str, s
         if moment is None:
             raise _bad_date(fld, text) from None
     return validate.to_iso(moment)
+
+
+def _zone(name: str, fld: str, text: str) -> _dt.timedelta:
+    hours = _ZONES.get(name.upper())
+    if hours is None:
+        raise InvalidValue(fld, f"{text!r}: the time zone {name!r} is not one leadcli knows",
+                           hint="write the offset instead, e.g. 2024-03-12 09:14:00 -08:00")
+    return _dt.timedelta(hours=hours)
 
 
 _ORDER_PROBE = re.compile(r"(?m)^[ \t]*([0-9]{1,2})[/\-]([0-9]{1,2})[/\-][0-9]{2,4}\b")

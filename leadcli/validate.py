@@ -129,8 +129,26 @@ def currency(value: str | None, field: str = "currency") -> str | None:
     return code
 
 
+_MONEY_WORDS = re.compile(r"^(?:R\$|US\$)\s*|\s*(?:zł|руб\.?|р\.|kr\.?|Kč|Ft|lei)$", re.IGNORECASE)
 _DOT_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3})+$")
 _MONEY_JUNK = re.compile(r"[\s$€£¥₹₽₩₪₺₫฿₴₦₱]|^[A-Z]{3}\s*|\s*[A-Z]{3}$")
+
+
+# Symbols that name one currency; `$`, `¥` and `kr` are shared by several and decide nothing.
+_CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "₽": "RUB", "₹": "INR", "₺": "TRY", "₩": "KRW", "₪": "ILS",
+                     "₴": "UAH", "₦": "NGN", "₱": "PHP", "฿": "THB", "₫": "VND", "zł": "PLN", "R$": "BRL",
+                     "US$": "USD", "руб": "RUB", "р.": "RUB"}
+_CODE_IN_AMOUNT = re.compile(r"^([A-Z]{3})\s*[\d.,]|[\d.,]\s*([A-Z]{3})$")
+
+
+def currency_in_amount(text: str) -> str | None:
+    """The currency an amount names (`1.234,56 €`, `EUR 1,234`, `R$ 10`), if exactly one."""
+    m = _CODE_IN_AMOUNT.search(text.strip())
+    if m:
+        code = m.group(1) or m.group(2)
+        return code if code in CURRENCIES else None
+    found = {code for symbol, code in _CURRENCY_SYMBOLS.items() if symbol in text}
+    return found.pop() if len(found) == 1 else None
 
 
 def money(value: str | int | float | Decimal | None, field: str = "value") -> int | None:
@@ -161,6 +179,7 @@ def parse_decimal(text: str, field: str = "value") -> Decimal:
     raw = text
     negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
     text = text.strip("()").lstrip("-+")
+    text = _MONEY_WORDS.sub("", text.strip())
     text = _MONEY_JUNK.sub("", text.strip()).replace("\u00a0", "").replace("'", "")
     if "," in text and "." in text:
         if text.rfind(",") > text.rfind("."):

@@ -596,3 +596,35 @@ def test_a_map_typo_is_a_usage_error_and_a_mapping_file_column_a_warning(cli, tm
     result = cli.ok("import", str(EXAMPLES / "leads.csv"), "--mapping", str(saved), "--json")
     assert "warning: the mapping names columns this file does not have: 'Deal Size'" in result.stderr
     assert json.loads(result.stdout)["created"] == 200
+
+
+def test_an_amount_names_its_currency_when_no_column_does(cli, tmp_path):
+    path = write(tmp_path, 'Name,Amount\nA,"1.234,56 €"\nB,EUR 1500\nC,"$1,200"\nD,12 zł\nE,900\n')
+    cli.ok("import", str(path))
+    got = {lead["name"]: (lead["currency"], lead["value"]) for lead in leads(cli)}
+    assert got == {"A": ("EUR", 1234.56), "B": ("EUR", 1500), "C": (None, 1200), "D": ("PLN", 12), "E": (None, 900)}
+    # A currency column, when there is one, decides.
+    both = write(tmp_path, 'Name,Amount,Currency\nF,"1.000 €",USD\n', "both.csv")
+    cli.ok("import", str(both))
+    assert {lead["name"]: lead["currency"] for lead in leads(cli)}["F"] == "USD"
+
+
+def test_dry_run_shows_the_mapping_even_when_rows_fail(cli, tmp_path):
+    result = cli("import", str(write(tmp_path, "Name,Email\nA,bad\n")), "--dry-run")
+    assert result.exit_code == 1 and result.stdout.startswith("column,field,how,sample")
+    assert "Email,email,auto,bad" in result.stdout and "nothing was imported" in result.stderr
+
+
+def test_a_mobile_or_home_address_stands_in_for_an_empty_main_column(cli, tmp_path):
+    path = write(tmp_path, "First Name,Last Name,Email,Phone,Mobile,Secondary Email\n"
+                           "Ana,Li,ana@x.io,+1 415 555 0100,+1 415 555 0199,\n"
+                           "Bo,Ng,,,+44 20 7946 0958,bo@home.io\n"
+                           "Cy,Ok,,,not a phone,\n")
+    cli.ok("import", str(path))
+    got = {lead["first_name"]: lead for lead in leads(cli)}
+    assert (got["Ana"]["phone"], got["Ana"]["email"]) == ("+14155550100", "ana@x.io")
+    assert (got["Bo"]["phone"], got["Bo"]["email"]) == ("+442079460958", "bo@home.io")
+    assert got["Cy"]["phone"] is None and got["Cy"]["fields"] == {"Mobile": "not a phone"}
+    # The columns stay custom fields too, and the stand-ins are matched: a re-import is a no-op.
+    assert got["Bo"]["fields"] == {"Mobile": "+44 20 7946 0958", "Secondary Email": "bo@home.io"}
+    assert summary(cli, str(path), "--reprocess")["created"] == 0

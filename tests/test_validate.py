@@ -60,3 +60,22 @@ def test_split_name():
     assert validate.split_name("Ana Maria Silva") == ("Ana Maria", "Silva")
     assert validate.split_name("Cher") == ("Cher", None)
     assert validate.split_name("  ") == (None, None)
+
+
+@pytest.mark.parametrize("text, iso", [
+    ("2024-03-12 09:14:00 PST", "2024-03-12T17:14:00Z"), ("3/12/2024 9:14 AM EDT", "2024-03-12T13:14:00Z"),
+    ("2024-03-12 09:14 CEST", "2024-03-12T07:14:00Z"), ("12.03.2024 09:14 MSK", "2024-03-12T06:14:00Z"),
+    ("2024-03-12 09:14:00 UTC", "2024-03-12T09:14:00Z"),
+])
+def test_dates_with_a_zone_abbreviation(text, iso):
+    from leadcli.mapping import parse_date
+
+    assert parse_date(text, "created") == iso
+
+
+def test_an_unknown_zone_is_a_clear_error():
+    from leadcli.errors import InvalidValue
+    from leadcli.mapping import parse_date
+
+    with pytest.raises(InvalidValue, match="time zone 'XYZ' is not one leadcli knows"):
+        parse_date("2024-03-12 09:14 XYZ", "created")

@@ -127,8 +127,16 @@ def import_file(
     options.match = tuple(k.strip().lower().replace("-", "_") for k in match.split(",") if k.strip())
     options.check()
 
-    with _progress() as tick:
-        report = ingest.import_file(file, options, progress=tick)
+    try:
+        with _progress() as tick:
+            report = ingest.import_file(file, options, progress=tick)
+    except ingest.TooManyRejects as exc:
+        if dry_run and exc.report is not None and not json:
+            from leadcli import output
+
+            output.rows(exc.report.mapping.rows(exc.report.sample), ["column", "field", "how", "sample"],
+                        title=f"{exc.report.file}: {exc.report.encoding}, delimiter {exc.report.delimiter}")
+        raise
     if save_mapping:
         _save(save_mapping, report.mapping.as_file())
     _render(report, json)

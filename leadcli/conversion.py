@@ -139,7 +139,7 @@ class ConvertResult:
     company: str = "none"
     deal_id: int | None = None
     deal: str = "none"
-    outcome: str = "converted"  # converted | reused | error
+    outcome: str = "converted"  # converted | reused | unchanged | error
     reason: str | None = None
     hint: str | None = None
 
@@ -299,8 +299,10 @@ class Converter:
         result = ConvertResult(lead_id=lead["id"], lead=_lead_label(lead))
         current = lead["status"]
         if current == Status.converted.value:
-            return _failed(result, f"lead #{lead['id']} is already converted",
-                           f"see what it became with `leadcli show {lead['id']}`")
+            # Converting again asks for what is already there: left as it is, as a stage command
+            # leaves a lead already at its stage (a script re-running a convert stays at exit 0).
+            result.outcome, result.reason = "unchanged", f"already converted; see `leadcli show {lead['id']}`"
+            return result
         if Status.converted.value not in leads.TRANSITIONS.get(current, set()):
             return _failed(result, f"lead #{lead['id']} is {current} and cannot become converted",
                            leads._transition_hint(current, Status.converted.value))

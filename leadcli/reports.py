@@ -281,10 +281,25 @@ def parse_by(spec: str | None, s: "Session | None" = None) -> GroupBy:
             return GroupBy(name.strip()[len(prefix):], "field", name.strip()[len(prefix):])
     if s is not None and _custom_field_exists(s, name.strip()):
         return GroupBy(name.strip(), "field", name.strip())
+    known = _custom_field_names(s) if s is not None else []
+    folded = [k for k in known if k.casefold().replace(" ", "") == name.strip().casefold().replace(" ", "")]
+    if len(folded) == 1:
+        return GroupBy(folded[0], "field", folded[0])  # `--by industry` for the custom field `Industry`
     raise InvalidValue(
         "by", f"cannot group by {name!r}: it is neither a lead field nor a custom field any lead has",
         hint="use source, owner, status, grade, tag, company, title, currency, created:month, "
-             "converted:quarter, or a custom field as field.NAME", exit_code=2)
+             "converted:quarter, or a custom field as field.NAME"
+             + (f" (custom fields of recent leads: {', '.join(known[:12])})" if known else ""), exit_code=2)
+
+
+def _custom_field_names(s: "Session", sample: int = 10_000) -> list[str]:
+    """The custom field names of the most recent leads (a sample keeps this fast on big databases)."""
+    from sqlalchemy import text
+
+    rows = s.connection().execute(text(
+        "SELECT DISTINCT j.key FROM (SELECT fields FROM lead ORDER BY id DESC LIMIT :n) AS l, json_each(l.fields) AS j "
+        "ORDER BY j.key"), {"n": sample})
+    return [r[0] for r in rows]
 
 
 def _custom_field_exists(s: "Session", key: str) -> bool:

@@ -253,8 +253,10 @@ def test_invalid_conversions_fail_with_a_hint(cli):
     assert "hint: reopen it first" in result.stderr
     done = add(cli, "Ana")
     cli.ok("convert", done)
-    again = cli("convert", done)
-    assert again.exit_code == 1 and "already converted" in again.stderr
+    again = cli("-f", "json", "convert", done)  # asking again for what is there: left as it is, exit 0
+    assert again.exit_code == 0 and "1 already converted, left as they were" in again.stderr
+    assert json.loads(again.stdout)[0]["outcome"] == "unchanged"
+    assert len(json.loads(cli.ok("-f", "json", "deals", "list").stdout)) == 1
     assert cli("convert").exit_code == 2
     assert cli("convert", done, "--deal-value", "-5").exit_code == 1
 

@@ -216,6 +216,10 @@ def test_custom_field_by_plain_name(isolated_db, cli):
     cli.ok("add", "Bo", "--field", "Industry=Finance")
     rows = json.loads(cli.ok("-f", "json", "report", "conversion", "--by", "Industry").stdout)
     assert sorted(r["group"] for r in rows) == ["Finance", "Retail"]
+    # Any case will do when only one custom field is spelled that way; a typo lists the fields there are.
+    assert json.loads(cli.ok("-f", "json", "report", "conversion", "--by", "industry").stdout) == rows
+    typo = cli("report", "conversion", "--by", "indstry")
+    assert typo.exit_code == 2 and "custom fields of recent leads: Industry" in typo.stderr
 
 
 def test_deals_report_from_the_command_line(isolated_db, cli):

@@ -81,11 +81,13 @@ def convert(
         results = conversion.convert(s, ids, flt, options)
     render(results, dry_run)
     failed = [r for r in results if r.outcome == "error"]
-    done = len(results) - len(failed)
+    unchanged = [r for r in results if r.outcome == "unchanged"]
+    done = len(results) - len(failed) - len(unchanged)
+    left = f"; {len(unchanged)} already converted, left as they were" if unchanged else ""
     if dry_run:
-        output.message(f"dry run: {done} lead(s) would convert, {len(failed)} would fail; nothing was written")
+        output.message(f"dry run: {done} lead(s) would convert, {len(failed)} would fail{left}; nothing was written")
     elif len(results) > 1 or not failed:
-        output.message(f"converted {done} lead(s)" + (f"; {len(failed)} failed" if failed else ""))
+        output.message(f"converted {done} lead(s)" + (f"; {len(failed)} failed" if failed else "") + left)
     if failed:
         first = failed[0]
         if len(results) == 1:

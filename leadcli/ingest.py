@@ -241,7 +241,7 @@ class RecordBuilder:
             self.convert.append((idx, (_SLOT["currency"],), validate.currency_in_amount, self.headers[idx]))
         # Whole-column versions of the converters of high-cardinality columns (see build_many).
         many = {"email": validate.emails, "phone": self.cache.phone_column,
-                **{f: mapping.parse_dates for f in ("created_at", "updated_at", "converted_at", "archived_at")}}
+                **{f: mapping.parse_dates for f in _DATE_FIELDS}}
         self.convert_many = {self.by_field[f]: fn for f, fn in many.items() if f in self.by_field}
         self.blank = [None] * (len(RECORD) + 1)  # + the converted flag
         self.fields_memo = _Memo(self._custom_json)

@@ -16,8 +16,6 @@ def iter_records(s: "Session", flt: LeadFilter, *, sort: str | None = "id", desc
                  limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Lead records (the JSON shape of `leads.lead_dict`), oldest id first by default (`sort=None`:
     the order of `list`), without loading them all at once."""
-    from decimal import Decimal
-
     from sqlalchemy import select
 
     from leadcli import leads
@@ -31,13 +29,7 @@ def iter_records(s: "Session", flt: LeadFilter, *, sort: str | None = "id", desc
     if limit is not None:
         stmt = stmt.limit(limit)
     result = s.connection().execute(stmt.execution_options(yield_per=BATCH))
-    keys = leads.LEAD_KEYS
     for batch in result.partitions(BATCH):
         tags = leads.tags_for(s, [row[0] for row in batch])
         for row in batch:
-            rec = dict(zip(names, row))
-            cents = rec["value_cents"]
-            rec["value"] = None if cents is None else Decimal(cents) / 100
-            rec["tags"] = tags.get(rec["id"]) or []
-            rec["fields"] = dict(rec["fields"] or {})
-            yield {key: rec.get(key) for key in keys}
+            yield leads.lead_record(dict(zip(names, row)), tags.get(row[0]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from leadcli import validate
@@ -288,11 +289,17 @@ LEAD_KEYS = ("id", "name", "first_name", "last_name", "email", "phone", "company
 
 def lead_dict(lead: Lead, tags: list[str] | None = None) -> dict[str, Any]:
     """The JSON shape of a lead (CLI.md)."""
-    out = {key: getattr(lead, key, None) for key in LEAD_KEYS if key not in ("tags", "value")}
-    out["value"] = lead.value
+    return lead_record({key: getattr(lead, key, None) for key in (*LEAD_KEYS, "value_cents")}, tags)
+
+
+def lead_record(values: dict[str, Any], tags: list[str] | None = None) -> dict[str, Any]:
+    """The JSON shape of a lead from its column values (`value_cents`, not `value`)."""
+    cents = values["value_cents"]
+    out = {key: values.get(key) for key in LEAD_KEYS}
+    out["value"] = None if cents is None else Decimal(cents) / 100
     out["tags"] = tags or []
-    out["fields"] = dict(lead.fields or {})
-    return {key: out[key] for key in LEAD_KEYS}
+    out["fields"] = dict(values["fields"] or {})
+    return out
 
 
 def select_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,

@@ -208,8 +208,7 @@ def default_scope(flt: LeadFilter, *, since: str | None, until: str | None, all_
     if date_field not in ("created", "converted"):
         raise InvalidValue("date-field", f"{date_field!r} is not a date field", hint="use created or converted",
                            exit_code=2)
-    if since and until and since > until:
-        raise UsageError(f"--since ({since[:10]}) is after --until ({until[:10]})", hint="swap the two dates")
+    validate.date_window(since, until)
     flt.include_archived = True
     flt.since = flt.until = None
     if since is None and until is None and not all_time:
@@ -466,7 +465,7 @@ def conversion(s: "Session", scope: Scope, by: str | None = "source", *, measure
         rows.append(_value_row(row["group"], row["total"], row["converted"], row["currency"],
                                None, None, row["total_value"], row["converted_value"]))
     rows = _sort(rows, gb)
-    return Conversion(rows, _overall_values(rows), gb, measure, unit, notes)
+    return Conversion(rows, _overall_values(rows, unit), gb, measure, unit, notes)
 
 
 def _per_currency_rows(raw: Sequence[Any], codes: list[str], gb: GroupBy, nocase: bool) -> list[dict]:
@@ -513,12 +512,10 @@ def _overall(rows: Sequence[dict]) -> dict:
     return {"group": "all", "total": total, "converted": converted, "rate": pct(converted, total)}
 
 
-def _overall_values(rows: Sequence[dict], per_currency: bool = False) -> dict:
+def _overall_values(rows: Sequence[dict], unit: str | None) -> dict:
+    """The overall row of a value report in one currency (`unit`)."""
     out = _overall(rows)
-    currencies = {r["currency"] for r in rows}
-    if per_currency or len(currencies) > 1:
-        return out
-    out["currency"] = next(iter(currencies), None)
+    out["currency"] = unit
     out["total_value"] = sum((r["total_value"] for r in rows), Decimal(0))
     out["converted_value"] = sum((r["converted_value"] for r in rows), Decimal(0))
     out["value_rate"] = pct(out["converted_value"], out["total_value"])

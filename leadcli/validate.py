@@ -253,6 +253,14 @@ def user_date(value: str, field: str = "date", *, end_of_day: bool = False) -> s
 # ---------------------------------------------------------------- key=value and names
 
 
+def date_window(since: str | None, until: str | None) -> None:
+    """--since after --until matches nothing: say so rather than print an empty result."""
+    if since and until and since > until:
+        from leadcli.errors import UsageError
+
+        raise UsageError(f"--since ({since[:10]}) is after --until ({until[:10]})", hint="swap the two dates")
+
+
 def key_value(item: str, field: str = "field") -> tuple[str, str]:
     if "=" not in item:
         raise InvalidValue(field, f"{item!r} is not KEY=VALUE", hint='write it as --field "Industry=Retail"')

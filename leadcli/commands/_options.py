@@ -47,7 +47,7 @@ def lead_filter(status: Optional[list[StatusName]] = None, source: Optional[str]
         raise typer.BadParameter(f"{grade!r} is not a grade; use A, B, C or D", param_hint="--grade")
     since_at = validate.user_date(since, "since") if since else None
     until_at = validate.user_date(until, "until", end_of_day=True) if until else None
-    check_window(since_at, until_at)
+    validate.date_window(since_at, until_at)
     return LeadFilter(
         statuses=[s.value for s in status or []],
         source=validate.clean_text(source), owner=validate.clean_text(owner),
@@ -57,15 +57,6 @@ def lead_filter(status: Optional[list[StatusName]] = None, source: Optional[str]
         include_archived=archived,
         ids=list(ids or []),
     )
-
-
-def check_window(since: str | None, until: str | None) -> None:
-    """--since after --until matches nothing: say so rather than print an empty result."""
-    if since and until and since > until:
-        from leadcli.errors import UsageError
-
-        raise UsageError(f"--since ({since[:10]}) is after --until ({until[:10]})",
-                         hint="swap the two dates")
 
 
 def confirm_bulk(action: str, count: int, yes: bool) -> None:

@@ -71,9 +71,10 @@ def run(
         model = scoring.require_model(s)
         result = scoring.score_leads(s, model, ids=ids if ids else None, keep_rows=bool(ids))
         if result.skipped:
-            raw = db.raw_connection(s)
-            known = {i for i in result.skipped
-                     if raw.execute("SELECT 1 FROM lead WHERE id = ?", (i,)).fetchone() is not None}
+            import json
+
+            known = {i for (i,) in db.raw_connection(s).execute(
+                "SELECT value FROM json_each(?) WHERE value IN (SELECT id FROM lead)", (json.dumps(result.skipped),))}
             missing = [i for i in result.skipped if i not in known]
             closed = [i for i in result.skipped if i in known]
             if closed:
@@ -85,7 +86,8 @@ def run(
             from leadcli.errors import NotFound
 
             raise NotFound(f"no lead with id {', '.join(map(str, missing))}",
-                           hint="the other leads were scored; find ids with `leadcli list --search TEXT`")
+                           hint=("the other open leads were scored; " if result.scored else "")
+                           + "find ids with `leadcli list --search TEXT`")
         return
     total = max(1, result.scored)
     output.bars([{"grade": g, "leads": result.grades.get(g, 0), "share": round(100 * result.grades.get(g, 0) / total, 1)}

@@ -54,10 +54,10 @@ def median_time(cmd, runs: int, env: dict | None = None, shell: bool = False, wa
 def build_lead_db(path: Path, n: int, seed: int = 7) -> None:
     """A database of `n` synthetic leads with history, written straight through the schema."""
     sys.path.insert(0, str(ROOT))
-    from leadcli import db
+    from leadcli import store
 
     path.unlink(missing_ok=True)
-    db.migrate(path)
+    store.migrate(path)
     rng = random.Random(seed)
     sources = ["web", "referral", "cold call", "trade show", "partner", "paid ads"]
     owners = ["maria", "li", "sam", "noor", "ivan"]

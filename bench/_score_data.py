@@ -66,9 +66,9 @@ def rows(d: dict, now: str, start_id: int = 1):
 def write(path: Path, d: dict, start_id: int = 1) -> None:
     """Append the leads to a (migrated) leadcli database with executemany, indexes as the schema has them."""
     sys.path.insert(0, str(ROOT))
-    from leadcli import db
+    from leadcli import store
 
-    db.migrate(path)
+    store.migrate(path)
     import sqlite3
 
     con = sqlite3.connect(path)

@@ -68,7 +68,7 @@ def generate(path: Path, rows: int, seed: int = 20261122) -> None:
 
 LIBRARY_IMPORT = r"""
 import csv, sys
-from leadcli import db, leads, validate
+from leadcli import leads, store, validate
 rows = []
 with open(sys.argv[1], newline="", encoding="utf-8") as fh:
     for r in csv.DictReader(fh):
@@ -78,9 +78,9 @@ with open(sys.argv[1], newline="", encoding="utf-8") as fh:
         rows.append((r["name"], first, last, email, email_key, phone, phone_key, validate.clean_text(r["company"]),
                      validate.clean_text(r["title"]), r["source"], r["owner"], validate.money(r["value"]),
                      validate.currency(r["currency"]), r["status"]))
-with db.session(write=True) as s:
-    raw = db.raw_connection(s)
-    now = db.now_iso()
+with store.session(write=True) as s:
+    raw = store.raw_connection(s)
+    now = store.now_iso()
     first_id = (raw.execute("SELECT max(id) FROM lead").fetchone()[0] or 0) + 1
     ids = range(first_id, first_id + len(rows))
     raw.executemany("INSERT INTO lead (id, name, first_name, last_name, email, email_key, phone, phone_key, company,"

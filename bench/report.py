@@ -33,11 +33,11 @@ AS_OF = f"{YEAR}-06-30"
 
 def build(path: Path, n: int, seed: int = 7) -> None:
     sys.path.insert(0, str(ROOT))
-    from leadcli import db
+    from leadcli import store
 
     path.unlink(missing_ok=True)
-    db.migrate(path)
-    db.dispose_all()
+    store.migrate(path)
+    store.dispose_all()
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA synchronous = OFF")
     indexes = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "

@@ -81,10 +81,10 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    from leadcli import db as db_module
+    from leadcli import store
     from leadcli import output
 
-    db_module.configure(db)
+    store.configure(db)
     output.configure(format.value if format else None, quiet, no_color)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from leadcli import leads, validate
-from leadcli.db import now_iso, raw_connection
+from leadcli.store import now_iso, raw_connection
 from leadcli.errors import InvalidTransition, InvalidValue, NotFound
 from leadcli.models import OPEN_STATUSES, Company, Contact, Deal, DealStatus, Lead, Status
 from leadcli.query import LeadFilter

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from leadcli import csvread, mapping, validate
-from leadcli.db import now_iso
+from leadcli.store import now_iso
 from leadcli.errors import InvalidValue, LeadcliError, NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -759,12 +759,12 @@ _STAGE_INSERT = (f"INSERT INTO temp.import_stage (line, {', '.join(RECORD)}) "
 def import_file(path: str | Path, options: ImportOptions | None = None,
                 progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
     """Import one CSV file (or `-` for stdin) in one transaction; see the module docstring."""
-    from leadcli import db
+    from leadcli import store
 
     options = options or ImportOptions()
     options.check()
-    db_path = db.resolve_path()
-    db.migrate(db_path)
+    db_path = store.resolve_path()
+    store.migrate(db_path)
     digest = None
     if options.on_duplicate == "skip" and not options.reprocess:
         digest = csvread.file_sha256(path)
@@ -824,10 +824,10 @@ def _repeat(db_path: Path, digest: str, options: ImportOptions, report: ImportRe
     skipped matched leads that still exist. So the run is recorded without reading the rows again;
     `--reprocess` reads them anyway.
     """
-    from leadcli import db
+    from leadcli import store
 
-    with db.session(write=not options.dry_run, path=db_path) as s:
-        raw = db.raw_connection(s)
+    with store.session(write=not options.dry_run, path=db_path) as s:
+        raw = store.raw_connection(s)
         hit = raw.execute(
             "SELECT id, rows, finished_at FROM import_run WHERE sha256 = ? AND undone_at IS NULL AND rejected = 0 "
             "AND json_extract(options, '$.fingerprint') = ? ORDER BY id DESC LIMIT 1",
@@ -855,10 +855,10 @@ def _repeat(db_path: Path, digest: str, options: ImportOptions, report: ImportRe
 def _connection(db_path: Path) -> Iterator[Any]:
     from sqlalchemy.exc import DatabaseError as SADatabaseError
 
-    from leadcli import db
+    from leadcli import store
 
     try:
-        with db.engine(db_path).connect() as conn:
+        with store.engine(db_path).connect() as conn:
             raw = conn.connection.driver_connection
             # A bigger page cache for the bulk work; bounded so memory stays flat at any size.
             raw.execute("PRAGMA cache_size = -65536")
@@ -874,10 +874,10 @@ def _connection(db_path: Path) -> Iterator[Any]:
     except SADatabaseError as exc:
         orig = getattr(exc, "orig", None)
         if isinstance(orig, sqlite3.DatabaseError):
-            raise db._translate(orig, db_path) from exc
+            raise store._translate(orig, db_path) from exc
         raise
     except sqlite3.DatabaseError as exc:
-        raise db._translate(exc, db_path) from exc
+        raise store._translate(exc, db_path) from exc
 
 
 def _stage(raw: sqlite3.Connection, src: csvread.CsvSource, builder: RecordBuilder, report: ImportReport,
@@ -1445,6 +1445,6 @@ def undo_run(s: "Session", run_id: int, force: bool = False) -> dict[str, Any]:
 
 
 def _raw(s: "Session") -> sqlite3.Connection:
-    from leadcli import db
+    from leadcli import store
 
-    return db.raw_connection(s)
+    return store.raw_connection(s)

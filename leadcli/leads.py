@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from leadcli import validate
-from leadcli.db import now_iso
+from leadcli.store import now_iso
 from leadcli.errors import DuplicateLead, InvalidTransition, InvalidValue, NotFound
 from leadcli.models import OPEN_STATUSES, Lead, LeadTag, Status, StatusChange
 from leadcli.query import LeadFilter, order_by

@@ -582,7 +582,7 @@ def drill(s: "Session", scope: Scope, by: str | None, group: str) -> list[dict]:
 
 
 def set_rates(s: "Session", pairs: Iterable[str], base: str) -> list[dict]:
-    from leadcli.db import now_iso
+    from leadcli.store import now_iso
 
     base = validate.currency(base, "base")
     out = []

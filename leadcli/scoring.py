@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from leadcli.db import now_iso
+from leadcli.store import now_iso
 from leadcli.errors import InvalidValue, LeadcliError, NotFound
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def _numbers(value: Any, length: int | None = None) -> bool:
 
 def save_model(s: "Session", payload: dict) -> int:
     """Store a new model as JSON and make it the active one; older models are kept."""
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     model_from_payload(payload)  # never store what could not be read back
     raw = raw_connection(s)
@@ -263,7 +263,7 @@ def save_model(s: "Session", payload: dict) -> int:
 
 
 def active_model(s: "Session") -> Model | None:
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     row = raw_connection(s).execute(
         "SELECT id, created_at, payload FROM score_model WHERE active = 1 ORDER BY id DESC LIMIT 1").fetchone()
@@ -281,7 +281,7 @@ def require_model(s: "Session") -> Model:
 
 
 def get_model(s: "Session", model_id: int) -> Model:
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     row = raw_connection(s).execute("SELECT id, created_at, payload FROM score_model WHERE id = ?",
                                     (model_id,)).fetchone()
@@ -291,7 +291,7 @@ def get_model(s: "Session", model_id: int) -> Model:
 
 
 def list_models(s: "Session") -> list[dict]:
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     out = []
     for model_id, kind, created, active, payload in raw_connection(s).execute(
@@ -316,7 +316,7 @@ def _loads(text: str, model_id: int) -> Any:
 
 
 def grade_bands(s: "Session") -> dict[str, int]:
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     row = raw_connection(s).execute("SELECT value FROM setting WHERE key = ?", (BANDS_KEY,)).fetchone()
     if row is None:
@@ -340,7 +340,7 @@ def grade_for(score: int, bands: dict[str, int]) -> str:
 
 def set_grade_bands(s: "Session", a: int | None = None, b: int | None = None, c: int | None = None) -> dict:
     """Change the bands (the lowest score of grades A, B and C) and re-grade every scored lead."""
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     bands = grade_bands(s)
     for grade, value in (("A", a), ("B", b), ("C", c)):
@@ -379,7 +379,7 @@ def trend_for(previous: int | None, score: int) -> str:
 
 def read_columns(s: "Session", model: Model, where: str, params: Sequence[Any] = ()) -> tuple[list, list, dict]:
     """(ids, current scores, feature columns) of the leads matching `where`, read set-based."""
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     cols, wants_fields = model.columns_needed()
     select = ["id", "score"] + cols + (["fields"] if wants_fields else [])
@@ -452,7 +452,7 @@ def score_leads(s: "Session", model: Model, *, ids: Sequence[int] | None = None,
     `changed_only` leaves alone the leads whose score comes out as it was (their trend keeps saying
     how the last real change went).
     """
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     open_sql = "status IN ('new', 'contacted', 'qualified')"
     result = RunResult(model_id=model.id or 0)
@@ -538,7 +538,7 @@ def rescore_leads(s: "Session", ids: Sequence[int]) -> None:
 
 
 def _usable_model(s: "Session") -> Model | None:
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     if raw_connection(s).execute("SELECT 1 FROM score_model WHERE active = 1 LIMIT 1").fetchone() is None:
         return None
@@ -553,7 +553,7 @@ def _usable_model(s: "Session") -> Model | None:
 
 
 def history(s: "Session", lead_id: int, limit: int = 10) -> list[dict]:
-    from leadcli.db import raw_connection
+    from leadcli.store import raw_connection
 
     rows = raw_connection(s).execute(
         "SELECT at, score, grade, model_id FROM score_history WHERE lead_id = ? ORDER BY at DESC, id DESC LIMIT ?",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from leadcli.db import now_iso, raw_connection
+from leadcli.store import now_iso, raw_connection
 from leadcli.errors import LeadcliError, UsageError
 from leadcli.scoring import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category, parse_fields, save_model
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import leadcli.db
+import leadcli.store
+import leadcli.store.paths
 import leadcli.output
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -22,11 +23,11 @@ def isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     for var in ("LEADCLI_FORMAT", "LEADCLI_REGION", "NO_COLOR", "COLUMNS"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(leadcli.db, "default_path", lambda: tmp_path / "default" / "leads.db")
-    leadcli.db.configure(None)
+    monkeypatch.setattr(leadcli.store.paths, "default_path", lambda: tmp_path / "default" / "leads.db")
+    leadcli.store.configure(None)
     yield db_path
-    leadcli.db.dispose_all()
-    leadcli.db.configure(None)
+    leadcli.store.dispose_all()
+    leadcli.store.configure(None)
     leadcli.output.configure("auto", False, False)
 
 

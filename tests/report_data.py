@@ -78,9 +78,9 @@ def generate(n: int = 400, seed: int = 7, start: str = "2025-06-01", days: int =
 
 def write(path: Path, data: dict[str, list]) -> None:
     """Insert the rows into a migrated database at `path`."""
-    from leadcli import db
+    from leadcli import store
 
-    db.migrate(path)
+    store.migrate(path)
     con = sqlite3.connect(path)
     with con:
         for table, rows in data.items():

@@ -45,10 +45,10 @@ def make(n: int, seed: int = 1, open_share: float = 0.0, leak: bool = False) -> 
 
 def insert(s, leads: list[dict]) -> None:
     """Write leads in the order given (ids follow it), through the session's raw connection."""
-    from leadcli import db
+    from leadcli import store
 
-    now = db.now_iso()
-    db.raw_connection(s).executemany(
+    now = store.now_iso()
+    store.raw_connection(s).executemany(
         "INSERT INTO lead (name, email, email_key, phone, phone_key, source, status, fields, created_at, updated_at, "
         "converted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [(d["name"], d["email"], d["email"], d["phone"], d["phone"], d["source"], d["status"],
@@ -56,7 +56,7 @@ def insert(s, leads: list[dict]) -> None:
 
 
 def load(leads: list[dict]) -> None:
-    from leadcli import db
+    from leadcli import store
 
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         insert(s, leads)

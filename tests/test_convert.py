@@ -309,22 +309,22 @@ def test_a_new_lead_for_an_existing_contact_is_a_linked_repeat_lead(cli, isolate
 
 def test_repeat_leads_are_linked_set_based_for_imported_ranges(isolated_db):
     """The hook every creation path calls (add and import) links a whole id range at once."""
-    from leadcli import conversion, db, leads
+    from leadcli import conversion, leads, store
     from leadcli.models import Lead
 
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         first = leads.add_lead(s, leads.LeadInput(name="Ana", email="ana@acme.io", phone="+14155550100"))
         conversion.convert(s, [first.id])
-    with db.session(write=True) as s:
-        raw = db.raw_connection(s)
-        now = db.now_iso()
+    with store.session(write=True) as s:
+        raw = store.raw_connection(s)
+        now = store.now_iso()
         raw.executemany("INSERT INTO lead (name, email, email_key, phone, phone_key, created_at, updated_at)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [("A", "ana@acme.io", "ana@acme.io", None, None, now, now),
                          ("B", None, None, "+14155550100", "+14155550100", now, now),
                          ("C", "c@x.io", "c@x.io", None, None, now, now)])
         leads.on_leads_created(s, 2, 4)
-    with db.session() as s:
+    with store.session() as s:
         linked = {i: (s.get(Lead, i).repeat_lead, s.get(Lead, i).contact_id) for i in (2, 3, 4)}
     assert linked == {2: (True, 1), 3: (True, 1), 4: (False, None)}
 

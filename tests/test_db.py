@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from leadcli import db
-from leadcli.migrations import LATEST, MIGRATIONS
+from leadcli import store
+from leadcli.store.migrations import LATEST, MIGRATIONS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -31,8 +31,8 @@ def test_new_database_is_private_and_its_folder_created(cli, tmp_path):
 
 
 def test_pragmas_wal_busy_timeout_foreign_keys(isolated_db):
-    with db.session() as s:
-        raw = db.raw_connection(s)
+    with store.session() as s:
+        raw = store.raw_connection(s)
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
         assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -42,20 +42,20 @@ def test_session_rolls_back_everything_on_error(isolated_db):
     from leadcli import leads
 
     with pytest.raises(RuntimeError):
-        with db.session(write=True) as s:
+        with store.session(write=True) as s:
             leads.add_lead(s, leads.LeadInput(name="Ana"))
             raise RuntimeError("boom")
-    with db.session() as s:
+    with store.session() as s:
         assert leads.list_leads(s, leads.LeadFilter()) == []
 
 
 def test_migrations_are_recorded_with_user_version(isolated_db):
-    db.migrate()
+    store.migrate()
     con = sqlite3.connect(isolated_db)
     assert con.execute("PRAGMA user_version").fetchone()[0] == LATEST
     names = [r[0] for r in con.execute("SELECT name FROM schema_migration ORDER BY version")]
     assert names == [name for _, name, _ in MIGRATIONS]
-    assert db.migrate() == []
+    assert store.migrate() == []
 
 
 def test_cli_migrate_reports_state(cli):
@@ -96,7 +96,7 @@ def test_sqlmodel_tables_match_the_migrated_schema(isolated_db):
 
     leadcli.models.load_all()
 
-    db.migrate()
+    store.migrate()
     con = sqlite3.connect(isolated_db)
     for table in SQLModel.metadata.sorted_tables:
         columns = {row[1] for row in con.execute(f"PRAGMA table_info({table.name})")}
@@ -111,7 +111,7 @@ def test_v1_fixture_upgrades_without_loss(tmp_path):
     con.executescript((FIXTURES / "schema_v1.sql").read_text())
     con.close()
     before = sqlite3.connect(path).execute("SELECT id, name, email, status FROM lead ORDER BY id").fetchall()
-    db.migrate(path)
+    store.migrate(path)
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == LATEST
     assert con.execute("SELECT id, name, email, status FROM lead ORDER BY id").fetchall() == before

@@ -7,7 +7,7 @@ import sqlite3
 import stat
 import threading
 
-from leadcli import db
+from leadcli import store
 
 
 def _add_many(cli, n):
@@ -41,7 +41,7 @@ def test_backup_refuses_to_overwrite_without_force(cli, tmp_path):
 def test_backup_while_another_connection_writes(isolated_db, tmp_path):
     from leadcli import leads
 
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         for i in range(50):
             leads.add_lead(s, leads.LeadInput(name=f"L{i}"))
     stop = threading.Event()
@@ -62,7 +62,7 @@ def test_backup_while_another_connection_writes(isolated_db, tmp_path):
         copies = []
         for n in range(3):
             target = tmp_path / f"b{n}.db"
-            db.backup(target)
+            store.backup(target)
             copies.append(target)
     finally:
         stop.set()
@@ -92,10 +92,10 @@ def test_check_finds_a_readable_database_file(cli, isolated_db):
 def test_check_finds_corruption(cli, isolated_db):
     from leadcli import leads
 
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         for i in range(200):
             leads.add_lead(s, leads.LeadInput(name=f"Lead {i}", email=f"l{i}@x.io"))
-    db.dispose_all()
+    store.dispose_all()
     con = sqlite3.connect(isolated_db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     page_size = con.execute("PRAGMA page_size").fetchone()[0]

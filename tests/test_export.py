@@ -11,7 +11,7 @@ import stat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadcli import db, leads
+from leadcli import leads, store
 from leadcli.leads import LEAD_KEYS
 
 
@@ -47,7 +47,7 @@ def test_formula_cells_are_neutralised_and_read_back_exactly(cli, tmp_path):
     assert cells[0] == "'=HYPERLINK(\"http://x\")" and cells[4] == "''=already quoted" and cells[6] == "plain'"
     path = tmp_path / "e.csv"
     path.write_text(exported, encoding="utf-8")
-    db.dispose_all()
+    store.dispose_all()
     other = tmp_path / "other.db"
     cli.ok("--db", str(other), "import", str(path))
     again = json.loads(cli.ok("--db", str(other), "-f", "json", "export").stdout)
@@ -77,7 +77,7 @@ _lead = st.fixed_dictionaries({
 
 
 def _populate(records: list[dict]) -> None:
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         for r in records:
             data = leads.LeadInput(name=r["name"], email=r["email"], phone=r["phone"], company=r["company"],
                                    source=r["source"], value=r["value"], currency=r["currency"], notes=r["notes"],
@@ -101,7 +101,7 @@ def _comparable(text: str) -> list[dict]:
 def test_export_import_export_round_trip(cli, tmp_path_factory, records):
     base = tmp_path_factory.mktemp("rt")
     first_db, second_db = base / "a.db", base / "b.db"
-    db.configure(str(first_db))
+    store.configure(str(first_db))
     _populate(records)
     exported = cli.ok("--db", str(first_db), "export").stdout
     path = base / "export.csv"
@@ -117,5 +117,5 @@ def test_export_import_export_round_trip(cli, tmp_path_factory, records):
     out = json.loads(cli.ok("--db", str(second_db), "import", str(path), "--json").stdout)
     assert out["created"] == out["updated"] == 0
     assert cli.ok("--db", str(second_db), "export").stdout == again
-    db.dispose_all()
-    db.configure(None)
+    store.dispose_all()
+    store.configure(None)

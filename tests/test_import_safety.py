@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadcli import db, ingest, leads
+from leadcli import ingest, leads, store
 
 
 def dump(path: Path) -> list:
@@ -66,7 +66,7 @@ def test_x_education_leads_import_without_rejects_or_lost_columns(cli, shared_da
 
 def test_no_write_lock_is_held_while_the_file_is_read(isolated_db, tmp_path):
     """An interactive `add` can write while an import reads and validates its rows."""
-    db.migrate()
+    store.migrate()
     path = tmp_path / "big.csv"
     path.write_text("Name,Email\n" + "".join(f"L{i},l{i}@x.io\n" for i in range(12_000)), encoding="utf-8")
     wrote = []
@@ -82,7 +82,7 @@ def test_no_write_lock_is_held_while_the_file_is_read(isolated_db, tmp_path):
 
     report = ingest.import_file(path, progress=progress)
     assert wrote and report.created == 12_000
-    with db.session() as s:
+    with store.session() as s:
         assert len(leads.list_leads(s, leads.LeadFilter())) == 12_001
 
 
@@ -147,8 +147,8 @@ _bad_cell = st.sampled_from([("Email", "not an email"), ("Estimated Value", "-5"
        existing=st.lists(_good_row, max_size=4))
 def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path_factory, rows, bad, where, existing):
     base = tmp_path_factory.mktemp("bad")
-    db.configure(str(base / "t.db"))
-    db.migrate()
+    store.configure(str(base / "t.db"))
+    store.migrate()
     if existing:
         ingest.import_file(_write(base / "seed.csv", existing))
     before = dump(base / "t.db")
@@ -161,15 +161,15 @@ def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path
     with pytest.raises(ingest.TooManyRejects):
         ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"))
     assert dump(base / "t.db") == before
-    db.dispose_all()
-    db.configure(None)
+    store.dispose_all()
+    store.configure(None)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_good_row, min_size=1, max_size=12), mode=st.sampled_from(["skip", "merge", "update"]))
 def test_reimport_is_a_no_op(isolated_db, tmp_path_factory, rows, mode):
     base = tmp_path_factory.mktemp("again")
-    db.configure(str(base / "t.db"))
+    store.configure(str(base / "t.db"))
     path = _write(base / "in.csv", rows)
     first = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode))
     assert first.rejected == 0 and first.created + first.skipped + first.updated == len(rows)
@@ -178,8 +178,8 @@ def test_reimport_is_a_no_op(isolated_db, tmp_path_factory, rows, mode):
         second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess))
         assert (second.created, second.updated, second.skipped) == (0, 0, len(rows))
         assert [r for r in dump(base / "t.db") if r[0] != "import_run"] == leads_before
-    db.dispose_all()
-    db.configure(None)
+    store.dispose_all()
+    store.configure(None)
 
 
 def _write(path: Path, rows: list[dict]) -> Path:

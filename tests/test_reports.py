@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import report_data
-from leadcli import db, reports
+from leadcli import reports, store
 from leadcli.query import LeadFilter
 
 DATA = report_data.generate(400, seed=11)
@@ -39,7 +39,7 @@ def scope(since=None, until=None, date_field="created", as_of=None, **flt):
 
 
 def run(fn, *args, **kw):
-    with db.session() as s:
+    with store.session() as s:
         return fn(s, *args, **kw)
 
 
@@ -189,7 +189,7 @@ def test_measure_value_per_currency_and_converted_with_rates(loaded, frames):
             assert row[f"total_value_{code}"] == Decimal(int(cur.value_cents.fillna(0).sum())) / 100
             assert row[f"converted_value_{code}"] == Decimal(int(cur[cur.conv].value_cents.fillna(0).sum())) / 100
     assert result.overall["total"] == len(part)
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         reports.set_rates(s, ["EUR=1.08"], "USD")
     usd = part[part.currency.notna()]  # leads without a currency have no value either
     rows = run(reports.conversion, scope(), "source", measure="value", currency="usd").rows
@@ -292,7 +292,7 @@ def test_cost_per_source_matches_pandas(loaded, frames, tmp_path):
     leads, _, _ = frames
     spend = tmp_path / "spend.csv"
     spend.write_text("source,spend,currency\nWeb,1500,USD\nReferral,0,USD\nPodcast,300,USD\n")
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         reports.set_rates(s, ["EUR=1.08"], "USD")
     part = window(leads, "2025-07-01T00:00:00Z")
     rows = as_map(run(reports.cost, scope(since="2025-07-01T00:00:00Z"), spend), "source")
@@ -328,7 +328,7 @@ def test_periods_agree_between_sql_and_python(isolated_db):
                "2024-02-29T08:00:00Z", "2026-11-22T10:00:00Z", "2026-11-23T00:00:00Z"]
     from sqlalchemy import literal, select
 
-    with db.session() as s:
+    with store.session() as s:
         for moment in moments:
             for period in reports.PERIODS:
                 sql = s.connection().execute(select(reports.period_expr(literal(moment), period))).scalar()

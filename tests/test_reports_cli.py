@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 import report_data
-from leadcli import db, leads, reports
+from leadcli import leads, reports, store
 from leadcli.query import LeadFilter
 
 FORMATS = ("table", "csv", "json", "jsonl", "markdown")
@@ -43,7 +43,7 @@ def story(isolated_db):
         "D": ("Referral", [("converted", "01-25")]),
         "E": ("Web", []),
     }
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         for name, (source, moves) in plan.items():
             lead = leads.add_lead(s, leads.LeadInput(name=name, source=source, created=at("01-02")),
                                   status="qualified" if name == "D" else "new")
@@ -90,7 +90,7 @@ def test_default_report_is_clean_csv_in_a_pipe(loaded, cli):
     assert "\x1b[" not in result.stdout and result.stderr == ""
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == ["group", "total", "converted", "rate"]
-    with db.session() as s:
+    with store.session() as s:
         expected = reports.conversion(s, reports.default_scope(LeadFilter(), since=None, until=None), "source")
     assert [(r["group"], int(r["total"])) for r in rows] == [(r["group"] or "", r["total"]) for r in expected.rows]
     # Rates keep both decimals in CSV (48.00, never 48.0), and JSON still carries numbers.
@@ -165,7 +165,7 @@ def test_drill_marks_converted_leads(story, cli):
 
 
 def test_rates_and_value_measure(story, cli):
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         for name, value, cur in (("A", "1000", "EUR"), ("B", "500", "USD")):
             lead = s.exec(select(leads.Lead).where(leads.Lead.name == name)).one()
             lead.value_cents, lead.currency = int(value) * 100, cur

@@ -13,17 +13,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scoring_data
-from leadcli import db, scoring, scoring_train
+from leadcli import scoring, scoring_train, store
 from leadcli.errors import LeadcliError
 
 
 def train(**kw) -> scoring_train.TrainResult:
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         return scoring_train.train(s, **kw)
 
 
 def model() -> scoring.Model:
-    with db.session() as s:
+    with store.session() as s:
         return scoring.require_model(s)
 
 
@@ -103,7 +103,7 @@ def test_stored_model_scores_exactly_like_scikit_learn(trained):
     a, b = trained.calibration
     expected = a * trained.estimator.decision_function(trained.X) + b
     ids = [int(i) for i in trained.ids]
-    with db.session() as s:
+    with store.session() as s:
         m = scoring.require_model(s)
         got_ids, _, columns = scoring.read_columns(s, m, "status IN ('converted', 'disqualified')")
     position = {lead_id: i for i, lead_id in enumerate(got_ids)}
@@ -128,7 +128,7 @@ def test_python_and_numpy_paths_agree(trained):
 
 
 def test_scoring_needs_neither_scikit_learn_nor_pandas(trained, isolated_db):
-    with db.session() as s:
+    with store.session() as s:
         m = scoring.require_model(s)
         ids, _, columns = scoring.read_columns(s, m, "1 = 1 ORDER BY id")
     here = m.scores(columns, len(ids))
@@ -136,8 +136,8 @@ def test_scoring_needs_neither_scikit_learn_nor_pandas(trained, isolated_db):
         "import sys, json\n"
         "for name in ('sklearn', 'pandas', 'scipy'):\n"
         "    sys.modules[name] = None\n"
-        "from leadcli import db, scoring\n"
-        "with db.session() as s:\n"
+        "from leadcli import scoring, store\n"
+        "with store.session() as s:\n"
         "    m = scoring.require_model(s)\n"
         "    ids, _, cols = scoring.read_columns(s, m, '1 = 1 ORDER BY id')\n"
         "print(json.dumps(m.scores(cols, len(ids))))\n"
@@ -177,8 +177,8 @@ def test_payload_is_plain_json_and_round_trips(trained, isolated_db):
     lambda p: p | {"features": [{"name": "x", "type": "pickle", "from": "field", "key": "x"}]},
 ])
 def test_a_tampered_model_is_refused(trained, tamper):
-    with db.session() as s:
-        payload = json.loads(db.raw_connection(s).execute(
+    with store.session() as s:
+        payload = json.loads(store.raw_connection(s).execute(
             "SELECT payload FROM score_model WHERE active = 1").fetchone()[0])
     with pytest.raises(scoring.BadModel):
         scoring.model_from_payload(tamper(payload), 1)
@@ -186,7 +186,7 @@ def test_a_tampered_model_is_refused(trained, tamper):
 
 def test_older_models_are_kept_and_the_newest_is_active(trained):
     second = train(exclude=["Newsletter"])
-    with db.session() as s:
+    with store.session() as s:
         rows = scoring.list_models(s)
         assert [r["active"] for r in rows] == [True, False]
         assert scoring.require_model(s).id == second.model_id
@@ -218,10 +218,10 @@ def test_fields_and_exclude_choose_the_inputs():
 def _scores_by_name(leads: list[dict]) -> dict[str, int]:
     scoring_data.load(leads)
     train()
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         m = scoring.require_model(s)
         ids, _, cols = scoring.read_columns(s, m, "1 = 1")
-        names = dict(db.raw_connection(s).execute("SELECT id, name FROM lead").fetchall())
+        names = dict(store.raw_connection(s).execute("SELECT id, name FROM lead").fetchall())
     return dict(zip((names[i] for i in ids), m.scores(cols, len(ids))))
 
 
@@ -236,14 +236,14 @@ def test_scores_do_not_depend_on_row_order(tmp_path, monkeypatch):
 def test_score_run_writes_grades_trends_and_history(trained):
     leads = scoring_data.make(5, seed=14, open_share=1.0)
     scoring_data.load(leads)
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         m = scoring.require_model(s)
         first = scoring.score_leads(s, m, keep_rows=True)
     assert first.scored == 5
     assert all(r["trend"] == "not enough info" and 0 <= r["score"] <= 100 for r in first.rows)
     lead_id = first.rows[0]["id"]
-    with db.session(write=True) as s:
-        raw = db.raw_connection(s)
+    with store.session(write=True) as s:
+        raw = store.raw_connection(s)
         raw.execute("UPDATE lead SET fields = ?, source = 'referral' WHERE id = ?",
                     (json.dumps({"Industry": "Software", "Employees": "5000", "Newsletter": "Yes"}), lead_id))
         again = scoring.score_leads(s, scoring.require_model(s), ids=[lead_id, 1], keep_rows=True)
@@ -299,8 +299,8 @@ def test_evidence_counts_match_the_data(trained):
     """`46 % of 1,204 closed referral leads converted`: recount from the leads themselves."""
     import re
 
-    with db.session() as s:
-        rows = db.raw_connection(s).execute(
+    with store.session() as s:
+        rows = store.raw_connection(s).execute(
             "SELECT status FROM lead WHERE source = 'referral' AND status IN ('converted', 'disqualified')").fetchall()
     n, k = len(rows), sum(1 for (st_,) in rows if st_ == "converted")
     ex = scoring.explain(model(), {"source": "referral"})

@@ -182,19 +182,19 @@ class LeadLifecycle(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        from leadcli import db
+        from leadcli import store
 
         self.tmp = tempfile.TemporaryDirectory()
         self.path = Path(self.tmp.name) / "machine.db"
-        self.db = db
+        self.store = store
         self.expected_changes: dict[int, int] = {}
 
     def teardown(self) -> None:
-        self.db.dispose_all()
+        self.store.dispose_all()
         self.tmp.cleanup()
 
     def session(self, write=True):
-        return self.db.session(write=write, path=self.path)
+        return self.store.session(write=write, path=self.path)
 
     def lead_ids(self):
         return sorted(self.expected_changes)

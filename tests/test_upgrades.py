@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from leadcli import db
-from leadcli.migrations import LATEST
+from leadcli import store
+from leadcli.store.migrations import LATEST
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_VERSIONS = list(range(1, LATEST))
@@ -50,7 +50,7 @@ def test_fixture_upgrades_without_loss(version, tmp_path, cli):
     _load(version, path)
     before = _snapshot(path)
     assert sum(len(rows) for _, rows in before.values()) > 0
-    applied = db.migrate(path)
+    applied = store.migrate(path)
     assert len(applied) == LATEST - version
 
     con = sqlite3.connect(path)
@@ -81,8 +81,8 @@ def test_fixture_upgrades_without_loss(version, tmp_path, cli):
 def test_upgrade_is_idempotent_and_a_newer_program_is_required_for_newer_files(tmp_path, cli):
     path = tmp_path / "v1.db"
     _load(1, path)
-    db.migrate(path)
-    assert db.migrate(path) == []
+    store.migrate(path)
+    assert store.migrate(path) == []
     con = sqlite3.connect(path)
     con.execute(f"PRAGMA user_version = {LATEST + 1}")
     con.commit()

@@ -20,9 +20,9 @@ def path() -> None:
       leadcli db path
       LEADCLI_DB=/srv/crm/leads.db leadcli db path
     """
-    from leadcli import db, output
+    from leadcli import output, store
 
-    output.line(str(db.resolve_path()))
+    output.line(str(store.resolve_path()))
 
 
 @app.command("migrate")
@@ -33,10 +33,10 @@ def migrate() -> None:
     Example:
       leadcli db migrate
     """
-    from leadcli import db, output
-    from leadcli.migrations import LATEST
+    from leadcli import output, store
+    from leadcli.store.migrations import LATEST
 
-    applied = db.migrate()
+    applied = store.migrate()
     if applied:
         output.message(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
@@ -52,11 +52,11 @@ def check() -> None:
       leadcli db check
       leadcli --format json db check
     """
-    from leadcli import db, output
+    from leadcli import output, store
     from leadcli.errors import DatabaseError
     from leadcli.output import Column
 
-    findings = db.check()
+    findings = store.check()
     output.rows(findings, [Column("check"), Column("ok"), Column("detail", wrap=True)])
     failed = [f["check"] for f in findings if not f["ok"]]
     if failed:
@@ -76,7 +76,7 @@ def backup(
     Example:
       leadcli db backup ~/backups/leads-$(date +%F).db
     """
-    from leadcli import db, output
+    from leadcli import output, store
 
-    size = db.backup(target, force=force)
-    output.message(f"backed up {db.resolve_path()} to {target} ({size:,} bytes, mode 0600)")
+    size = store.backup(target, force=force)
+    output.message(f"backed up {store.resolve_path()} to {target} ({size:,} bytes, mode 0600)")

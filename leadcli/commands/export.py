@@ -50,13 +50,13 @@ def export(
       leadcli export > leads.csv
       leadcli export --status converted --since 2025-01-01 --format jsonl --output won.jsonl
     """
-    from leadcli import db, export as exporting, output
+    from leadcli import export as exporting, output, store
     from leadcli.leads import LEAD_KEYS
 
     fmt = format.value if format else (output.settings.format if output.settings.format in ("csv", "json", "jsonl")
                                        else "csv")
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
-    with db.session() as s:
+    with store.session() as s:
         records = exporting.iter_records(s, flt, sort=sort or "id", desc=desc, limit=limit)
         if output_file:
             count = _to_file(output_file, records, list(LEAD_KEYS), fmt)

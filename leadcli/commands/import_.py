@@ -219,10 +219,10 @@ def runs() -> None:
       leadcli import runs
       leadcli import runs --format json
     """
-    from leadcli import db, ingest, output
+    from leadcli import ingest, output, store
     from leadcli.output import Column
 
-    with db.session() as s:
+    with store.session() as s:
         records = ingest.list_runs(s)
     table = [Column("id", justify="right"), Column("file", max_width=30), Column("started_at", header="when"),
              Column("rows", justify="right"), Column("created", justify="right"), Column("updated", justify="right"),
@@ -244,9 +244,9 @@ def undo(
     Example:
       leadcli import undo 3
     """
-    from leadcli import db, ingest, output
+    from leadcli import ingest, output, store
 
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         result = ingest.undo_run(s, run_id, force=force)
     output.message(f"undid import run {run_id}: deleted {result['deleted']} lead(s), "
                    f"restored {result['restored']} lead(s)")

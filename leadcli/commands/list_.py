@@ -40,14 +40,14 @@ def list_leads(
       leadcli list --sort score --grade A
       leadcli list --format json > leads.json
     """
-    from leadcli import db, leads, output
+    from leadcli import leads, output, store
 
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
     # A table on a terminal is for reading: the first screenfuls, and how many there are in all.
     paged = limit is None and output.current_format() == "table"
     wanted = TERMINAL_LIMIT + 1 if paged else (limit or None)
     total = None
-    with db.session() as s:
+    with store.session() as s:
         records = leads.list_leads(s, flt, sort=sort, desc=desc, limit=wanted)
         if paged and len(records) > TERMINAL_LIMIT:
             records = records[:TERMINAL_LIMIT]

@@ -17,9 +17,9 @@ def show(lead_id: IdArg) -> None:
       leadcli show 42
       leadcli show 42 --format json      (also: leadcli --format json show 42)
     """
-    from leadcli import db, leads
+    from leadcli import leads, store
 
-    with db.session() as s:
+    with store.session() as s:
         lead = leads.get_lead(s, lead_id)
         record = leads.lead_dict(lead, leads.tags_for(s, [lead.id]).get(lead.id))
         record["history"] = leads.history(s, lead.id)

@@ -86,7 +86,7 @@ def reopen(ids: Ids = None, to: ReopenTo = None, reason: NoteOpt = None, status:
 
 
 def _run(verb: str, to: Optional[str], ids: Optional[list[int]], reason: Optional[str], flt, yes: bool) -> None:
-    from leadcli import db, output, stages
+    from leadcli import output, stages, store
     from leadcli.commands._options import confirm_bulk
     from leadcli.conversion import count_targets
     from leadcli.errors import UsageError
@@ -96,13 +96,13 @@ def _run(verb: str, to: Optional[str], ids: Optional[list[int]], reason: Optiona
         if flt.is_empty():
             raise UsageError(f"{verb} needs lead ids or filters",
                              hint=f"e.g. `leadcli {verb} 12 13` or `leadcli {verb} --status new --source web --yes`")
-        with db.session() as s:
+        with store.session() as s:
             count = count_targets(s, flt)
         if count == 0:
             output.message("no leads match the filters")
             return
         confirm_bulk(verb.capitalize(), count, yes)
-    with db.session(write=True) as s:
+    with store.session(write=True) as s:
         if verb == "reopen":
             results = stages.reopen(s, ids, flt, to=to, reason=reason)
         else:

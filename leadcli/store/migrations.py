@@ -1,7 +1,7 @@
 """Ordered, frozen schema migrations.
 
 Each entry is (version, name, statements). Once released a migration is never edited: a later
-change is a new entry. `db.migrate()` applies each pending one in its own transaction together
+change is a new entry. `store.migrate()` applies each pending one in its own transaction together
 with its record in `schema_migration` and `PRAGMA user_version`.
 """
 

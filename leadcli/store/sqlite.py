@@ -5,75 +5,24 @@ SQLite specifics (pragmas, WAL, file mode, BEGIN IMMEDIATE) live here and nowher
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import sqlite3
-import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from leadcli.errors import DatabaseError
+from leadcli.store.paths import create_private_file, file_mode, now_iso, resolve_path
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
-ENV_DB = "LEADCLI_DB"
 # A million-row import holds the write lock for ~13 s (BENCHMARKS.md); an interactive command
 # waits that out with room to spare instead of failing with "database is locked".
 BUSY_TIMEOUT_MS = 30_000
 
-_db_option: str | None = None
 _engines: dict[str, "Engine"] = {}
-
-
-def configure(db: str | None) -> None:
-    """Remember the `--db` option for this process (the CLI's root callback sets it)."""
-    global _db_option
-    _db_option = db
-
-
-def default_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("leadcli", appauthor=False) / "leads.db"
-
-
-def resolve_path(db: str | None = None) -> Path:
-    """`--db`, else `LEADCLI_DB`, else `leads.db` in the user data dir."""
-    raw = db or _db_option or os.environ.get(ENV_DB) or ""
-    if not raw:
-        return default_path()
-    if "://" in raw:
-        if raw.startswith("sqlite:///"):
-            return Path(raw[len("sqlite:///"):]).expanduser()
-        scheme = raw.split("://", 1)[0]
-        raise DatabaseError(
-            f"database URL scheme {scheme!r} is not supported by this version of leadcli",
-            hint="use a SQLite file path (or sqlite:///PATH) with --db or LEADCLI_DB",
-        )
-    return Path(raw).expanduser()
-
-
-def now_iso() -> str:
-    """The current UTC time as ISO 8601 with a Z suffix, to the second."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def create_private_file(path: Path) -> None:
-    """Create `path` (and its folder) readable by the owner only: leads are personal data."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise DatabaseError(
-            f"cannot create the database at {path}: {exc.strerror}",
-            hint="pass a writable location with --db PATH or LEADCLI_DB",
-        ) from exc
 
 
 def _prepare_file(path: Path) -> None:
@@ -97,7 +46,7 @@ def _on_connect(dbapi_conn, _record) -> None:
     cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys = ON")
     mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
-    from leadcli.migrations import LATEST
+    from leadcli.store.migrations import LATEST
 
     # Switching to WAL rewrites the header: never do it to a database from a newer leadcli.
     if mode != "wal" and cur.execute("PRAGMA user_version").fetchone()[0] <= LATEST:
@@ -151,7 +100,7 @@ def migrate(path: Path | None = None, upto: int | None = None) -> list[str]:
 
     Refuses databases newer than this program.
     """
-    from leadcli.migrations import LATEST, MIGRATIONS
+    from leadcli.store.migrations import LATEST, MIGRATIONS
 
     eng = engine(path)
     applied: list[str] = []
@@ -268,10 +217,6 @@ def raw_connection(s: "Session") -> sqlite3.Connection:
     return s.connection().connection.driver_connection
 
 
-def file_mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
 # ---------------------------------------------------------------- checks and backups
 
 
@@ -280,7 +225,7 @@ def check(path: Path | None = None) -> list[dict]:
     path = path or resolve_path()
     if not path.exists():
         raise DatabaseError(f"no database at {path}", hint="create one with any command, e.g. `leadcli list`")
-    from leadcli.migrations import LATEST
+    from leadcli.store.migrations import LATEST
 
     findings: list[dict] = []
     try:

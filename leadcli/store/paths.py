@@ -1,0 +1,66 @@
+"""Where the database is: `--db`, `LEADCLI_DB`, or the user data dir; and private files."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import stat
+from pathlib import Path
+
+from leadcli.errors import DatabaseError
+
+ENV_DB = "LEADCLI_DB"
+_db_option: str | None = None
+
+
+def configure(db: str | None) -> None:
+    """Remember the `--db` option for this process (the CLI's root callback sets it)."""
+    global _db_option
+    _db_option = db
+
+
+def default_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("leadcli", appauthor=False) / "leads.db"
+
+
+def resolve_path(db: str | None = None) -> Path:
+    """`--db`, else `LEADCLI_DB`, else `leads.db` in the user data dir."""
+    raw = db or _db_option or os.environ.get(ENV_DB) or ""
+    if not raw:
+        return default_path()
+    if "://" in raw:
+        if raw.startswith("sqlite:///"):
+            return Path(raw[len("sqlite:///"):]).expanduser()
+        scheme = raw.split("://", 1)[0]
+        raise DatabaseError(
+            f"database URL scheme {scheme!r} is not supported by this version of leadcli",
+            hint="use a SQLite file path (or sqlite:///PATH) with --db or LEADCLI_DB",
+        )
+    return Path(raw).expanduser()
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with a Z suffix, to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` (and its folder) readable by the owner only: leads are personal data."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot create the database at {path}: {exc.strerror}",
+            hint="pass a writable location with --db PATH or LEADCLI_DB",
+        ) from exc
+
+
+
+def file_mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

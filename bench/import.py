@@ -31,9 +31,9 @@ import os
 import random
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
-import sqlite3
 import tempfile
 import threading
 import time

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import LEADCLI, ROOT  # noqa: E402
 import _score_data  # noqa: E402
+from _common import LEADCLI, ROOT  # noqa: E402
 
 XED = ROOT.parent / "shared" / "data" / "x-education-leads" / "Leads.csv.gz"
 LEAKY = ["Tags", "Lead Quality", "Lead Profile", "Asymmetrique*", "How did you hear*", "Last Activity",

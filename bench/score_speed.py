@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import LEADCLI, PY, run_timed  # noqa: E402
 import _score_data  # noqa: E402
+from _common import LEADCLI, PY, run_timed  # noqa: E402
 
 BARE = r'''
 import json, sqlite3, sys

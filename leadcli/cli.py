@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -68,11 +68,11 @@ def _version(value: bool) -> None:
 
 
 def root(
-    db: Annotated[Optional[str], typer.Option(
+    db: Annotated[str | None, typer.Option(
         "--db", envvar="LEADCLI_DB", metavar="PATH",
         help="The database file [env LEADCLI_DB; default: leads.db in the user data dir].",
         show_default=False)] = None,
-    format: Annotated[Optional[OutputFormat], typer.Option(
+    format: Annotated[OutputFormat | None, typer.Option(
         "--format", "-f", envvar="LEADCLI_FORMAT", case_sensitive=False,
         help="Output format; auto = table on a terminal, CSV in a pipe [env LEADCLI_FORMAT].",
         show_default=False)] = None,
@@ -81,8 +81,7 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    from leadcli import store
-    from leadcli import output
+    from leadcli import output, store
 
     store.configure(db)
     output.configure(format.value if format else None, quiet, no_color)
@@ -118,7 +117,7 @@ def _with_trailing_globals(fn: Any) -> Any:
     extra: dict[str, tuple[Any, Any]] = {}
     if "--format" not in taken:
         decls = ["--format"] + (["-f"] if "-f" not in taken else [])
-        extra["leadcli_late_format"] = (Annotated[Optional[OutputFormat], typer.Option(
+        extra["leadcli_late_format"] = (Annotated[OutputFormat | None, typer.Option(
             *decls, case_sensitive=False, show_default=False,
             help="Output format, as the global --format before the command.")], None)
     if "--quiet" not in taken:

@@ -15,40 +15,27 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from leadcli import leads, validate
-from leadcli.store import now_iso, raw_connection
 from leadcli.errors import InvalidTransition, InvalidValue, NotFound
 from leadcli.models import OPEN_STATUSES, Company, Contact, Deal, DealStatus, Lead, Status
 from leadcli.query import LeadFilter
 from leadcli.repeat_leads import link_repeat_leads  # noqa: F401  (part of this module's API)
+from leadcli.store import now_iso, raw_connection
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
 # Addresses at these domains say nothing about the person's employer.
-FREE_MAIL_DOMAINS = frozenset("""
-    gmail.com googlemail.com yahoo.com ymail.com rocketmail.com hotmail.com outlook.com live.com msn.com
-    aol.com icloud.com me.com mac.com proton.me protonmail.com protonmail.ch pm.me tutanota.com tuta.io
-    gmx.com gmx.net gmx.de web.de t-online.de freenet.de mail.com email.com inbox.com zoho.com
-    fastmail.com fastmail.fm hey.com yandex.com yandex.ru ya.ru mail.ru bk.ru inbox.ru list.ru
-    rambler.ru ukr.net qq.com 163.com 126.com sina.com sohu.com naver.com daum.net hanmail.net
-    rediffmail.com comcast.net verizon.net att.net sbcglobal.net bellsouth.net cox.net charter.net
-    btinternet.com sky.com virginmedia.com ntlworld.com talktalk.net orange.fr wanadoo.fr free.fr
-    laposte.net sfr.fr libero.it virgilio.it tiscali.it alice.it seznam.cz wp.pl o2.pl interia.pl
-    onet.pl bol.com.br uol.com.br terra.com.br shaw.ca rogers.com bigpond.com optusnet.com.au
-    xtra.co.nz
-""".split())
+FREE_MAIL_DOMAINS = frozenset(["gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "rocketmail.com", "hotmail.com", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com", "protonmail.ch", "pm.me", "tutanota.com", "tuta.io", "gmx.com", "gmx.net", "gmx.de", "web.de", "t-online.de", "freenet.de", "mail.com", "email.com", "inbox.com", "zoho.com", "fastmail.com", "fastmail.fm", "hey.com", "yandex.com", "yandex.ru", "ya.ru", "mail.ru", "bk.ru", "inbox.ru", "list.ru", "rambler.ru", "ukr.net", "qq.com", "163.com", "126.com", "sina.com", "sohu.com", "naver.com", "daum.net", "hanmail.net", "rediffmail.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "bellsouth.net", "cox.net", "charter.net", "btinternet.com", "sky.com", "virginmedia.com", "ntlworld.com", "talktalk.net", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "virgilio.it", "tiscali.it", "alice.it", "seznam.cz", "wp.pl", "o2.pl", "interia.pl", "onet.pl", "bol.com.br", "uol.com.br", "terra.com.br", "shaw.ca", "rogers.com", "bigpond.com", "optusnet.com.au", "xtra.co.nz"])
 # Providers with a domain per country (yahoo.co.uk, hotmail.fr, gmx.at ...).
 _FREE_MAIL_PROVIDERS = frozenset({"gmail", "yahoo", "hotmail", "outlook", "live", "gmx", "yandex", "aol", "msn"})
 
 # Words that name a company's legal form, not the company: "Acme, Inc." is "Acme".
-LEGAL_FORMS = frozenset("""
-    inc incorporated corp corporation co company ltd limited llc llp lp plc gmbh mbh ag kg ohg ug se
-    sa sas sarl sl srl spa bv nv oy oyj ab as asa aps pty pte kk lda ltda sro zoo
-""".split())
+LEGAL_FORMS = frozenset(["inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc", "llp", "lp", "plc", "gmbh", "mbh", "ag", "kg", "ohg", "ug", "se", "sa", "sas", "sarl", "sl", "srl", "spa", "bv", "nv", "oy", "oyj", "ab", "as", "asa", "aps", "pty", "pte", "kk", "lda", "ltda", "sro", "zoo"])
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -197,7 +184,7 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
         yield values[start:start + size]
 
 
-def _load_index(s: "Session", lead_rows: Sequence[dict[str, Any]]) -> _Index:
+def _load_index(s: Session, lead_rows: Sequence[dict[str, Any]]) -> _Index:
     from sqlalchemy import select
 
     idx = _Index()
@@ -232,7 +219,7 @@ def _load_index(s: "Session", lead_rows: Sequence[dict[str, Any]]) -> _Index:
     return idx
 
 
-def _load_leads(s: "Session", ids: Sequence[int], flt: LeadFilter | None) -> tuple[list[dict], list[int]]:
+def _load_leads(s: Session, ids: Sequence[int], flt: LeadFilter | None) -> tuple[list[dict], list[int]]:
     """The target leads as plain dicts (in id order, or the order of `ids`) and the ids not found."""
     from sqlalchemy import select
 
@@ -250,7 +237,7 @@ def _load_leads(s: "Session", ids: Sequence[int], flt: LeadFilter | None) -> tup
     return [row._asdict() for row in conn.execute(stmt)], []
 
 
-def count_targets(s: "Session", flt: LeadFilter) -> int:
+def count_targets(s: Session, flt: LeadFilter) -> int:
     from sqlalchemy import func, select
 
     return s.connection().execute(select(func.count()).select_from(Lead.__table__).where(*flt.clauses())).scalar_one()
@@ -270,7 +257,7 @@ def default_deal_title(lead: dict[str, Any]) -> str:
 class Converter:
     """Converts many leads in one command; see the module docstring for how it stays fast."""
 
-    def __init__(self, s: "Session", options: ConvertOptions) -> None:
+    def __init__(self, s: Session, options: ConvertOptions) -> None:
         self.s = s
         self.opts = options
         self.now = now_iso()
@@ -497,7 +484,7 @@ def _update(raw: sqlite3.Connection, table: str, row_id: int, values: dict[str, 
     raw.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id))
 
 
-def convert(s: "Session", ids: Sequence[int] = (), flt: LeadFilter | None = None,
+def convert(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None,
             options: ConvertOptions | None = None) -> list[ConvertResult]:
     """Convert the leads `ids` (or those matching `flt`); one result per lead, errors included."""
     return Converter(s, options or ConvertOptions()).run(ids, flt)
@@ -506,7 +493,7 @@ def convert(s: "Session", ids: Sequence[int] = (), flt: LeadFilter | None = None
 # ---------------------------------------------------------------- deals
 
 
-def get_deal(s: "Session", deal_id: int) -> Deal:
+def get_deal(s: Session, deal_id: int) -> Deal:
     deal = s.get(Deal, deal_id)
     if deal is None:
         raise NotFound(f"no deal with id {deal_id}", hint="see the deals with `leadcli deals list`")
@@ -525,7 +512,7 @@ DEAL_KEYS = ("id", "title", "status", "value", "currency", "owner", "lead_id", "
              "company_id", "company", "lost_reason", "created_at", "updated_at", "closed_at")
 
 
-def list_deals(s: "Session", *, statuses: Sequence[str] = (), owner: str | None = None, lead_id: int | None = None,
+def list_deals(s: Session, *, statuses: Sequence[str] = (), owner: str | None = None, lead_id: int | None = None,
                deal_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     from decimal import Decimal
 
@@ -554,20 +541,20 @@ def list_deals(s: "Session", *, statuses: Sequence[str] = (), owner: str | None 
     return out
 
 
-def deal_record(s: "Session", deal_id: int) -> dict[str, Any]:
+def deal_record(s: Session, deal_id: int) -> dict[str, Any]:
     get_deal(s, deal_id)
     return list_deals(s, deal_id=deal_id)[0]
 
 
 def _ensure_open(deal: Deal, action: str) -> None:
     if deal.status != DealStatus.open.value:
-        hint = "reopen it first with `leadcli deals reopen {}`".format(deal.id) \
+        hint = f"reopen it first with `leadcli deals reopen {deal.id}`" \
             if deal.status in (DealStatus.won.value, DealStatus.lost.value) else \
             "it was turned back into a lead; convert that lead again for a new deal"
         raise InvalidTransition(f"deal #{deal.id} is {deal.status} and cannot be {action}", hint=hint)
 
 
-def win_deal(s: "Session", deal: Deal) -> Deal:
+def win_deal(s: Session, deal: Deal) -> Deal:
     _ensure_open(deal, "won")
     now = now_iso()
     deal.status, deal.closed_at, deal.updated_at, deal.lost_reason = DealStatus.won.value, now, now, None
@@ -576,7 +563,7 @@ def win_deal(s: "Session", deal: Deal) -> Deal:
     return deal
 
 
-def lose_deal(s: "Session", deal: Deal, reason: str | None) -> Deal:
+def lose_deal(s: Session, deal: Deal, reason: str | None) -> Deal:
     reason = validate.clean_text(reason)
     if not reason:
         raise InvalidValue("reason", "marking a deal lost needs a reason",
@@ -589,7 +576,7 @@ def lose_deal(s: "Session", deal: Deal, reason: str | None) -> Deal:
     return deal
 
 
-def reopen_deal(s: "Session", deal: Deal) -> Deal:
+def reopen_deal(s: Session, deal: Deal) -> Deal:
     if deal.status not in (DealStatus.won.value, DealStatus.lost.value):
         raise InvalidTransition(f"deal #{deal.id} is {deal.status}; only won or lost deals can be reopened")
     deal.status, deal.closed_at, deal.lost_reason, deal.updated_at = DealStatus.open.value, None, None, now_iso()
@@ -598,16 +585,16 @@ def reopen_deal(s: "Session", deal: Deal) -> Deal:
     return deal
 
 
-def status_before_conversion(s: "Session", lead_id: int) -> str:
+def status_before_conversion(s: Session, lead_id: int) -> str:
     """The open stage a lead was in when it was last converted (qualified if unknown)."""
     return _status_before(s, lead_id, Status.converted.value, Status.qualified.value)
 
 
-def status_before_disqualification(s: "Session", lead_id: int) -> str:
+def status_before_disqualification(s: Session, lead_id: int) -> str:
     return _status_before(s, lead_id, Status.disqualified.value, Status.new.value)
 
 
-def _status_before(s: "Session", lead_id: int, terminal: str, default: str) -> str:
+def _status_before(s: Session, lead_id: int, terminal: str, default: str) -> str:
     from sqlmodel import select
 
     from leadcli.models import StatusChange
@@ -618,7 +605,7 @@ def _status_before(s: "Session", lead_id: int, terminal: str, default: str) -> s
     return last if last in OPEN_STATUSES else default
 
 
-def deal_to_lead(s: "Session", deal: Deal, reason: str | None = None) -> Lead:
+def deal_to_lead(s: Session, deal: Deal, reason: str | None = None) -> Lead:
     """Turn a deal back into an open lead (as Pipedrive does): the deal is kept, marked `reverted`,
     and the lead it came from reopens at the stage it had before converting."""
     if deal.status == DealStatus.won.value:
@@ -648,7 +635,7 @@ def deal_to_lead(s: "Session", deal: Deal, reason: str | None = None) -> Lead:
 # ---------------------------------------------------------------- contacts and companies
 
 
-def list_contacts(s: "Session", *, search: str | None = None, company_id: int | None = None,
+def list_contacts(s: Session, *, search: str | None = None, company_id: int | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:
     from sqlalchemy import func, or_, select
 
@@ -670,7 +657,7 @@ def list_contacts(s: "Session", *, search: str | None = None, company_id: int | 
     return [dict(row._mapping) for row in s.connection().execute(stmt)]
 
 
-def list_companies(s: "Session", *, search: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def list_companies(s: Session, *, search: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     from sqlalchemy import func, select
 
     co, c, d = Company.__table__, Contact.__table__, Deal.__table__
@@ -690,7 +677,7 @@ def list_companies(s: "Session", *, search: str | None = None, limit: int | None
 # ---------------------------------------------------------------- what `show` adds to a lead
 
 
-def lead_extras(s: "Session", lead: Lead, extras: "leads.LeadExtras") -> None:
+def lead_extras(s: Session, lead: Lead, extras: leads.LeadExtras) -> None:
     """The contact, company and deal a lead became, its deals, and whether it is a repeat lead."""
     contact = s.get(Contact, lead.contact_id) if lead.contact_id else None
     company = s.get(Company, lead.company_id) if lead.company_id else None

@@ -18,9 +18,10 @@ import itertools
 import os
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from leadcli.errors import LeadcliError
 
@@ -156,7 +157,7 @@ class CsvSource:
             except Exception:
                 pass
 
-    def __enter__(self) -> "CsvSource":
+    def __enter__(self) -> CsvSource:
         return self
 
     def __exit__(self, *exc) -> None:

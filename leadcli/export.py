@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from leadcli.query import LeadFilter, order_by
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 BATCH = 1000
 
 
-def iter_records(s: "Session", flt: LeadFilter, *, sort: str | None = "id", desc: bool | None = None,
+def iter_records(s: Session, flt: LeadFilter, *, sort: str | None = "id", desc: bool | None = None,
                  limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Lead records (the JSON shape of `leads.lead_dict`), oldest id first by default (`sort=None`:
     the order of `list`), without loading them all at once."""

@@ -23,15 +23,16 @@ import gc
 import json
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from leadcli import csvread, mapping, validate
-from leadcli.store import now_iso
 from leadcli.errors import InvalidValue, LeadcliError, NotFound, UsageError
+from leadcli.store import now_iso
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -55,7 +56,7 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 class TooManyRejects(LeadcliError):
     """More invalid rows than `--max-rejects` allows: nothing was written."""
 
-    report: "ImportReport | None" = None
+    report: ImportReport | None = None
 
 
 @dataclass
@@ -241,7 +242,7 @@ class RecordBuilder:
             self.convert.append((idx, (_SLOT["currency"],), validate.currency_in_amount, self.headers[idx]))
         # Whole-column versions of the converters of high-cardinality columns (see build_many).
         many = {"email": validate.emails, "phone": self.cache.phone_column,
-                **{f: mapping.parse_dates for f in _DATE_FIELDS}}
+                **dict.fromkeys(_DATE_FIELDS, mapping.parse_dates)}
         self.convert_many = {self.by_field[f]: fn for f, fn in many.items() if f in self.by_field}
         self.blank = [None] * (len(RECORD) + 1)  # + the converted flag
         self.fields_memo = _Memo(self._custom_json)
@@ -1386,7 +1387,7 @@ def _merge_row(lead: dict, row: dict, overwrite: bool) -> bool:
 # ---------------------------------------------------------------- runs and undo
 
 
-def list_runs(s: "Session") -> list[dict[str, Any]]:
+def list_runs(s: Session) -> list[dict[str, Any]]:
     raw = _raw(s)
     cols = ("id", "file_name", "started_at", "rows", "created", "updated", "skipped", "rejected", "encoding",
             "delimiter", "sha256", "undone_at", "options")
@@ -1399,7 +1400,7 @@ def list_runs(s: "Session") -> list[dict[str, Any]]:
     return out
 
 
-def undo_run(s: "Session", run_id: int, force: bool = False) -> dict[str, Any]:
+def undo_run(s: Session, run_id: int, force: bool = False) -> dict[str, Any]:
     """Delete the leads run `run_id` created and restore the fields it updated."""
     raw = _raw(s)
     run = raw.execute("SELECT id, first_lead_id, last_lead_id, finished_at, undone_at FROM import_run WHERE id = ?",
@@ -1444,7 +1445,7 @@ def undo_run(s: "Session", run_id: int, force: bool = False) -> dict[str, Any]:
     return {"run_id": run_id, "deleted": deleted, "restored": restored}
 
 
-def _raw(s: "Session") -> sqlite3.Connection:
+def _raw(s: Session) -> sqlite3.Connection:
     from leadcli import store
 
     return store.raw_connection(s)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from leadcli import validate
-from leadcli.store import now_iso
 from leadcli.errors import DuplicateLead, InvalidTransition, InvalidValue, NotFound
 from leadcli.models import OPEN_STATUSES, Lead, LeadTag, Status, StatusChange
 from leadcli.query import LeadFilter, order_by
+from leadcli.store import now_iso
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -83,7 +84,7 @@ def _custom_fields(items: Iterable[str]) -> dict[str, str]:
     return dict(validate.key_value(item) for item in items)
 
 
-def find_duplicates(s: "Session", email_key: str | None, phone_key: str | None,
+def find_duplicates(s: Session, email_key: str | None, phone_key: str | None,
                     exclude_id: int | None = None) -> list[Lead]:
     from sqlmodel import or_, select
 
@@ -100,7 +101,7 @@ def find_duplicates(s: "Session", email_key: str | None, phone_key: str | None,
     return list(s.exec(stmt.order_by(Lead.id)))
 
 
-def _refuse_duplicates(s: "Session", values: dict[str, Any], exclude_id: int | None = None) -> None:
+def _refuse_duplicates(s: Session, values: dict[str, Any], exclude_id: int | None = None) -> None:
     dupes = find_duplicates(s, values.get("email_key"), values.get("phone_key"), exclude_id)
     # A converted lead's person is a contact now: a new lead for them is a repeat lead, not a duplicate.
     dupes = [d for d in dupes if d.status != Status.converted.value]
@@ -115,7 +116,7 @@ def _refuse_duplicates(s: "Session", values: dict[str, Any], exclude_id: int | N
     )
 
 
-def add_lead(s: "Session", data: LeadInput, *, allow_duplicate: bool = False, status: str = "new") -> Lead:
+def add_lead(s: Session, data: LeadInput, *, allow_duplicate: bool = False, status: str = "new") -> Lead:
     values = _normalised(data)
     if not any(values.get(k) for k in ("name", "email", "phone", "company", "external_id")):
         raise InvalidValue("name", "a lead needs a name, e-mail, phone, company or external id",
@@ -138,7 +139,7 @@ def add_lead(s: "Session", data: LeadInput, *, allow_duplicate: bool = False, st
     return lead
 
 
-def on_leads_created(s: "Session", first_id: int, last_id: int) -> None:
+def on_leads_created(s: Session, first_id: int, last_id: int) -> None:
     """Steps every new lead goes through, whether added by hand or imported.
 
     Called in the creating transaction with the id range of the leads just created
@@ -152,7 +153,7 @@ def on_leads_created(s: "Session", first_id: int, last_id: int) -> None:
     scoring.score_new_leads(s, first_id, last_id)
 
 
-def get_lead(s: "Session", lead_id: int) -> Lead:
+def get_lead(s: Session, lead_id: int) -> Lead:
     lead = s.get(Lead, lead_id)
     if lead is None:
         raise NotFound(f"no lead with id {lead_id}", hint="find ids with `leadcli list --search TEXT`")
@@ -168,7 +169,7 @@ def ensure_editable(lead: Lead) -> None:
         )
 
 
-def edit_lead(s: "Session", lead: Lead, data: LeadInput, *, remove_tags: Sequence[str] = (),
+def edit_lead(s: Session, lead: Lead, data: LeadInput, *, remove_tags: Sequence[str] = (),
               allow_duplicate: bool = False, status: str | None = None, reason: str | None = None) -> Lead:
     ensure_editable(lead)
     if status == Status.converted.value:
@@ -210,7 +211,7 @@ def edit_lead(s: "Session", lead: Lead, data: LeadInput, *, remove_tags: Sequenc
     return lead
 
 
-def set_status(s: "Session", lead: Lead, to: str, reason: str | None = None, *,
+def set_status(s: Session, lead: Lead, to: str, reason: str | None = None, *,
                at: str | None = None, reopening: bool = False) -> StatusChange:
     """Move a lead to `to`, recording the change; refuses moves the stages do not allow."""
     to = to.lower()
@@ -251,7 +252,7 @@ def _transition_hint(current: str, to: str) -> str:
     return "open stages are new, contacted and qualified; converted and disqualified are final"
 
 
-def set_archived(s: "Session", ids: Sequence[int], archived: bool) -> list[Lead]:
+def set_archived(s: Session, ids: Sequence[int], archived: bool) -> list[Lead]:
     changed = []
     now = now_iso()
     for lead_id in ids:
@@ -269,7 +270,7 @@ def set_archived(s: "Session", ids: Sequence[int], archived: bool) -> list[Lead]
 # ---------------------------------------------------------------- reading
 
 
-def tags_for(s: "Session", lead_ids: Sequence[int]) -> dict[int, list[str]]:
+def tags_for(s: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:
     from sqlmodel import select
 
     out: dict[int, list[str]] = {}
@@ -302,7 +303,7 @@ def lead_record(values: dict[str, Any], tags: list[str] | None = None) -> dict[s
     return out
 
 
-def select_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
+def select_leads(s: Session, flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
                  limit: int | None = None) -> list[Lead]:
     from sqlmodel import select
 
@@ -312,20 +313,20 @@ def select_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc
     return list(s.exec(stmt))
 
 
-def list_leads(s: "Session", flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
+def list_leads(s: Session, flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
                limit: int | None = None) -> list[dict[str, Any]]:
     from leadcli.export import iter_records
 
     return list(iter_records(s, flt, sort=sort, desc=desc, limit=limit))
 
 
-def count_leads(s: "Session", flt: LeadFilter) -> int:
+def count_leads(s: Session, flt: LeadFilter) -> int:
     from sqlalchemy import func, select
 
     return s.connection().execute(select(func.count()).select_from(Lead.__table__).where(*flt.clauses())).scalar_one()
 
 
-def history(s: "Session", lead_id: int) -> list[dict[str, Any]]:
+def history(s: Session, lead_id: int) -> list[dict[str, Any]]:
     from sqlmodel import select
 
     rows = s.exec(select(StatusChange).where(StatusChange.lead_id == lead_id)
@@ -333,7 +334,7 @@ def history(s: "Session", lead_id: int) -> list[dict[str, Any]]:
     return [{"at": c.at, "from": c.from_status, "to": c.to_status, "reason": c.reason} for c in rows]
 
 
-def resolve_targets(s: "Session", ids: Sequence[int], flt: LeadFilter) -> list[Lead]:
+def resolve_targets(s: Session, ids: Sequence[int], flt: LeadFilter) -> list[Lead]:
     """The leads a bulk command acts on: the ids given, else every lead matching the filters."""
     if ids:
         return [get_lead(s, lead_id) for lead_id in ids]
@@ -349,7 +350,7 @@ class LeadExtras:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def lead_extras(s: "Session", lead: Lead) -> LeadExtras:
+def lead_extras(s: Session, lead: Lead) -> LeadExtras:
     """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
     from leadcli import conversion
 

@@ -14,9 +14,10 @@ import datetime as _dt
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from leadcli import validate
 from leadcli.errors import InvalidValue, LeadcliError
@@ -183,7 +184,7 @@ class Mapping:
 def resolve(header: list[str], overrides: dict[str, str] | None = None) -> Mapping:
     """Map each column of `header`; `overrides` (`--map`, `--mapping`) name a column's field exactly."""
     overrides = dict(overrides or {})
-    leadcli_export = LEADCLI_EXPORT_HEADER <= set(header)
+    leadcli_export = set(header) >= LEADCLI_EXPORT_HEADER
     over_by_key = {header_key(k): v for k, v in overrides.items()}
     columns: list[ColumnMap] = []
     taken: dict[str, tuple[int, int]] = {}  # field -> (rank, column position)

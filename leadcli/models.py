@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
@@ -29,41 +29,41 @@ STATUS_ORDER = {s.value: i for i, s in enumerate(Status)}
 class Lead(SQLModel, table=True):
     __tablename__ = "lead"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    name: Optional[str] = None
-    first_name: Optional[str] = None
-    last_name: Optional[str] = None
-    email: Optional[str] = None
-    email_key: Optional[str] = Field(default=None, index=True)
-    phone: Optional[str] = None
-    phone_key: Optional[str] = Field(default=None, index=True)
-    company: Optional[str] = None
-    title: Optional[str] = None
-    source: Optional[str] = None
-    owner: Optional[str] = None
-    value_cents: Optional[int] = None
-    currency: Optional[str] = None
+    id: int | None = Field(default=None, primary_key=True)
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    email_key: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    phone_key: str | None = Field(default=None, index=True)
+    company: str | None = None
+    title: str | None = None
+    source: str | None = None
+    owner: str | None = None
+    value_cents: int | None = None
+    currency: str | None = None
     status: str = Status.new.value
-    status_reason: Optional[str] = None
+    status_reason: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column("fields", JSON, nullable=False))
-    notes: Optional[str] = None
-    external_id: Optional[str] = Field(default=None, index=True)
-    score: Optional[int] = None
-    grade: Optional[str] = None
-    trend: Optional[str] = None
-    scored_at: Optional[str] = None
+    notes: str | None = None
+    external_id: str | None = Field(default=None, index=True)
+    score: int | None = None
+    grade: str | None = None
+    trend: str | None = None
+    scored_at: str | None = None
     created_at: str
     updated_at: str
-    converted_at: Optional[str] = None
-    archived_at: Optional[str] = None
+    converted_at: str | None = None
+    archived_at: str | None = None
     # What the lead became (migration 3); for a repeat lead, the contact it came back as.
-    contact_id: Optional[int] = None
-    company_id: Optional[int] = None
-    deal_id: Optional[int] = None
+    contact_id: int | None = None
+    company_id: int | None = None
+    deal_id: int | None = None
     repeat_lead: bool = False
 
     @property
-    def value(self) -> Optional[Decimal]:
+    def value(self) -> Decimal | None:
         return None if self.value_cents is None else Decimal(self.value_cents) / 100
 
     @property
@@ -82,12 +82,12 @@ class LeadTag(SQLModel, table=True):
 class StatusChange(SQLModel, table=True):
     __tablename__ = "status_change"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", index=True)
-    from_status: Optional[str] = None
+    from_status: str | None = None
     to_status: str
     at: str
-    reason: Optional[str] = None
+    reason: str | None = None
 
 
 # Tables only some commands need live in models_ext and are imported on first use, so `add` and

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Optional
 
 from sqlmodel import Field, SQLModel
-
 
 # ---------------------------------------------------------------- conversion (migration 3)
 
@@ -25,12 +23,12 @@ class DealStatus(str, Enum):
 class Company(SQLModel, table=True):
     __tablename__ = "company"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str
     name_key: str = Field(index=True)
-    domain: Optional[str] = Field(default=None, index=True)
-    owner: Optional[str] = None
-    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id")
+    domain: str | None = Field(default=None, index=True)
+    owner: str | None = None
+    lead_id: int | None = Field(default=None, foreign_key="lead.id")
     created_at: str
     updated_at: str
 
@@ -38,18 +36,18 @@ class Company(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     __tablename__ = "contact"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    name: Optional[str] = None
-    first_name: Optional[str] = None
-    last_name: Optional[str] = None
-    email: Optional[str] = None
-    email_key: Optional[str] = Field(default=None, index=True)
-    phone: Optional[str] = None
-    phone_key: Optional[str] = Field(default=None, index=True)
-    title: Optional[str] = None
-    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
-    owner: Optional[str] = None
-    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id")
+    id: int | None = Field(default=None, primary_key=True)
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    email_key: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    phone_key: str | None = Field(default=None, index=True)
+    title: str | None = None
+    company_id: int | None = Field(default=None, foreign_key="company.id")
+    owner: str | None = None
+    lead_id: int | None = Field(default=None, foreign_key="lead.id")
     created_at: str
     updated_at: str
 
@@ -57,22 +55,22 @@ class Contact(SQLModel, table=True):
 class Deal(SQLModel, table=True):
     __tablename__ = "deal"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     title: str
-    value_cents: Optional[int] = None
-    currency: Optional[str] = None
-    owner: Optional[str] = None
+    value_cents: int | None = None
+    currency: str | None = None
+    owner: str | None = None
     status: str = DealStatus.open.value
-    lost_reason: Optional[str] = None
-    lead_id: Optional[int] = Field(default=None, foreign_key="lead.id", index=True)
-    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
-    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
+    lost_reason: str | None = None
+    lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    company_id: int | None = Field(default=None, foreign_key="company.id")
     created_at: str
     updated_at: str
-    closed_at: Optional[str] = None
+    closed_at: str | None = None
 
     @property
-    def value(self) -> Optional[Decimal]:
+    def value(self) -> Decimal | None:
         return None if self.value_cents is None else Decimal(self.value_cents) / 100
 
 
@@ -97,7 +95,7 @@ class ScoreModel(SQLModel, table=True):
 
     __tablename__ = "score_model"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     kind: str
     created_at: str
     active: bool = False
@@ -107,9 +105,9 @@ class ScoreModel(SQLModel, table=True):
 class ScoreHistory(SQLModel, table=True):
     __tablename__ = "score_history"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", index=True)
-    model_id: Optional[int] = Field(default=None, foreign_key="score_model.id")
+    model_id: int | None = Field(default=None, foreign_key="score_model.id")
     score: int
     grade: str
     at: str
@@ -132,9 +130,9 @@ class ImportRun(SQLModel, table=True):
 
     __tablename__ = "import_run"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     file_name: str
-    sha256: Optional[str] = Field(default=None, index=True)
+    sha256: str | None = Field(default=None, index=True)
     started_at: str
     finished_at: str
     rows: int = 0
@@ -142,12 +140,12 @@ class ImportRun(SQLModel, table=True):
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
-    encoding: Optional[str] = None
-    delimiter: Optional[str] = None
+    encoding: str | None = None
+    delimiter: str | None = None
     options: str = "{}"
-    first_lead_id: Optional[int] = None
-    last_lead_id: Optional[int] = None
-    undone_at: Optional[str] = None
+    first_lead_id: int | None = None
+    last_lead_id: int | None = None
+    undone_at: str | None = None
 
 
 class ImportChange(SQLModel, table=True):

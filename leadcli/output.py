@@ -12,9 +12,10 @@ import datetime as _dt
 import json
 import os
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 FORMATS = ("auto", "table", "csv", "json", "jsonl", "markdown")
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 
-def link_repeat_leads(s: "Session", first_id: int, last_id: int) -> int:
+def link_repeat_leads(s: Session, first_id: int, last_id: int) -> int:
     """Link new leads whose e-mail or phone belongs to an existing contact to it, as repeat leads."""
     from sqlalchemy import text
 

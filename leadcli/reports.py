@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, and_, case, func, literal, or_, select, true
 from sqlalchemy.ext.compiler import compiles
@@ -252,7 +253,7 @@ class GroupBy:
         return self.kind == "date"
 
 
-def parse_by(spec: str | None, s: "Session | None" = None) -> GroupBy:
+def parse_by(spec: str | None, s: Session | None = None) -> GroupBy:
     """`source`, `owner`, `status`, `grade`, `tag`, `field.Industry`, `created:month`, `converted:quarter`..."""
     if spec is None or spec.strip().lower() in ("", "all", "none"):
         return GroupBy("all", "all")
@@ -291,7 +292,7 @@ def parse_by(spec: str | None, s: "Session | None" = None) -> GroupBy:
              + (f" (custom fields of recent leads: {', '.join(known[:12])})" if known else ""), exit_code=2)
 
 
-def _custom_field_names(s: "Session", sample: int = 10_000) -> list[str]:
+def _custom_field_names(s: Session, sample: int = 10_000) -> list[str]:
     """The custom field names of the most recent leads (a sample keeps this fast on big databases)."""
     from sqlalchemy import text
 
@@ -301,7 +302,7 @@ def _custom_field_names(s: "Session", sample: int = 10_000) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _custom_field_exists(s: "Session", key: str) -> bool:
+def _custom_field_exists(s: Session, key: str) -> bool:
     t = Lead.__table__
     found = s.connection().execute(select(t.c.id).where(t.c.fields[key].as_string().is_not(None)).limit(1))
     return found.first() is not None
@@ -348,7 +349,7 @@ class Conversion:
     # per currency (`total_value_EUR`, `converted_value_EUR`, `value_rate_EUR`, ...).
     currencies: list[str] = field(default_factory=list)
 
-    def _with_overall(self) -> "Conversion":
+    def _with_overall(self) -> Conversion:
         self.overall = _overall(self.rows)
         for code in self.currencies:
             for key in (f"total_value_{code}", f"converted_value_{code}"):
@@ -358,7 +359,7 @@ class Conversion:
         return self
 
 
-def _aggregate(s: "Session", scope: Scope, gb: GroupBy, *, by_currency: bool):
+def _aggregate(s: Session, scope: Scope, gb: GroupBy, *, by_currency: bool):
     cols = _Columns(scope)
     t = cols.t
     group, source = _group_expr(gb, cols, scope)
@@ -391,7 +392,7 @@ def _aggregate(s: "Session", scope: Scope, gb: GroupBy, *, by_currency: bool):
     return s.connection().execute(stmt).mappings().all()
 
 
-def _period_view_by_date(s: "Session", cols: _Columns, scope: Scope, gb: GroupBy, where: list, by_currency: bool):
+def _period_view_by_date(s: Session, cols: _Columns, scope: Scope, gb: GroupBy, where: list, by_currency: bool):
     """Period view by a date: new leads counted in their creation period, conversions in theirs."""
     from sqlalchemy import union_all
 
@@ -420,7 +421,7 @@ def _period_view(cols: _Columns, scope: Scope) -> tuple[Any, Any]:
     return (and_(*created) if created else true()), converted
 
 
-def conversion(s: "Session", scope: Scope, by: str | None = "source", *, measure: str = "count",
+def conversion(s: Session, scope: Scope, by: str | None = "source", *, measure: str = "count",
                currency: str | None = None) -> Conversion:
     """Leads, conversions and rate per group; with `measure='value'` also the sums of lead value."""
     if measure not in ("count", "value"):
@@ -522,7 +523,7 @@ def _overall_values(rows: Sequence[dict], unit: str | None) -> dict:
     return out
 
 
-def conversion_overall(s: "Session", scope: Scope, *, measure: str = "count", currency: str | None = None) -> dict:
+def conversion_overall(s: Session, scope: Scope, *, measure: str = "count", currency: str | None = None) -> dict:
     """The one overall row (`--scorecard`), from the same aggregation with no grouping.
 
     The tag grouping is never used here, so each lead counts once.
@@ -539,7 +540,7 @@ def conversion_overall(s: "Session", scope: Scope, *, measure: str = "count", cu
 # ---------------------------------------------------------------- --drill
 
 
-def drill(s: "Session", scope: Scope, by: str | None, group: str) -> list[dict]:
+def drill(s: Session, scope: Scope, by: str | None, group: str) -> list[dict]:
     """The leads behind one group of a conversion report, each marked converted or not."""
     gb = parse_by(by, s)
     cols = _Columns(scope)
@@ -581,7 +582,7 @@ def drill(s: "Session", scope: Scope, by: str | None, group: str) -> list[dict]:
 # ---------------------------------------------------------------- currency rates
 
 
-def set_rates(s: "Session", pairs: Iterable[str], base: str) -> list[dict]:
+def set_rates(s: Session, pairs: Iterable[str], base: str) -> list[dict]:
     from leadcli.store import now_iso
 
     base = validate.currency(base, "base")
@@ -602,14 +603,14 @@ def set_rates(s: "Session", pairs: Iterable[str], base: str) -> list[dict]:
     return out
 
 
-def list_rates(s: "Session") -> list[dict]:
+def list_rates(s: Session) -> list[dict]:
     from sqlmodel import select as sm_select
 
     return [{"currency": r.currency, "base": r.base, "rate": Decimal(r.rate), "updated_at": r.updated_at}
             for r in s.exec(sm_select(CurrencyRate).order_by(CurrencyRate.currency))]
 
 
-def _factors(s: "Session", currencies: set[str | None], target: str) -> dict[str | None, Decimal]:
+def _factors(s: Session, currencies: set[str | None], target: str) -> dict[str | None, Decimal]:
     """How many units of `target` one unit of each currency is worth, from the rates the user set."""
     rates = {r["currency"]: (r["base"], r["rate"]) for r in list_rates(s)}
     out: dict[str | None, Decimal] = {}
@@ -703,7 +704,7 @@ def infer_period(labels: Iterable[str]) -> str:
     return found.pop()
 
 
-def _counts_by(s: "Session", scope: Scope, key_column: str, period: str | None) -> dict[tuple, dict]:
+def _counts_by(s: Session, scope: Scope, key_column: str, period: str | None) -> dict[tuple, dict]:
     """Leads, conversions and converted value (cents per currency) per (period of creation, key)."""
     cols = _Columns(scope)
     t = cols.t
@@ -735,7 +736,7 @@ def _file_key(row: dict, period: str | None, key: str) -> tuple:
     return (value,)
 
 
-def traffic(s: "Session", scope: Scope, path: str | Path, period: str | None = None) -> list[dict]:
+def traffic(s: Session, scope: Scope, path: str | Path, period: str | None = None) -> list[dict]:
     """Per file row (period, source): visitors, sessions, spend, leads, lead rate per visitor,
     conversions per session, cost per lead."""
     rows = read_table_file(path, ("period", "source", "visitors", "sessions"), "traffic")
@@ -754,7 +755,7 @@ def traffic(s: "Session", scope: Scope, path: str | Path, period: str | None = N
     return out
 
 
-def cost(s: "Session", scope: Scope, path: str | Path, by: str = "source", currency: str | None = None) -> list[dict]:
+def cost(s: Session, scope: Scope, path: str | Path, by: str = "source", currency: str | None = None) -> list[dict]:
     """Per file row: spend, leads, conversions, converted value, cost per lead and per conversion, ROI %.
 
     The file names the key column (`source` by default, or the --by field), `spend`, and optionally
@@ -787,7 +788,7 @@ def cost(s: "Session", scope: Scope, path: str | Path, by: str = "source", curre
     return out
 
 
-def _converted_value(s: "Session", cents: dict[str | None, int], unit: str | None) -> tuple[Decimal, str | None]:
+def _converted_value(s: Session, cents: dict[str | None, int], unit: str | None) -> tuple[Decimal, str | None]:
     if not cents:
         return Decimal("0.00"), unit
     if unit is None:
@@ -804,7 +805,7 @@ def _converted_value(s: "Session", cents: dict[str | None, int], unit: str | Non
 # ---------------------------------------------------------------- report funnel
 
 
-def funnel(s: "Session", scope: Scope, *, strict: bool = False) -> list[dict]:
+def funnel(s: Session, scope: Scope, *, strict: bool = False) -> list[dict]:
     """Leads reaching each open stage and conversion, from the status history.
 
     A lead reached a stage if its history ever shows that stage or a later one (a lead created as
@@ -853,7 +854,7 @@ def funnel(s: "Session", scope: Scope, *, strict: bool = False) -> list[dict]:
 # ---------------------------------------------------------------- report time-to-convert
 
 
-def time_to_convert(s: "Session", scope: Scope, by: str | None = None) -> list[dict]:
+def time_to_convert(s: Session, scope: Scope, by: str | None = None) -> list[dict]:
     """Days from creation to conversion of converted leads: median, mean, p90 (per group)."""
     gb = parse_by(by, s)
     cols = _Columns(Scope(filter=scope.filter))
@@ -892,7 +893,7 @@ def time_to_convert(s: "Session", scope: Scope, by: str | None = None) -> list[d
 # ---------------------------------------------------------------- report lost-reasons
 
 
-def lost_reasons(s: "Session", scope: Scope) -> list[dict]:
+def lost_reasons(s: Session, scope: Scope) -> list[dict]:
     """Disqualified leads by reason (reasons compared ignoring case), with each reason's share."""
     t = Lead.__table__
     reason = func.lower(func.trim(t.c.status_reason))
@@ -908,7 +909,7 @@ def lost_reasons(s: "Session", scope: Scope) -> list[dict]:
 # ---------------------------------------------------------------- report deals
 
 
-def deals(s: "Session", scope: Scope, by: str | None = "owner") -> list[dict]:
+def deals(s: Session, scope: Scope, by: str | None = "owner") -> list[dict]:
     """Deals created in the window per group: open, won, lost and win rate = won × 100 / (won + lost).
 
     `by`: owner (the deal's), source (its lead's), status, or created/closed with a period. Deals turned

@@ -13,11 +13,12 @@ from __future__ import annotations
 import bisect
 import json
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from leadcli.store import now_iso
 from leadcli.errors import InvalidValue, LeadcliError, NotFound
+from leadcli.store import now_iso
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -250,7 +251,7 @@ def _numbers(value: Any, length: int | None = None) -> bool:
 # ---------------------------------------------------------------- storage
 
 
-def save_model(s: "Session", payload: dict) -> int:
+def save_model(s: Session, payload: dict) -> int:
     """Store a new model as JSON and make it the active one; older models are kept."""
     from leadcli.store import raw_connection
 
@@ -262,7 +263,7 @@ def save_model(s: "Session", payload: dict) -> int:
     return int(cur.lastrowid)
 
 
-def active_model(s: "Session") -> Model | None:
+def active_model(s: Session) -> Model | None:
     from leadcli.store import raw_connection
 
     row = raw_connection(s).execute(
@@ -272,7 +273,7 @@ def active_model(s: "Session") -> Model | None:
     return model_from_payload(_loads(row[2], row[0]), row[0], row[1])
 
 
-def require_model(s: "Session") -> Model:
+def require_model(s: Session) -> Model:
     model = active_model(s)
     if model is None:
         raise NoModel("no scoring model has been trained yet",
@@ -280,7 +281,7 @@ def require_model(s: "Session") -> Model:
     return model
 
 
-def get_model(s: "Session", model_id: int) -> Model:
+def get_model(s: Session, model_id: int) -> Model:
     from leadcli.store import raw_connection
 
     row = raw_connection(s).execute("SELECT id, created_at, payload FROM score_model WHERE id = ?",
@@ -290,7 +291,7 @@ def get_model(s: "Session", model_id: int) -> Model:
     return model_from_payload(_loads(row[2], row[0]), row[0], row[1])
 
 
-def list_models(s: "Session") -> list[dict]:
+def list_models(s: Session) -> list[dict]:
     from leadcli.store import raw_connection
 
     out = []
@@ -315,7 +316,7 @@ def _loads(text: str, model_id: int) -> Any:
 # ---------------------------------------------------------------- grades
 
 
-def grade_bands(s: "Session") -> dict[str, int]:
+def grade_bands(s: Session) -> dict[str, int]:
     from leadcli.store import raw_connection
 
     row = raw_connection(s).execute("SELECT value FROM setting WHERE key = ?", (BANDS_KEY,)).fetchone()
@@ -338,7 +339,7 @@ def grade_for(score: int, bands: dict[str, int]) -> str:
     return "D"
 
 
-def set_grade_bands(s: "Session", a: int | None = None, b: int | None = None, c: int | None = None) -> dict:
+def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: int | None = None) -> dict:
     """Change the bands (the lowest score of grades A, B and C) and re-grade every scored lead."""
     from leadcli.store import raw_connection
 
@@ -377,7 +378,7 @@ def trend_for(previous: int | None, score: int) -> str:
 # ---------------------------------------------------------------- scoring leads in the database
 
 
-def read_columns(s: "Session", model: Model, where: str, params: Sequence[Any] = ()) -> tuple[list, list, dict]:
+def read_columns(s: Session, model: Model, where: str, params: Sequence[Any] = ()) -> tuple[list, list, dict]:
     """(ids, current scores, feature columns) of the leads matching `where`, read set-based."""
     from leadcli.store import raw_connection
 
@@ -444,7 +445,7 @@ class RunResult:
     grades: dict[str, int] = field(default_factory=dict)
 
 
-def score_leads(s: "Session", model: Model, *, ids: Sequence[int] | None = None,
+def score_leads(s: Session, model: Model, *, ids: Sequence[int] | None = None,
                 id_range: tuple[int, int] | None = None, keep_rows: bool = False,
                 changed_only: bool = False) -> RunResult:
     """Score open leads (all of them, the ids given, or an id range) and write score, grade, trend and history.
@@ -507,7 +508,7 @@ def score_leads(s: "Session", model: Model, *, ids: Sequence[int] | None = None,
     return result
 
 
-def _expire_loaded(s: "Session", ids: Iterable[int] | None) -> None:
+def _expire_loaded(s: Session, ids: Iterable[int] | None) -> None:
     """Leads already loaded in the session see the scores written under them."""
     from leadcli.models import Lead
 
@@ -517,14 +518,14 @@ def _expire_loaded(s: "Session", ids: Iterable[int] | None) -> None:
             s.expire(obj, ["score", "grade", "trend", "scored_at"])
 
 
-def score_new_leads(s: "Session", first_id: int, last_id: int) -> None:
+def score_new_leads(s: Session, first_id: int, last_id: int) -> None:
     """Score leads just created when a model is active; costs one indexed lookup when none is."""
     model = _usable_model(s)
     if model is not None:
         score_leads(s, model, id_range=(first_id, last_id))
 
 
-def rescore_leads(s: "Session", ids: Sequence[int]) -> None:
+def rescore_leads(s: Session, ids: Sequence[int]) -> None:
     """Score again leads whose data changed (edited, merged by an import, reopened), when a model is active.
 
     A score describes the lead as it is now: without this an edited lead would keep the score, grade
@@ -537,7 +538,7 @@ def rescore_leads(s: "Session", ids: Sequence[int]) -> None:
         score_leads(s, model, ids=ids, changed_only=True)
 
 
-def _usable_model(s: "Session") -> Model | None:
+def _usable_model(s: Session) -> Model | None:
     from leadcli.store import raw_connection
 
     if raw_connection(s).execute("SELECT 1 FROM score_model WHERE active = 1 LIMIT 1").fetchone() is None:
@@ -552,7 +553,7 @@ def _usable_model(s: "Session") -> Model | None:
         return None
 
 
-def history(s: "Session", lead_id: int, limit: int = 10) -> list[dict]:
+def history(s: Session, lead_id: int, limit: int = 10) -> list[dict]:
     from leadcli.store import raw_connection
 
     rows = raw_connection(s).execute(
@@ -663,7 +664,7 @@ def explain(model: Model, values: dict[str, Any], top: int = 5) -> Explanation:
     return Explanation(model.id, score_from_logit(z), p, pro, con)
 
 
-def lead_score_extras(s: "Session", lead: Any) -> tuple[list, list, dict]:
+def lead_score_extras(s: Session, lead: Any) -> tuple[list, list, dict]:
     """For `show`: the top reasons behind a scored lead's score (fields, sections, JSON keys)."""
     if lead.score is None:
         return [], [], {}
@@ -715,7 +716,7 @@ class FileScores:
 ADDED_COLUMNS = ("score", "grade", "top reason for", "top reason against")
 
 
-def score_file(s: "Session", path: str, *, encoding: str = "auto", delimiter: str = "auto") -> FileScores:
+def score_file(s: Session, path: str, *, encoding: str = "auto", delimiter: str = "auto") -> FileScores:
     """Read a CSV exactly as `import` does and score each row with the active model; the database is not changed.
 
     Rows that `import` would reject keep their cells, with the reason in place of a score.

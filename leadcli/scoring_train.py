@@ -13,14 +13,15 @@ import fnmatch
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from leadcli.store import now_iso, raw_connection
 from leadcli.errors import LeadcliError, UsageError
 from leadcli.scoring import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category, parse_fields, save_model
+from leadcli.store import now_iso, raw_connection
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -62,11 +63,11 @@ class Encoded:
 
     col: Column
     kind: str  # "category" | "number"
-    codes: "np.ndarray"  # 0..levels-1 per row
+    codes: np.ndarray  # 0..levels-1 per row
     levels: int
     keys: list = field(default_factory=list)  # category keys (kept ones) for categories
     labels: dict = field(default_factory=dict)
-    z: "np.ndarray | None" = None
+    z: np.ndarray | None = None
     num: dict = field(default_factory=dict)  # fill, clip, center, scale, edges
 
 
@@ -86,7 +87,7 @@ class TrainResult:
 # ---------------------------------------------------------------- reading closed leads
 
 
-def _load(s: "Session") -> tuple["np.ndarray", "np.ndarray", list[Column], dict]:
+def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict]:
     import numpy as np
 
     cols = sorted({c for c, _ in LEAD_COLUMNS.values()})
@@ -160,7 +161,7 @@ def _pick(columns: list[Column], fields: Sequence[str] | None, exclude: Sequence
     return picked, forced, skipped
 
 
-def _why_not(col: Column, parsed: "np.ndarray", n_present: int, n_distinct: int, sample: list[str]) -> str | None:
+def _why_not(col: Column, parsed: np.ndarray, n_present: int, n_distinct: int, sample: list[str]) -> str | None:
     """Why a column is not a usable input (identifier, contact detail, free text...), or None."""
     words = _words(col.name)
     if col.origin == "field" and words & _ID_WORDS and n_distinct > 0.5 * n_present:
@@ -256,7 +257,7 @@ def _min_count(n: int, naive: bool) -> int:
     return int(min(20, max(3, n * 0.005)))
 
 
-def _encode(col: Column, kind: str, data: Any, rows: "np.ndarray", naive: bool) -> Encoded | None:
+def _encode(col: Column, kind: str, data: Any, rows: np.ndarray, naive: bool) -> Encoded | None:
     """Fit the encoding of one column on `rows`; None when fewer than two levels are left."""
     n = len(rows)
     if kind == "category":
@@ -299,7 +300,7 @@ def _encode(col: Column, kind: str, data: Any, rows: "np.ndarray", naive: bool) 
                         "edges": [float(e) for e in edges]})
 
 
-def _design(encs: list[Encoded], rows: "np.ndarray"):
+def _design(encs: list[Encoded], rows: np.ndarray):
     """A sparse one-hot (+ linear terms) matrix of `rows`: one block per feature."""
     from scipy import sparse
 
@@ -324,7 +325,7 @@ def _design(encs: list[Encoded], rows: "np.ndarray"):
 # ---------------------------------------------------------------- fitting
 
 
-def _fit_logistic(X, y: "np.ndarray", folds: int) -> tuple[Any, float, float]:
+def _fit_logistic(X, y: np.ndarray, folds: int) -> tuple[Any, float, float]:
     """Logistic regression plus Platt scaling of its log-odds: from out-of-fold values when folds > 1."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -359,7 +360,7 @@ def _tables_logistic(encs: list[Encoded], est: Any, a: float, b: float) -> tuple
     return intercept, out
 
 
-def _tables_naive_bayes(encs: list[Encoded], y: "np.ndarray", rows: "np.ndarray") -> tuple[float, list[dict]]:
+def _tables_naive_bayes(encs: list[Encoded], y: np.ndarray, rows: np.ndarray) -> tuple[float, list[dict]]:
     yy = y[rows]
     pos, neg = int(yy.sum()), int(len(yy) - yy.sum())
     out = []
@@ -374,7 +375,7 @@ def _tables_naive_bayes(encs: list[Encoded], y: "np.ndarray", rows: "np.ndarray"
     return math.log(pos / neg), out
 
 
-def _table(e: Encoded, block: "np.ndarray", linear: float) -> dict:
+def _table(e: Encoded, block: np.ndarray, linear: float) -> dict:
     spec: dict[str, Any] = {"name": e.col.name, "from": e.col.origin, "key": e.col.key, "type": e.kind}
     if e.kind == "category":
         k = len(e.keys)
@@ -390,7 +391,7 @@ def _table(e: Encoded, block: "np.ndarray", linear: float) -> dict:
     return spec
 
 
-def _contributions(e: Encoded, spec: dict, rows: "np.ndarray") -> "np.ndarray":
+def _contributions(e: Encoded, spec: dict, rows: np.ndarray) -> np.ndarray:
     codes = e.codes[rows]
     if e.kind == "category":
         table = np.array([spec["weights"][k] for k in e.keys] + [spec["other"], spec["missing"]])
@@ -400,7 +401,7 @@ def _contributions(e: Encoded, spec: dict, rows: "np.ndarray") -> "np.ndarray":
     return linear + table[codes]
 
 
-def _neutralise(encs: list[Encoded], tables: list[dict], rows: "np.ndarray") -> None:
+def _neutralise(encs: list[Encoded], tables: list[dict], rows: np.ndarray) -> None:
     """Values never seen in training (no empty cells, no rare ones) count as an average lead, not as 0."""
     for e, t in zip(encs, tables):
         seen = np.bincount(e.codes[rows], minlength=e.levels) > 0
@@ -416,7 +417,7 @@ def _neutralise(encs: list[Encoded], tables: list[dict], rows: "np.ndarray") -> 
             t["missing"] = mean - t["coef"] * fill_z
 
 
-def _stats(e: Encoded, spec: dict, y: "np.ndarray", rows: "np.ndarray") -> None:
+def _stats(e: Encoded, spec: dict, y: np.ndarray, rows: np.ndarray) -> None:
     """Per value: how many closed leads had it and how many converted (the evidence behind reasons)."""
     codes = e.codes[rows]
     n = np.bincount(codes, minlength=e.levels)
@@ -434,7 +435,7 @@ def _stats(e: Encoded, spec: dict, y: "np.ndarray", rows: "np.ndarray") -> None:
 # ---------------------------------------------------------------- checks and metrics
 
 
-def _auc(y: "np.ndarray", p: "np.ndarray") -> float | None:
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
     if len(np.unique(y)) < 2:
         return None
     from sklearn.metrics import roc_auc_score
@@ -442,7 +443,7 @@ def _auc(y: "np.ndarray", p: "np.ndarray") -> float | None:
     return float(roc_auc_score(y, p))
 
 
-def _leaks(encs: list[Encoded], y: "np.ndarray", rows: "np.ndarray") -> list[dict]:
+def _leaks(encs: list[Encoded], y: np.ndarray, rows: np.ndarray) -> list[dict]:
     """Fields whose values almost decide the outcome: filled in after contact, they would leak it."""
     yy = y[rows]
     n = len(rows)
@@ -481,7 +482,7 @@ def _level_label(e: Encoded, level: int) -> str:
     return f"{lo}..{hi}"
 
 
-def _metrics(y: "np.ndarray", p: "np.ndarray") -> dict:
+def _metrics(y: np.ndarray, p: np.ndarray) -> dict:
     groups = max(1, min(10, len(y) // 10))
     order = np.argsort(p, kind="stable")
     calibration = []
@@ -527,7 +528,7 @@ def _readiness(kind: str, metrics: dict | None, leaks: list[dict], pos: int, neg
 # ---------------------------------------------------------------- the whole run
 
 
-def train(s: "Session", *, fields: Sequence[str] | None = None, exclude: Sequence[str] | None = None
+def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[str] | None = None
           ) -> TrainResult:
     """Train on every converted and disqualified lead, store the model and make it active."""
     import pandas as pd
@@ -626,7 +627,7 @@ def train(s: "Session", *, fields: Sequence[str] | None = None, exclude: Sequenc
     return TrainResult(model_id, payload, warnings, est, X, y[final_rows], (a, b), ids[final_rows])
 
 
-def _encodings(profiles: list, rows: "np.ndarray", naive: bool, skipped: dict[str, str]) -> list[Encoded]:
+def _encodings(profiles: list, rows: np.ndarray, naive: bool, skipped: dict[str, str]) -> list[Encoded]:
     out = []
     for col, ftype, data in profiles:
         e = _encode(col, ftype, data, rows, naive)
@@ -647,7 +648,7 @@ def _require_features(encs: list[Encoded], skipped: dict[str, str]) -> None:
                             "or name the fields to use with --fields")
 
 
-def _fit(kind: str, encs: list[Encoded], y: "np.ndarray", rows: "np.ndarray"):
+def _fit(kind: str, encs: list[Encoded], y: np.ndarray, rows: np.ndarray):
     if kind == "naive_bayes" or not encs:
         intercept, tables = _tables_naive_bayes(encs, y, rows)
         return intercept, tables, None, 1.0, 0.0

@@ -6,8 +6,9 @@ still move. Takes a session, never prints.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from leadcli import conversion, leads
 from leadcli.errors import InvalidValue, LeadcliError
@@ -33,7 +34,7 @@ class StageResult:
                 "outcome": self.outcome, "reason": self.reason}
 
 
-def _targets(s: "Session", ids: Sequence[int], flt: LeadFilter | None) -> list[Lead | int]:
+def _targets(s: Session, ids: Sequence[int], flt: LeadFilter | None) -> list[Lead | int]:
     """The leads named by id (an int stands for an id that does not exist), else those matching `flt`."""
     if ids:
         return [s.get(Lead, i) or i for i in dict.fromkeys(ids)]
@@ -45,7 +46,7 @@ def _missing(lead_id: int) -> StageResult:
                        "find ids with `leadcli list --search TEXT`")
 
 
-def move(s: "Session", to: str, ids: Sequence[int] = (), flt: LeadFilter | None = None,
+def move(s: Session, to: str, ids: Sequence[int] = (), flt: LeadFilter | None = None,
          reason: str | None = None) -> list[StageResult]:
     """Move leads to the open stage or to `disqualified`; a lead already there is left unchanged."""
     if to == Status.disqualified.value and not (reason or "").strip():
@@ -60,7 +61,7 @@ def move(s: "Session", to: str, ids: Sequence[int] = (), flt: LeadFilter | None 
     return results
 
 
-def reopen(s: "Session", ids: Sequence[int] = (), flt: LeadFilter | None = None, to: str | None = None,
+def reopen(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None, to: str | None = None,
            reason: str | None = None) -> list[StageResult]:
     """Bring disqualified leads back to the stage they left (or to `to`)."""
     if to is not None and to not in OPEN_STATUSES:
@@ -88,7 +89,7 @@ def reopen(s: "Session", ids: Sequence[int] = (), flt: LeadFilter | None = None,
     return results
 
 
-def _change(s: "Session", lead: Lead, to: str, reason: str | None, *, reopening: bool) -> StageResult:
+def _change(s: Session, lead: Lead, to: str, reason: str | None, *, reopening: bool) -> StageResult:
     before = lead.status
     if before == to:
         return StageResult(lead.id, lead.display_name, before, to, "unchanged", f"already {to}")

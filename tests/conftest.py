@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import leadcli.output
 import leadcli.store
 import leadcli.store.paths
-import leadcli.output
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -207,8 +207,9 @@ def test_archive_hides_from_list_and_restore_brings_back(cli):
 
 
 def test_every_command_help_has_a_summary_and_an_example(cli):
-    from leadcli.cli import app
     from typer.main import get_command
+
+    from leadcli.cli import app
 
     root = get_command(app)
 

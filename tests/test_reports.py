@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-
 import report_data
+
 from leadcli import reports, store
 from leadcli.query import LeadFilter
 

@@ -7,9 +7,9 @@ import io
 import json
 
 import pytest
+import report_data
 from sqlmodel import select
 
-import report_data
 from leadcli import leads, reports, store
 from leadcli.query import LeadFilter
 

@@ -9,10 +9,10 @@ import sys
 
 import numpy as np
 import pytest
+import scoring_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import scoring_data
 from leadcli import scoring, scoring_train, store
 from leadcli.errors import LeadcliError
 

@@ -344,8 +344,9 @@ def test_reopen_of_a_lead_converted_without_a_deal_says_it_stays_converted(cli):
 
 
 def test_shell_completion_offers_the_reasons(cli):
-    from leadcli.cli import app
     from typer.testing import CliRunner
+
+    from leadcli.cli import app
 
     result = CliRunner().invoke(app, [], prog_name="leadcli", env={
         "_LEADCLI_COMPLETE": "complete_bash", "COMP_WORDS": "leadcli disqualify 1 --reason no", "COMP_CWORD": "4"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,29 +18,29 @@ class StatusName(str, Enum):
     disqualified = "disqualified"
 
 
-Ids = Annotated[Optional[list[int]], typer.Argument(help="Lead ids; without ids the filters pick the leads.",
+Ids = Annotated[list[int] | None, typer.Argument(help="Lead ids; without ids the filters pick the leads.",
                                                     show_default=False)]
-StatusOpt = Annotated[Optional[list[StatusName]], typer.Option(
+StatusOpt = Annotated[list[StatusName] | None, typer.Option(
     "--status", help="Only leads in this status (repeat for several).", show_default=False)]
-SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only leads from this source (any case).")]
-OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only leads of this owner (any case).")]
-TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only leads with this tag.")]
-GradeOpt = Annotated[Optional[str], typer.Option("--grade", help="Only leads with this score grade (A-D).")]
-SearchOpt = Annotated[Optional[str], typer.Option(
+SourceOpt = Annotated[str | None, typer.Option("--source", help="Only leads from this source (any case).")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only leads of this owner (any case).")]
+TagOpt = Annotated[str | None, typer.Option("--tag", help="Only leads with this tag.")]
+GradeOpt = Annotated[str | None, typer.Option("--grade", help="Only leads with this score grade (A-D).")]
+SearchOpt = Annotated[str | None, typer.Option(
     "--search", help="Text found in name, e-mail, company, phone or external id.")]
-SinceOpt = Annotated[Optional[str], typer.Option(
+SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="Created on or after DATE (YYYY-MM-DD, ISO time, today, 30d...).")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Created on or before DATE (the whole day).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Created on or before DATE (the whole day).")]
 ArchivedOpt = Annotated[bool, typer.Option("--archived", help="Include archived leads.")]
-DescOpt = Annotated[Optional[bool], typer.Option("--desc/--asc", help="Force the sort direction.",
+DescOpt = Annotated[bool | None, typer.Option("--desc/--asc", help="Force the sort direction.",
                                                  show_default=False)]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
-def lead_filter(status: Optional[list[StatusName]] = None, source: Optional[str] = None,
-                owner: Optional[str] = None, tag: Optional[str] = None, grade: Optional[str] = None,
-                search: Optional[str] = None, since: Optional[str] = None, until: Optional[str] = None,
-                archived: bool = False, ids: Optional[list[int]] = None) -> LeadFilter:
+def lead_filter(status: list[StatusName] | None = None, source: str | None = None,
+                owner: str | None = None, tag: str | None = None, grade: str | None = None,
+                search: str | None = None, since: str | None = None, until: str | None = None,
+                archived: bool = False, ids: list[int] | None = None) -> LeadFilter:
     from leadcli import validate
 
     if grade is not None and grade.upper() not in ("A", "B", "C", "D"):

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-NameArg = Annotated[Optional[str], typer.Argument(help="The lead's full name.", show_default=False)]
-Email = Annotated[Optional[str], typer.Option("--email", help="E-mail address (domain stored lower-case).")]
-Phone = Annotated[Optional[str], typer.Option("--phone", help="Phone; stored as E.164 when it parses "
+NameArg = Annotated[str | None, typer.Argument(help="The lead's full name.", show_default=False)]
+Email = Annotated[str | None, typer.Option("--email", help="E-mail address (domain stored lower-case).")]
+Phone = Annotated[str | None, typer.Option("--phone", help="Phone; stored as E.164 when it parses "
                                                             "(set LEADCLI_REGION for numbers without +).")]
-Company = Annotated[Optional[str], typer.Option("--company", help="Company name.")]
-Title = Annotated[Optional[str], typer.Option("--title", help="Job title.")]
-Source = Annotated[Optional[str], typer.Option("--source", help="Where the lead came from (web, referral...).")]
-Owner = Annotated[Optional[str], typer.Option("--owner", help="The salesperson who owns the lead.")]
-Value = Annotated[Optional[str], typer.Option("--value", help="Expected deal value, e.g. 1500 or 1,500.50.")]
-Currency = Annotated[Optional[str], typer.Option("--currency", help="ISO 4217 code of the value, e.g. EUR.")]
-Tags = Annotated[Optional[list[str]], typer.Option("--tag", help="A tag (repeat for several).",
+Company = Annotated[str | None, typer.Option("--company", help="Company name.")]
+Title = Annotated[str | None, typer.Option("--title", help="Job title.")]
+Source = Annotated[str | None, typer.Option("--source", help="Where the lead came from (web, referral...).")]
+Owner = Annotated[str | None, typer.Option("--owner", help="The salesperson who owns the lead.")]
+Value = Annotated[str | None, typer.Option("--value", help="Expected deal value, e.g. 1500 or 1,500.50.")]
+Currency = Annotated[str | None, typer.Option("--currency", help="ISO 4217 code of the value, e.g. EUR.")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat for several).",
                                                    show_default=False)]
-Fields = Annotated[Optional[list[str]], typer.Option("--field", help="A custom field KEY=VALUE (repeatable).",
+Fields = Annotated[list[str] | None, typer.Option("--field", help="A custom field KEY=VALUE (repeatable).",
                                                      show_default=False)]
-Note = Annotated[Optional[str], typer.Option("--note", help="A note about the lead.")]
-FirstName = Annotated[Optional[str], typer.Option("--first-name", help="First name (default: from NAME).")]
-LastName = Annotated[Optional[str], typer.Option("--last-name", help="Last name (default: from NAME).")]
-ExternalId = Annotated[Optional[str], typer.Option("--external-id", help="The lead's id in another system.")]
-Created = Annotated[Optional[str], typer.Option("--created", help="When the lead came in (default: now).")]
+Note = Annotated[str | None, typer.Option("--note", help="A note about the lead.")]
+FirstName = Annotated[str | None, typer.Option("--first-name", help="First name (default: from NAME).")]
+LastName = Annotated[str | None, typer.Option("--last-name", help="Last name (default: from NAME).")]
+ExternalId = Annotated[str | None, typer.Option("--external-id", help="The lead's id in another system.")]
+Created = Annotated[str | None, typer.Option("--created", help="When the lead came in (default: now).")]
 AllowDuplicate = Annotated[bool, typer.Option("--allow-duplicate",
                                               help="Add even if a lead has the same e-mail or phone.")]
 

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 contacts_app = typer.Typer(help="Contacts: the people converted leads became.", no_args_is_help=True)
 companies_app = typer.Typer(help="Companies: the organisations converted leads became.", no_args_is_help=True)
 
-SearchOpt = Annotated[Optional[str], typer.Option("--search", help="Text found in the name, e-mail, phone or domain.")]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Show at most N rows.")]
+SearchOpt = Annotated[str | None, typer.Option("--search", help="Text found in the name, e-mail, phone or domain.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show at most N rows.")]
 
 
 @contacts_app.command("list")
 def list_contacts(
     search: SearchOpt = None,
-    company: Annotated[Optional[int], typer.Option("--company", help="Only contacts of this company id.")] = None,
+    company: Annotated[int | None, typer.Option("--company", help="Only contacts of this company id.")] = None,
     limit: LimitOpt = None,
 ) -> None:
     """List contacts, newest first, with how many leads and deals each has.

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from leadcli.commands._options import (ArchivedOpt, GradeOpt, Ids, OwnerOpt, SearchOpt, SinceOpt, SourceOpt,
-                                       StatusOpt, TagOpt, UntilOpt, YesOpt, lead_filter)
+from leadcli.commands._options import (
+    ArchivedOpt,
+    GradeOpt,
+    Ids,
+    OwnerOpt,
+    SearchOpt,
+    SinceOpt,
+    SourceOpt,
+    StatusOpt,
+    TagOpt,
+    UntilOpt,
+    YesOpt,
+    lead_filter,
+)
 
 NoContact = Annotated[bool, typer.Option("--no-contact", help="Do not create or link a contact.")]
 NoCompany = Annotated[bool, typer.Option("--no-company", help="Do not create or link a company.")]
 NoDeal = Annotated[bool, typer.Option("--no-deal", help="Do not create a deal.")]
-DealTitle = Annotated[Optional[str], typer.Option("--deal-title", help="The deal's title (default: company - name).")]
-DealValue = Annotated[Optional[str], typer.Option("--deal-value", help="The deal's value (default: the lead's).")]
-DealCurrency = Annotated[Optional[str], typer.Option("--deal-currency",
+DealTitle = Annotated[str | None, typer.Option("--deal-title", help="The deal's title (default: company - name).")]
+DealValue = Annotated[str | None, typer.Option("--deal-value", help="The deal's value (default: the lead's).")]
+DealCurrency = Annotated[str | None, typer.Option("--deal-currency",
                                                      help="The deal value's currency (default: the lead's).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be created or reused; write nothing.")]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,11 +28,11 @@ DealId = Annotated[int, typer.Argument(help="The deal's id.", show_default=False
 
 @app.command("list")
 def list_deals(
-    status: Annotated[Optional[list[DealStatusName]], typer.Option(
+    status: Annotated[list[DealStatusName] | None, typer.Option(
         "--status", help="Only deals in this status (repeat for several).", show_default=False)] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Only deals of this owner.")] = None,
-    lead: Annotated[Optional[int], typer.Option("--lead", help="Only deals made from this lead.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Show at most N deals.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only deals of this owner.")] = None,
+    lead: Annotated[int | None, typer.Option("--lead", help="Only deals made from this lead.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show at most N deals.")] = None,
 ) -> None:
     """List deals, newest first.
 
@@ -121,7 +121,7 @@ def reopen(deal_id: DealId) -> None:
 @app.command("to-lead")
 def to_lead(
     deal_id: DealId,
-    reason: Annotated[Optional[str], typer.Option("--reason", "-r", help="Why, for the lead's history.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why, for the lead's history.")] = None,
 ) -> None:
     """Turn a deal back into an open lead: the lead it came from reopens at the stage it had before
     converting, with the change in its history; the deal is kept, marked `reverted`. Its contact and
@@ -141,7 +141,7 @@ def to_lead(
     output.message(f"deal #{deal_id} is now lead #{lead_id} {label} again ({stage})")
 
 
-def _close(deal_id: int, to: str, reason: Optional[str] = None) -> None:
+def _close(deal_id: int, to: str, reason: str | None = None) -> None:
     from leadcli import conversion, output, store
 
     with store.session(write=True) as s:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -10,15 +10,15 @@ from leadcli.commands import add as add_cmd
 from leadcli.commands._options import StatusName
 
 IdArg = Annotated[int, typer.Argument(help="The lead's id.", show_default=False)]
-StatusOpt = Annotated[Optional[StatusName], typer.Option("--status", help="Move the lead to this status.")]
-ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why the status changed (needed to disqualify).")]
-RemoveTag = Annotated[Optional[list[str]], typer.Option("--remove-tag", help="Remove a tag (repeatable).",
+StatusOpt = Annotated[StatusName | None, typer.Option("--status", help="Move the lead to this status.")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why the status changed (needed to disqualify).")]
+RemoveTag = Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).",
                                                         show_default=False)]
 
 
 def edit(
     lead_id: IdArg,
-    name: Annotated[Optional[str], typer.Option("--name", help="The lead's full name.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The lead's full name.")] = None,
     email: add_cmd.Email = None,
     phone: add_cmd.Phone = None,
     company: add_cmd.Company = None,
@@ -29,9 +29,9 @@ def edit(
     currency: add_cmd.Currency = None,
     tag: add_cmd.Tags = None,
     remove_tag: RemoveTag = None,
-    field: Annotated[Optional[list[str]], typer.Option(
+    field: Annotated[list[str] | None, typer.Option(
         "--field", help="Set a custom field KEY=VALUE; KEY= removes it (repeatable).", show_default=False)] = None,
-    note: Annotated[Optional[str], typer.Option("--note", help="Append a dated note.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Append a dated note.")] = None,
     first_name: add_cmd.FirstName = None,
     last_name: add_cmd.LastName = None,
     external_id: add_cmd.ExternalId = None,

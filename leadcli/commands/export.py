@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from leadcli.commands._options import (ArchivedOpt, DescOpt, GradeOpt, OwnerOpt, SearchOpt, SinceOpt, SourceOpt,
-                                       StatusOpt, TagOpt, UntilOpt, lead_filter)
+from leadcli.commands._options import (
+    ArchivedOpt,
+    DescOpt,
+    GradeOpt,
+    OwnerOpt,
+    SearchOpt,
+    SinceOpt,
+    SourceOpt,
+    StatusOpt,
+    TagOpt,
+    UntilOpt,
+    lead_filter,
+)
 
 
 class ExportFormat(str, Enum):
@@ -17,12 +28,12 @@ class ExportFormat(str, Enum):
     jsonl = "jsonl"
 
 
-FormatOpt = Annotated[Optional[ExportFormat], typer.Option(
+FormatOpt = Annotated[ExportFormat | None, typer.Option(
     "--format", "-f", case_sensitive=False, help="csv (default), json or jsonl.", show_default=False)]
-OutputOpt = Annotated[Optional[str], typer.Option(
+OutputOpt = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE", help="Write to FILE (created readable by you only) instead of stdout.")]
-SortOpt = Annotated[Optional[str], typer.Option("--sort", help="Sort by a field of `list --sort` (default: id).")]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Export at most N leads.")]
+SortOpt = Annotated[str | None, typer.Option("--sort", help="Sort by a field of `list --sort` (default: id).")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Export at most N leads.")]
 
 
 def export(
@@ -50,7 +61,8 @@ def export(
       leadcli export > leads.csv
       leadcli export --status converted --since 2025-01-01 --format jsonl --output won.jsonl
     """
-    from leadcli import export as exporting, output, store
+    from leadcli import export as exporting
+    from leadcli import output, store
     from leadcli.leads import LEAD_KEYS
 
     fmt = format.value if format else (output.settings.format if output.settings.format in ("csv", "json", "jsonl")

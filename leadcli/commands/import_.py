@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -45,28 +45,28 @@ app = typer.Typer(
 Encoding = Annotated[str, typer.Option("--encoding", help="auto (detect), or utf-8, utf-16, cp1252, cp1251, "
                                                           "latin-1, ...")]
 Delimiter = Annotated[str, typer.Option("--delimiter", help="auto (sniff), ',', ';', tab or '|'.")]
-MapOpt = Annotated[Optional[list[str]], typer.Option(
+MapOpt = Annotated[list[str] | None, typer.Option(
     "--map", help='"CSV COLUMN=field" (repeatable); field: a lead field, fields.NAME (custom) or skip.',
     show_default=False)]
-MappingFileOpt = Annotated[Optional[str], typer.Option(
+MappingFileOpt = Annotated[str | None, typer.Option(
     "--mapping", metavar="FILE", help="A saved mapping (JSON or COLUMN=field lines); --map wins over it.")]
-SaveMapping = Annotated[Optional[str], typer.Option(
+SaveMapping = Annotated[str | None, typer.Option(
     "--save-mapping", metavar="FILE", help="Write the mapping used to FILE (JSON), for --mapping next time.")]
 Match = Annotated[str, typer.Option("--match", help="Duplicate keys, comma-separated: email, phone, external_id.")]
 OnDuplicate = Annotated[str, typer.Option(
     "--on-duplicate", help="skip (keep the existing lead), merge (fill its empty fields), update (overwrite "
                            "with the file's values), create (import anyway).")]
-StatusMap = Annotated[Optional[list[str]], typer.Option(
+StatusMap = Annotated[list[str] | None, typer.Option(
     "--status-map", help='"SOURCE STATUS=status" (repeatable), e.g. "Hot=qualified".', show_default=False)]
-SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Source for rows that have none.")]
-OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Owner for rows that have none.")]
+SourceOpt = Annotated[str | None, typer.Option("--source", help="Source for rows that have none.")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner for rows that have none.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the mapping and the counts; write nothing.")]
-Rejects = Annotated[Optional[str], typer.Option(
+Rejects = Annotated[str | None, typer.Option(
     "--rejects", metavar="FILE", help="Write invalid rows there (the original row + an error column).")]
 MaxRejects = Annotated[str, typer.Option(
     "--max-rejects", metavar="N|P%", help="Invalid rows allowed before the run fails (default 0: none).")]
 DayFirst = Annotated[bool, typer.Option("--day-first", help="Read ambiguous dates like 03/04/2025 as d/M/yyyy.")]
-Missing = Annotated[Optional[list[str]], typer.Option(
+Missing = Annotated[list[str] | None, typer.Option(
     "--missing", help="Another text meaning 'no value' (repeatable; built in: empty, Select, unknown, #N/A, "
                       "N/A, null, nan).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")]

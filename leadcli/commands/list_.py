@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from leadcli.commands._options import (ArchivedOpt, DescOpt, GradeOpt, OwnerOpt, SearchOpt, SinceOpt, SourceOpt,
-                                       StatusOpt, TagOpt, UntilOpt, lead_filter)
+from leadcli.commands._options import (
+    ArchivedOpt,
+    DescOpt,
+    GradeOpt,
+    OwnerOpt,
+    SearchOpt,
+    SinceOpt,
+    SourceOpt,
+    StatusOpt,
+    TagOpt,
+    UntilOpt,
+    lead_filter,
+)
 from leadcli.query import SORT_FIELDS
 
-SortOpt = Annotated[Optional[str], typer.Option(
+SortOpt = Annotated[str | None, typer.Option(
     "--sort", help=f"Sort by {', '.join(SORT_FIELDS)} (numbers and dates largest first).")]
-LimitOpt = Annotated[Optional[int], typer.Option(
+LimitOpt = Annotated[int | None, typer.Option(
     "--limit", "-n", min=0, help="Show at most N leads (0: all). On a terminal the default is 50; "
                                  "in a pipe or a file, every lead.")]
 TERMINAL_LIMIT = 50

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,19 +25,19 @@ class Measure(str, Enum):
     value = "value"
 
 
-ByOpt = Annotated[Optional[str], typer.Option(
+ByOpt = Annotated[str | None, typer.Option(
     "--by", help="Group by a lead field (source, owner, status, grade, company...), tag, a custom field "
                  "(field.NAME) or a date with a period (created:month, converted:quarter; "
                  "day|week|month|quarter|year).", show_default=False)]
-SinceOpt = Annotated[Optional[str], typer.Option(
+SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="From DATE (YYYY-MM-DD, today, 30d...) on --date-field [default: 1 January of this year].",
     show_default=False)]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Up to DATE, the whole day, on --date-field.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to DATE, the whole day, on --date-field.")]
 AllTimeOpt = Annotated[bool, typer.Option("--all-time", help="Every lead, not only this year's.")]
 DateFieldOpt = Annotated[DateField, typer.Option(
     "--date-field", help="created: leads created in the window and how many of them converted; converted: "
                          "leads created in the window and conversions made in it (a rate can pass 100).")]
-AsOfOpt = Annotated[Optional[str], typer.Option(
+AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="The report as it stood at the end of DATE, rebuilt from the status history.")]
 
 
@@ -52,7 +52,7 @@ def scope(status, source, owner, tag, grade, search, since, until, all_time, dat
         date_field=date_field.value, as_of=_date(as_of, "--as-of", end_of_day=True))
 
 
-def _date(value: Optional[str], option: str, end_of_day: bool = False) -> Optional[str]:
+def _date(value: str | None, option: str, end_of_day: bool = False) -> str | None:
     from leadcli import validate
     from leadcli.errors import InvalidValue
 
@@ -69,7 +69,7 @@ def conversion(
     by: ByOpt = "source",
     measure: Annotated[Measure, typer.Option("--measure", help="count, or value: sums of lead value too.")]
     = Measure.count,
-    currency: Annotated[Optional[str], typer.Option(
+    currency: Annotated[str | None, typer.Option(
         "--currency", help="With --measure value: convert values into this currency with the rates set by "
                            "`leadcli report rates set`.")] = None,
     since: SinceOpt = None, until: UntilOpt = None, all_time: AllTimeOpt = False,
@@ -77,10 +77,10 @@ def conversion(
     status: StatusOpt = None, source: SourceOpt = None, owner: OwnerOpt = None, tag: TagOpt = None,
     grade: GradeOpt = None, search: SearchOpt = None,
     scorecard: Annotated[bool, typer.Option("--scorecard", help="Only the overall rate, as a big number.")] = False,
-    drill: Annotated[Optional[str], typer.Option(
+    drill: Annotated[str | None, typer.Option(
         "--drill", metavar="GROUP", help="The leads behind one group, converted ones marked.")] = None,
     as_of: AsOfOpt = None,
-    traffic: Annotated[Optional[str], typer.Option(
+    traffic: Annotated[str | None, typer.Option(
         "--traffic", metavar="FILE", help="A CSV of period,source,visitors,sessions[,spend]: leads per visitor "
                                           "and conversions per session.")] = None,
 ) -> None:
@@ -189,7 +189,7 @@ def cost(
     spend: Annotated[str, typer.Option("--spend", metavar="FILE", help="A CSV of source,spend (and optionally "
                                        "period, currency): what each source cost.")],
     by: Annotated[str, typer.Option("--by", help="The lead field the spend file is keyed by.")] = "source",
-    currency: Annotated[Optional[str], typer.Option(
+    currency: Annotated[str | None, typer.Option(
         "--currency", help="The spend's currency when the file has no currency column.")] = None,
     since: SinceOpt = None, until: UntilOpt = None, all_time: AllTimeOpt = False,
     owner: OwnerOpt = None, tag: TagOpt = None, grade: GradeOpt = None,
@@ -213,7 +213,7 @@ def cost(
 
 @app.command("deals")
 def deals(
-    by: Annotated[Optional[str], typer.Option(
+    by: Annotated[str | None, typer.Option(
         "--by", help="owner, source (the lead's), status, created:PERIOD or closed:PERIOD.")] = "owner",
     since: SinceOpt = None, until: UntilOpt = None, all_time: AllTimeOpt = False, owner: OwnerOpt = None,
 ) -> None:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(help="Predictive lead scoring: train on converted and disqualified leads, score the open ones "
                        "0-100 with grades A-D, and explain each score.", no_args_is_help=True)
 
-FieldsOpt = Annotated[Optional[str], typer.Option(
+FieldsOpt = Annotated[str | None, typer.Option(
     "--fields", metavar="FIELD,...", help="Use exactly these fields (lead columns or custom fields; * wildcards).")]
-ExcludeOpt = Annotated[Optional[list[str]], typer.Option(
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
     "--exclude", metavar="FIELD", help="Leave a field out, e.g. one filled in after contact (repeatable; "
                                        "* wildcards; commas allowed).", show_default=False)]
 
 
-def _split(values: Optional[list[str]]) -> list[str]:
+def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
 
@@ -51,7 +51,7 @@ def train(fields: FieldsOpt = None, exclude: ExcludeOpt = None) -> None:
 
 @app.command("run")
 def run(
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Lead ids to score.", show_default=False)] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="Lead ids to score.", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Score every open lead.")] = False,
 ) -> None:
     """Score open leads with the active model: score 0-100, grade, trend, and a score history.
@@ -135,7 +135,7 @@ def explain(lead_id: Annotated[int, typer.Argument(help="The lead's id.", show_d
 
 @app.command("model")
 def model(
-    model_id: Annotated[Optional[int], typer.Argument(help="An older model's id (default: the active one).",
+    model_id: Annotated[int | None, typer.Argument(help="An older model's id (default: the active one).",
                                                       show_default=False)] = None,
     list_: Annotated[bool, typer.Option("--list", help="List every stored model instead.")] = False,
 ) -> None:
@@ -196,9 +196,9 @@ def render_model(m: dict) -> None:
 
 @app.command("grades")
 def grades(
-    a: Annotated[Optional[int], typer.Option("--a", min=1, max=100, help="Lowest score of grade A.")] = None,
-    b: Annotated[Optional[int], typer.Option("--b", min=1, max=100, help="Lowest score of grade B.")] = None,
-    c: Annotated[Optional[int], typer.Option("--c", min=1, max=100, help="Lowest score of grade C.")] = None,
+    a: Annotated[int | None, typer.Option("--a", min=1, max=100, help="Lowest score of grade A.")] = None,
+    b: Annotated[int | None, typer.Option("--b", min=1, max=100, help="Lowest score of grade B.")] = None,
+    c: Annotated[int | None, typer.Option("--c", min=1, max=100, help="Lowest score of grade C.")] = None,
 ) -> None:
     """Show or set the grade bands (default A 75+, B 50+, C 25+, D below); re-grades scored leads.
 
@@ -223,7 +223,7 @@ def grades(
 def file(
     path: Annotated[str, typer.Argument(metavar="FILE", help="A CSV file (or - for stdin), read as `import` reads it.",
                                         show_default=False)],
-    output_path: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
+    output_path: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
                                                        help="Write the scored CSV here (default: stdout).")] = None,
     encoding: Annotated[str, typer.Option("--encoding", help="auto, or the file's encoding (e.g. cp1252).")] = "auto",
     delimiter: Annotated[str, typer.Option("--delimiter", help="auto, or , ; tab |")] = "auto",

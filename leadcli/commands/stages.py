@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from leadcli.commands._options import (ArchivedOpt, GradeOpt, Ids, OwnerOpt, SearchOpt, SinceOpt, SourceOpt,
-                                       StatusName, StatusOpt, TagOpt, UntilOpt, YesOpt, lead_filter)
+from leadcli.commands._options import (
+    ArchivedOpt,
+    GradeOpt,
+    Ids,
+    OwnerOpt,
+    SearchOpt,
+    SinceOpt,
+    SourceOpt,
+    StatusName,
+    StatusOpt,
+    TagOpt,
+    UntilOpt,
+    YesOpt,
+    lead_filter,
+)
 
 DISQUALIFY_REASONS = ("no budget", "no need", "no authority", "bad timing", "competitor", "unresponsive",
                       "spam", "duplicate", "other")
@@ -20,8 +33,8 @@ def _complete_reason(incomplete: str) -> list[str]:
 DisqualifyReason = Annotated[str, typer.Option(
     "--reason", "-r", autocompletion=_complete_reason, show_default=False,
     help=f"Why (required): free text, or one of: {', '.join(DISQUALIFY_REASONS)}.")]
-NoteOpt = Annotated[Optional[str], typer.Option("--reason", "-r", help="A note for the history.")]
-ReopenTo = Annotated[Optional[StatusName], typer.Option(
+NoteOpt = Annotated[str | None, typer.Option("--reason", "-r", help="A note for the history.")]
+ReopenTo = Annotated[StatusName | None, typer.Option(
     "--to", help="The open stage to reopen at (default: the stage it was disqualified from).", show_default=False)]
 
 
@@ -85,7 +98,7 @@ def reopen(ids: Ids = None, to: ReopenTo = None, reason: NoteOpt = None, status:
          lead_filter(status, source, owner, tag, grade, search, since, until, archived), yes)
 
 
-def _run(verb: str, to: Optional[str], ids: Optional[list[int]], reason: Optional[str], flt, yes: bool) -> None:
+def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, flt, yes: bool) -> None:
     from leadcli import output, stages, store
     from leadcli.commands._options import confirm_bulk
     from leadcli.conversion import count_targets

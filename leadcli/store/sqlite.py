@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from leadcli.errors import DatabaseError
 from leadcli.store.paths import create_private_file, file_mode, now_iso, resolve_path
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 # waits that out with room to spare instead of failing with "database is locked".
 BUSY_TIMEOUT_MS = 30_000
 
-_engines: dict[str, "Engine"] = {}
+_engines: dict[str, Engine] = {}
 
 
 def _prepare_file(path: Path) -> None:
@@ -63,7 +64,7 @@ def _on_begin(conn) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def engine(path: Path | None = None) -> "Engine":
+def engine(path: Path | None = None) -> Engine:
     path = path or resolve_path()
     key = str(path)
     if key not in _engines:
@@ -177,15 +178,15 @@ def _translate(exc: sqlite3.DatabaseError, path: Path) -> DatabaseError:
 
 
 @contextmanager
-def session(write: bool = False, path: Path | None = None) -> Iterator["Session"]:
+def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
     """A SQLModel session inside one transaction: committed on success, rolled back on any error.
 
     `write=True` starts with BEGIN IMMEDIATE, so the command waits (up to the busy timeout) for
     the write lock instead of failing half-way. Library code may use savepoints
     (`session.begin_nested()`); `session.commit()` inside the block only releases a savepoint.
     """
-    from sqlalchemy.exc import OperationalError
     from sqlalchemy.exc import DatabaseError as SADatabaseError
+    from sqlalchemy.exc import OperationalError
     from sqlmodel import Session
 
     path = path or resolve_path()
@@ -212,7 +213,7 @@ def session(write: bool = False, path: Path | None = None) -> Iterator["Session"
         raise
 
 
-def raw_connection(s: "Session") -> sqlite3.Connection:
+def raw_connection(s: Session) -> sqlite3.Connection:
     """The sqlite3 connection under a session, for executemany on hot paths (same transaction)."""
     return s.connection().connection.driver_connection
 

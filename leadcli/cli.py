@@ -68,6 +68,7 @@ def _version(value: bool) -> None:
 
 
 def root(
+    ctx: typer.Context,
     db: Annotated[str | None, typer.Option(
         "--db", envvar="LEADCLI_DB", metavar="PATH",
         help="The database file [env LEADCLI_DB; default: leads.db in the user data dir].",
@@ -81,9 +82,10 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    from leadcli import output, store
+    from leadcli import output
+    from leadcli.store import Store
 
-    store.configure(db)
+    ctx.obj = Store(db)
     output.configure(format.value if format else None, quiet, no_color)
 
 

@@ -37,6 +37,8 @@ from leadcli.store import now_iso
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from leadcli.store import Store
+
 DUPLICATE_MODES = ("skip", "merge", "update", "create")
 MATCH_KEYS = {"email": "email_key", "phone": "phone_key", "external_id": "external_id"}
 CHUNK = 20_000
@@ -758,13 +760,14 @@ _STAGE_INSERT = (f"INSERT INTO temp.import_stage (line, {', '.join(RECORD)}) "
 
 
 def import_file(path: str | Path, options: ImportOptions | None = None,
-                progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
-    """Import one CSV file (or `-` for stdin) in one transaction; see the module docstring."""
+                progress: Callable[[int, int | None], None] | None = None, *,
+                db: Store | None = None) -> ImportReport:
+    """Import one CSV file (or `-` for stdin) in one transaction into `db` (default: LEADCLI_DB)."""
     from leadcli import store
 
     options = options or ImportOptions()
     options.check()
-    db_path = store.resolve_path()
+    db_path = (db or store.Store()).path
     store.migrate(db_path)
     digest = None
     if options.on_duplicate == "skip" and not options.reprocess:

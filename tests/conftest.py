@@ -24,10 +24,8 @@ def isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("LEADCLI_FORMAT", "LEADCLI_REGION", "NO_COLOR", "COLUMNS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(leadcli.store.paths, "default_path", lambda: tmp_path / "default" / "leads.db")
-    leadcli.store.configure(None)
     yield db_path
     leadcli.store.dispose_all()
-    leadcli.store.configure(None)
     leadcli.output.configure("auto", False, False)
 
 

@@ -76,8 +76,8 @@ _lead = st.fixed_dictionaries({
 })
 
 
-def _populate(records: list[dict]) -> None:
-    with store.session(write=True) as s:
+def _populate(records: list[dict], path=None) -> None:
+    with store.session(write=True, path=path) as s:
         for r in records:
             data = leads.LeadInput(name=r["name"], email=r["email"], phone=r["phone"], company=r["company"],
                                    source=r["source"], value=r["value"], currency=r["currency"], notes=r["notes"],
@@ -101,8 +101,7 @@ def _comparable(text: str) -> list[dict]:
 def test_export_import_export_round_trip(cli, tmp_path_factory, records):
     base = tmp_path_factory.mktemp("rt")
     first_db, second_db = base / "a.db", base / "b.db"
-    store.configure(str(first_db))
-    _populate(records)
+    _populate(records, first_db)
     exported = cli.ok("--db", str(first_db), "export").stdout
     path = base / "export.csv"
     path.write_text(exported, encoding="utf-8")
@@ -118,4 +117,3 @@ def test_export_import_export_round_trip(cli, tmp_path_factory, records):
     assert out["created"] == out["updated"] == 0
     assert cli.ok("--db", str(second_db), "export").stdout == again
     store.dispose_all()
-    store.configure(None)

@@ -147,10 +147,10 @@ _bad_cell = st.sampled_from([("Email", "not an email"), ("Estimated Value", "-5"
        existing=st.lists(_good_row, max_size=4))
 def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path_factory, rows, bad, where, existing):
     base = tmp_path_factory.mktemp("bad")
-    store.configure(str(base / "t.db"))
-    store.migrate()
+    db = store.Store(base / "t.db")
+    db.migrate()
     if existing:
-        ingest.import_file(_write(base / "seed.csv", existing))
+        ingest.import_file(_write(base / "seed.csv", existing), db=db)
     before = dump(base / "t.db")
     broken = [dict(r) for r in rows]
     column, value = bad
@@ -159,27 +159,25 @@ def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path
     if column == "Name":
         target.update({"Email": "", "Phone": "", "Industry": "Food"})
     with pytest.raises(ingest.TooManyRejects):
-        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"))
+        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"), db=db)
     assert dump(base / "t.db") == before
     store.dispose_all()
-    store.configure(None)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_good_row, min_size=1, max_size=12), mode=st.sampled_from(["skip", "merge", "update"]))
 def test_reimport_is_a_no_op(isolated_db, tmp_path_factory, rows, mode):
     base = tmp_path_factory.mktemp("again")
-    store.configure(str(base / "t.db"))
+    db = store.Store(base / "t.db")
     path = _write(base / "in.csv", rows)
-    first = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode))
+    first = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode), db=db)
     assert first.rejected == 0 and first.created + first.skipped + first.updated == len(rows)
     leads_before = [r for r in dump(base / "t.db") if r[0] != "import_run"]
     for reprocess in (False, True):
-        second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess))
+        second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess), db=db)
         assert (second.created, second.updated, second.skipped) == (0, 0, len(rows))
         assert [r for r in dump(base / "t.db") if r[0] != "import_run"] == leads_before
     store.dispose_all()
-    store.configure(None)
 
 
 def _write(path: Path, rows: list[dict]) -> Path:

@@ -55,14 +55,15 @@ def add(
       leadcli add "Ana Silva" --email ana@acme.io --company Acme --source referral --value 5000 --currency EUR
       id=$(leadcli -q add "Bo Chen" --phone "+1 415 555 0100")
     """
-    from leadcli import leads, output, store
+    from leadcli import leads, output
+    from leadcli.commands._context import current_store
 
     data = leads.LeadInput(
         name=name, first_name=first_name, last_name=last_name, email=email, phone=phone, company=company,
         title=title, source=source, owner=owner, value=value, currency=currency, external_id=external_id,
         notes=note, created=created, tags=list(tag or []), fields=list(field or []),
     )
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         lead = leads.add_lead(s, data, allow_duplicate=allow_duplicate)
         record = leads.lead_dict(lead, sorted(set(data.tags)))
     if output.current_format() in ("json", "jsonl"):

@@ -30,9 +30,10 @@ def restore(ids: IdsArg) -> None:
 
 
 def _set(ids: list[int], archived: bool) -> None:
-    from leadcli import leads, output, store
+    from leadcli import leads, output
+    from leadcli.commands._context import current_store
 
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         changed = leads.set_archived(s, ids, archived)
     verb = "archived" if archived else "restored"
     output.message(f"{verb} {len(changed)} lead(s)" + (f" ({len(ids) - len(changed)} already {verb})"

@@ -67,7 +67,8 @@ def convert(
       leadcli convert --status qualified --source referral --dry-run
       leadcli convert --status qualified --yes
     """
-    from leadcli import conversion, output, store, validate
+    from leadcli import conversion, output, validate
+    from leadcli.commands._context import current_store
     from leadcli.commands._options import confirm_bulk
     from leadcli.errors import LeadcliError, UsageError
 
@@ -85,11 +86,11 @@ def convert(
             raise UsageError("convert needs lead ids or filters",
                              hint="e.g. `leadcli convert 12` or `leadcli convert --status qualified --yes`")
         if not dry_run:
-            with store.session() as s:
+            with current_store().session() as s:
                 count = conversion.count_targets(s, flt)
             if count:
                 confirm_bulk("Convert", count, yes)
-    with store.session(write=not dry_run) as s:
+    with current_store().session(write=not dry_run) as s:
         results = conversion.convert(s, ids, flt, options)
     render(results, dry_run)
     failed = [r for r in results if r.outcome == "error"]

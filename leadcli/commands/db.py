@@ -20,9 +20,10 @@ def path() -> None:
       leadcli db path
       LEADCLI_DB=/srv/crm/leads.db leadcli db path
     """
-    from leadcli import output, store
+    from leadcli import output
+    from leadcli.commands._context import current_store
 
-    output.line(str(store.resolve_path()))
+    output.line(str(current_store().path))
 
 
 @app.command("migrate")
@@ -33,10 +34,11 @@ def migrate() -> None:
     Example:
       leadcli db migrate
     """
-    from leadcli import output, store
+    from leadcli import output
+    from leadcli.commands._context import current_store
     from leadcli.store.migrations import LATEST
 
-    applied = store.migrate()
+    applied = current_store().migrate()
     if applied:
         output.message(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
@@ -52,11 +54,12 @@ def check() -> None:
       leadcli db check
       leadcli --format json db check
     """
-    from leadcli import output, store
+    from leadcli import output
+    from leadcli.commands._context import current_store
     from leadcli.errors import DatabaseError
     from leadcli.output import Column
 
-    findings = store.check()
+    findings = current_store().check()
     output.rows(findings, [Column("check"), Column("ok"), Column("detail", wrap=True)])
     failed = [f["check"] for f in findings if not f["ok"]]
     if failed:
@@ -76,7 +79,9 @@ def backup(
     Example:
       leadcli db backup ~/backups/leads-$(date +%F).db
     """
-    from leadcli import output, store
+    from leadcli import output
+    from leadcli.commands._context import current_store
 
-    size = store.backup(target, force=force)
-    output.message(f"backed up {store.resolve_path()} to {target} ({size:,} bytes, mode 0600)")
+    db = current_store()
+    size = db.backup(target, force=force)
+    output.message(f"backed up {db.path} to {target} ({size:,} bytes, mode 0600)")

@@ -42,10 +42,11 @@ def list_deals(
       leadcli deals list --status open --owner maria
       leadcli deals list --status won --format csv > won.csv
     """
-    from leadcli import conversion, output, store
+    from leadcli import conversion, output
+    from leadcli.commands._context import current_store
     from leadcli.output import Column
 
-    with store.session() as s:
+    with current_store().session() as s:
         records = conversion.list_deals(s, statuses=[st.value for st in status or []], owner=owner, lead_id=lead,
                                         limit=limit)
     table = [Column("id", justify="right"), Column("title", max_width=32), Column("status", fixed=True),
@@ -64,9 +65,10 @@ def show(deal_id: DealId) -> None:
     Example:
       leadcli deals show 7
     """
-    from leadcli import conversion, output, store
+    from leadcli import conversion, output
+    from leadcli.commands._context import current_store
 
-    with store.session() as s:
+    with current_store().session() as s:
         record = conversion.deal_record(s, deal_id)
     value = conversion.money_text(None if record["value"] is None else int(record["value"] * 100), record["currency"])
     output.card(record, title=f"Deal #{record['id']}: {record['title']}", fields=[
@@ -132,9 +134,10 @@ def to_lead(
       leadcli deals to-lead 7
       leadcli deals to-lead 7 --reason "not ready to buy yet"
     """
-    from leadcli import conversion, output, store
+    from leadcli import conversion, output
+    from leadcli.commands._context import current_store
 
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         deal = conversion.get_deal(s, deal_id)
         lead = conversion.deal_to_lead(s, deal, reason)
         lead_id, label, stage = lead.id, lead.display_name, lead.status
@@ -142,9 +145,10 @@ def to_lead(
 
 
 def _close(deal_id: int, to: str, reason: str | None = None) -> None:
-    from leadcli import conversion, output, store
+    from leadcli import conversion, output
+    from leadcli.commands._context import current_store
 
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         deal = conversion.get_deal(s, deal_id)
         if to == "won":
             conversion.win_deal(s, deal)

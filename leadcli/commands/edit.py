@@ -47,14 +47,15 @@ def edit(
       leadcli edit 42 --status qualified
       leadcli edit 42 --field Industry=        (removes the custom field)
     """
-    from leadcli import leads, output, store
+    from leadcli import leads, output
+    from leadcli.commands._context import current_store
 
     data = leads.LeadInput(
         name=name, first_name=first_name, last_name=last_name, email=email, phone=phone, company=company,
         title=title, source=source, owner=owner, value=value, currency=currency, external_id=external_id,
         notes=note, tags=list(tag or []), fields=list(field or []),
     )
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         lead = leads.get_lead(s, lead_id)
         leads.edit_lead(s, lead, data, remove_tags=list(remove_tag or []), allow_duplicate=allow_duplicate,
                         status=status.value if status else None, reason=reason)

@@ -62,13 +62,14 @@ def export(
       leadcli export --status converted --since 2025-01-01 --format jsonl --output won.jsonl
     """
     from leadcli import export as exporting
-    from leadcli import output, store
+    from leadcli import output
+    from leadcli.commands._context import current_store
     from leadcli.leads import LEAD_KEYS
 
     fmt = format.value if format else (output.settings.format if output.settings.format in ("csv", "json", "jsonl")
                                        else "csv")
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
-    with store.session() as s:
+    with current_store().session() as s:
         records = exporting.iter_records(s, flt, sort=sort or "id", desc=desc, limit=limit)
         if output_file:
             count = _to_file(output_file, records, list(LEAD_KEYS), fmt)

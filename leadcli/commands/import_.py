@@ -110,6 +110,7 @@ def import_file(
     """
     from leadcli import ingest
     from leadcli import mapping as mapping_module
+    from leadcli.commands._context import current_store
 
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
                                    source=source, owner=owner, dry_run=dry_run, rejects_path=rejects,
@@ -129,7 +130,7 @@ def import_file(
 
     try:
         with _progress() as tick:
-            report = ingest.import_file(file, options, progress=tick)
+            report = ingest.import_file(file, options, progress=tick, db=current_store())
     except ingest.TooManyRejects as exc:
         if dry_run and exc.report is not None and not json:
             from leadcli import output
@@ -219,10 +220,11 @@ def runs() -> None:
       leadcli import runs
       leadcli import runs --format json
     """
-    from leadcli import ingest, output, store
+    from leadcli import ingest, output
+    from leadcli.commands._context import current_store
     from leadcli.output import Column
 
-    with store.session() as s:
+    with current_store().session() as s:
         records = ingest.list_runs(s)
     table = [Column("id", justify="right"), Column("file", max_width=30), Column("started_at", header="when"),
              Column("rows", justify="right"), Column("created", justify="right"), Column("updated", justify="right"),
@@ -244,9 +246,10 @@ def undo(
     Example:
       leadcli import undo 3
     """
-    from leadcli import ingest, output, store
+    from leadcli import ingest, output
+    from leadcli.commands._context import current_store
 
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         result = ingest.undo_run(s, run_id, force=force)
     output.message(f"undid import run {run_id}: deleted {result['deleted']} lead(s), "
                    f"restored {result['restored']} lead(s)")

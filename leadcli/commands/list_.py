@@ -51,14 +51,15 @@ def list_leads(
       leadcli list --sort score --grade A
       leadcli list --format json > leads.json
     """
-    from leadcli import leads, output, store
+    from leadcli import leads, output
+    from leadcli.commands._context import current_store
 
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
     # A table on a terminal is for reading: the first screenfuls, and how many there are in all.
     paged = limit is None and output.current_format() == "table"
     wanted = TERMINAL_LIMIT + 1 if paged else (limit or None)
     total = None
-    with store.session() as s:
+    with current_store().session() as s:
         records = leads.list_leads(s, flt, sort=sort, desc=desc, limit=wanted)
         if paged and len(records) > TERMINAL_LIMIT:
             records = records[:TERMINAL_LIMIT]

@@ -98,11 +98,12 @@ def conversion(
       leadcli report conversion --drill Web
       leadcli report conversion > report.csv
     """
-    from leadcli import output, reports, store
+    from leadcli import output, reports
     from leadcli.commands import _report_render as render
+    from leadcli.commands._context import current_store
 
     sc = scope(status, source, owner, tag, grade, search, since, until, all_time, date_field, as_of)
-    with store.session() as s:
+    with current_store().session() as s:
         if traffic:
             render.traffic(reports.traffic(s, sc, traffic))
         elif drill is not None:
@@ -133,11 +134,12 @@ def funnel(
       leadcli report funnel
       leadcli report funnel --strict --source Web --all-time
     """
-    from leadcli import reports, store
+    from leadcli import reports
     from leadcli.commands import _report_render as render
+    from leadcli.commands._context import current_store
 
     sc = scope(status, source, owner, tag, grade, search, since, until, all_time, as_of=as_of)
-    with store.session() as s:
+    with current_store().session() as s:
         render.funnel(reports.funnel(s, sc, strict=strict), strict)
 
 
@@ -155,11 +157,12 @@ def time_to_convert(
       leadcli report time-to-convert
       leadcli report time-to-convert --by source --all-time
     """
-    from leadcli import reports, store
+    from leadcli import reports
     from leadcli.commands import _report_render as render
+    from leadcli.commands._context import current_store
 
     sc = scope(status, source, owner, tag, grade, search, since, until, all_time, date_field)
-    with store.session() as s:
+    with current_store().session() as s:
         render.time_to_convert(reports.time_to_convert(s, sc, by), by)
 
 
@@ -176,11 +179,12 @@ def lost_reasons(
       leadcli report lost-reasons
       leadcli report lost-reasons --source "Cold Call" --all-time
     """
-    from leadcli import reports, store
+    from leadcli import reports
     from leadcli.commands import _report_render as render
+    from leadcli.commands._context import current_store
 
     sc = scope(None, source, owner, tag, grade, search, since, until, all_time)
-    with store.session() as s:
+    with current_store().session() as s:
         render.lost_reasons(reports.lost_reasons(s, sc))
 
 
@@ -203,11 +207,12 @@ def cost(
       leadcli report cost --spend spend.csv
       leadcli report cost --spend spend-by-month.csv --currency USD
     """
-    from leadcli import reports, store
+    from leadcli import reports
     from leadcli.commands import _report_render as render
+    from leadcli.commands._context import current_store
 
     sc = scope(None, None, owner, tag, grade, None, since, until, all_time)
-    with store.session() as s:
+    with current_store().session() as s:
         render.cost(reports.cost(s, sc, spend, by=by, currency=currency))
 
 
@@ -224,11 +229,12 @@ def deals(
       leadcli report deals
       leadcli report deals --by closed:month --all-time
     """
-    from leadcli import reports, store
+    from leadcli import reports
     from leadcli.commands import _report_render as render
+    from leadcli.commands._context import current_store
 
     sc = scope(None, None, owner, None, None, None, since, until, all_time)
-    with store.session() as s:
+    with current_store().session() as s:
         render.deals(reports.deals(s, sc, by), by)
 
 
@@ -243,9 +249,10 @@ def rates_set(
     Example:
       leadcli report rates set EUR=1.08 GBP=1.27 --base USD
     """
-    from leadcli import output, reports, store
+    from leadcli import output, reports
+    from leadcli.commands._context import current_store
 
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         saved = reports.set_rates(s, pairs, base)
     output.message(f"saved {len(saved)} rate(s)")
 
@@ -258,8 +265,9 @@ def rates_list() -> None:
     Example:
       leadcli report rates list
     """
-    from leadcli import output, reports, store
+    from leadcli import output, reports
+    from leadcli.commands._context import current_store
 
-    with store.session() as s:
+    with current_store().session() as s:
         rows = reports.list_rates(s)
     output.rows(rows, ["currency", "base", "rate", "updated_at"], empty="no rates set")

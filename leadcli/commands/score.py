@@ -34,8 +34,9 @@ def train(fields: FieldsOpt = None, exclude: ExcludeOpt = None) -> None:
       leadcli score train --fields source,Industry,Employees
     """
     from leadcli import output, scoring, scoring_train, store
+    from leadcli.commands._context import current_store
 
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         result = scoring_train.train(s, fields=_split([fields] if fields else None), exclude=_split(exclude))
         model = scoring.get_model(s, result.model_id)
         open_leads = store.raw_connection(s).execute(
@@ -62,12 +63,13 @@ def run(
       leadcli score run 12 15
     """
     from leadcli import output, scoring, store
+    from leadcli.commands._context import current_store
     from leadcli.errors import UsageError
 
     if bool(ids) == all_:
         raise UsageError("give lead ids or --all (not both)", hint="e.g. leadcli score run --all")
     missing: list[int] = []
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         model = scoring.require_model(s)
         result = scoring.score_leads(s, model, ids=ids if ids else None, keep_rows=bool(ids))
         if result.skipped:
@@ -105,10 +107,11 @@ def explain(lead_id: Annotated[int, typer.Argument(help="The lead's id.", show_d
       leadcli score explain 42
       leadcli --format json score explain 42
     """
-    from leadcli import leads, output, scoring, store
+    from leadcli import leads, output, scoring
+    from leadcli.commands._context import current_store
     from leadcli.output import Section
 
-    with store.session() as s:
+    with current_store().session() as s:
         lead = leads.get_lead(s, lead_id)
         model = scoring.require_model(s)
         ex = scoring.explain(model, scoring.lead_values(model, lead))
@@ -147,9 +150,10 @@ def model(
       leadcli score model --list
       leadcli --format json score model 3
     """
-    from leadcli import output, scoring, store
+    from leadcli import output, scoring
+    from leadcli.commands._context import current_store
 
-    with store.session() as s:
+    with current_store().session() as s:
         if list_:
             output.rows(scoring.list_models(s), empty="no models yet: `leadcli score train`")
             return
@@ -207,9 +211,10 @@ def grades(
       leadcli score grades
       leadcli score grades --a 80 --b 60 --c 30
     """
-    from leadcli import output, scoring, store
+    from leadcli import output, scoring
+    from leadcli.commands._context import current_store
 
-    with store.session(write=a is not None or b is not None or c is not None) as s:
+    with current_store().session(write=a is not None or b is not None or c is not None) as s:
         if a is None and b is None and c is None:
             bands = scoring.grade_bands(s)
         else:
@@ -237,9 +242,10 @@ def file(
     """
     import csv
 
-    from leadcli import output, scoring, store
+    from leadcli import output, scoring
+    from leadcli.commands._context import current_store
 
-    with store.session() as s:
+    with current_store().session() as s:
         result = scoring.score_file(s, path, encoding=encoding, delimiter=delimiter)
     if output_path:
         with output.open_private(output_path) as fh:

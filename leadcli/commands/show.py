@@ -17,9 +17,10 @@ def show(lead_id: IdArg) -> None:
       leadcli show 42
       leadcli show 42 --format json      (also: leadcli --format json show 42)
     """
-    from leadcli import leads, store
+    from leadcli import leads
+    from leadcli.commands._context import current_store
 
-    with store.session() as s:
+    with current_store().session() as s:
         lead = leads.get_lead(s, lead_id)
         record = leads.lead_dict(lead, leads.tags_for(s, [lead.id]).get(lead.id))
         record["history"] = leads.history(s, lead.id)

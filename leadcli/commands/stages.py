@@ -99,7 +99,8 @@ def reopen(ids: Ids = None, to: ReopenTo = None, reason: NoteOpt = None, status:
 
 
 def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, flt, yes: bool) -> None:
-    from leadcli import output, stages, store
+    from leadcli import output, stages
+    from leadcli.commands._context import current_store
     from leadcli.commands._options import confirm_bulk
     from leadcli.conversion import count_targets
     from leadcli.errors import UsageError
@@ -109,13 +110,13 @@ def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, f
         if flt.is_empty():
             raise UsageError(f"{verb} needs lead ids or filters",
                              hint=f"e.g. `leadcli {verb} 12 13` or `leadcli {verb} --status new --source web --yes`")
-        with store.session() as s:
+        with current_store().session() as s:
             count = count_targets(s, flt)
         if count == 0:
             output.message("no leads match the filters")
             return
         confirm_bulk(verb.capitalize(), count, yes)
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         if verb == "reopen":
             results = stages.reopen(s, ids, flt, to=to, reason=reason)
         else:

@@ -10,13 +10,6 @@ from pathlib import Path
 from leadcli.errors import DatabaseError
 
 ENV_DB = "LEADCLI_DB"
-_db_option: str | None = None
-
-
-def configure(db: str | None) -> None:
-    """Remember the `--db` option for this process (the CLI's root callback sets it)."""
-    global _db_option
-    _db_option = db
 
 
 def default_path() -> Path:
@@ -26,8 +19,9 @@ def default_path() -> Path:
 
 
 def resolve_path(db: str | None = None) -> Path:
-    """`--db`, else `LEADCLI_DB`, else `leads.db` in the user data dir."""
-    raw = db or _db_option or os.environ.get(ENV_DB) or ""
+    """`db` (the `--db` option or a library caller's path), else `LEADCLI_DB`, else `leads.db` in the
+    user data dir."""
+    raw = db or os.environ.get(ENV_DB) or ""
     if not raw:
         return default_path()
     if "://" in raw:
@@ -59,7 +53,6 @@ def create_private_file(path: Path) -> None:
             f"cannot create the database at {path}: {exc.strerror}",
             hint="pass a writable location with --db PATH or LEADCLI_DB",
         ) from exc
-
 
 
 def file_mode(path: Path) -> int:

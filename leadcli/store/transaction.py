@@ -1,0 +1,51 @@
+"""One transaction per command: a session that commits on success and rolls back on any error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from leadcli.store.paths import resolve_path
+from leadcli.store.sqlite import driver_error, engine, translate_error
+from leadcli.store.sqlite_migrate import migrate
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+
+@contextmanager
+def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
+    """A SQLModel session inside one transaction: committed on success, rolled back on any error.
+
+    `write=True` starts with BEGIN IMMEDIATE, so the command waits (up to the busy timeout) for
+    the write lock instead of failing half-way. Library code may use savepoints
+    (`session.begin_nested()`); `session.commit()` inside the block only releases a savepoint.
+    """
+    from sqlalchemy.exc import DatabaseError as SADatabaseError
+    from sqlalchemy.exc import OperationalError
+    from sqlmodel import Session
+
+    path = path or resolve_path()
+    migrate(path)
+    eng = engine(path)
+    try:
+        with eng.connect() as conn:
+            conn = conn.execution_options(leadcli_begin="IMMEDIATE" if write else "DEFERRED")
+            trans = conn.begin()
+            s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+            try:
+                yield s
+                s.flush()
+                trans.commit()
+            except BaseException:
+                trans.rollback()
+                raise
+            finally:
+                s.close()
+    except (OperationalError, SADatabaseError) as exc:
+        orig = driver_error(exc)
+        if orig is not None:
+            raise translate_error(orig, path) from exc
+        raise

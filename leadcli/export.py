@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from leadcli.lead_records import lead_record, tags_for
 from leadcli.query import LeadFilter, order_by
 
 if TYPE_CHECKING:
@@ -15,11 +16,10 @@ BATCH = 1000
 
 def iter_records(s: Session, flt: LeadFilter, *, sort: str | None = "id", desc: bool | None = None,
                  limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """Lead records (the JSON shape of `leads.lead_dict`), oldest id first by default (`sort=None`:
-    the order of `list`), without loading them all at once."""
+    """Lead records (the JSON shape of `lead_records.lead_dict`), oldest id first by default
+    (`sort=None`: the order of `list`), without loading them all at once."""
     from sqlalchemy import select
 
-    from leadcli import leads
     from leadcli.models import Lead
 
     # Core rows turned straight into records: no ORM object per lead (building one costs more
@@ -31,6 +31,6 @@ def iter_records(s: Session, flt: LeadFilter, *, sort: str | None = "id", desc: 
         stmt = stmt.limit(limit)
     result = s.connection().execute(stmt.execution_options(yield_per=BATCH))
     for batch in result.partitions(BATCH):
-        tags = leads.tags_for(s, [row[0] for row in batch])
+        tags = tags_for(s, [row[0] for row in batch])
         for row in batch:
-            yield leads.lead_record(dict(zip(names, row)), tags.get(row[0]))
+            yield lead_record(dict(zip(names, row, strict=True)), tags.get(row[0]))

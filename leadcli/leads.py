@@ -1,30 +1,25 @@
-"""Lead records: add, edit, status changes, archive, and the JSON shape. Takes a session, never prints."""
+"""Lead records: add, edit, status changes, archive, reading. Takes a session, never prints."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from leadcli import validate
 from leadcli.errors import DuplicateLead, InvalidTransition, InvalidValue, NotFound
-from leadcli.models import OPEN_STATUSES, Lead, LeadTag, Status, StatusChange
-from leadcli.query import LeadFilter, order_by
+from leadcli.lead_records import LEAD_KEYS, lead_dict, lead_record, tags_for
+from leadcli.models import Lead, LeadTag, StatusChange
+from leadcli.query import LeadFilter, order_by, same_text
+from leadcli.stages import TRANSITIONS, Status, allowed_next, transition_hint
 from leadcli.store import now_iso
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-# Which status may follow which. Terminal states are left only by `reopen` (disqualified)
-# or by turning a deal back into a lead (converted), both of which pass `reopening=True`.
-TRANSITIONS: dict[str, set[str]] = {
-    "new": {"contacted", "qualified", "disqualified", "converted"},
-    "contacted": {"new", "qualified", "disqualified", "converted"},
-    "qualified": {"new", "contacted", "disqualified", "converted"},
-    "disqualified": set(),
-    "converted": set(),
-}
+# Kept importable from here: the record shape lives in `lead_records`, the stages in `stages`.
+__all__ = ["LEAD_KEYS", "TRANSITIONS", "LeadFilter", "lead_dict", "lead_record", "tags_for"]
+_transition_hint = transition_hint
 
 
 @dataclass
@@ -116,6 +111,23 @@ def _refuse_duplicates(s: Session, values: dict[str, Any], exclude_id: int | Non
     )
 
 
+def _distinct_tags(tags: Iterable[str]) -> list[str]:
+    """The tags given, cleaned, each once whatever its case (the first spelling wins)."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        clean = validate.tag(tag)
+        seen.setdefault(clean.lower(), clean)
+    return list(seen.values())
+
+
+def _find_tag(s: Session, lead_id: int, tag: str) -> LeadTag | None:
+    """The lead's tag spelled `tag` in any case."""
+    from sqlmodel import select
+
+    stmt = select(LeadTag).where(LeadTag.lead_id == lead_id, same_text(LeadTag.tag, tag))
+    return s.exec(stmt).first()
+
+
 def add_lead(s: Session, data: LeadInput, *, allow_duplicate: bool = False, status: str = "new") -> Lead:
     values = _normalised(data)
     if not any(values.get(k) for k in ("name", "email", "phone", "company", "external_id")):
@@ -131,7 +143,7 @@ def add_lead(s: Session, data: LeadInput, *, allow_duplicate: bool = False, stat
         lead.converted_at = created
     s.add(lead)
     s.flush()
-    for tag in dict.fromkeys(validate.tag(t) for t in data.tags):
+    for tag in _distinct_tags(data.tags):
         s.add(LeadTag(lead_id=lead.id, tag=tag))
     s.add(StatusChange(lead_id=lead.id, from_status=None, to_status=status, at=created, reason="created"))
     s.flush()
@@ -193,11 +205,11 @@ def edit_lead(s: Session, lead: Lead, data: LeadInput, *, remove_tags: Sequence[
             else:
                 merged[key] = value
         lead.fields = merged
-    for tag in dict.fromkeys(validate.tag(t) for t in data.tags):
-        if s.get(LeadTag, (lead.id, tag)) is None:
+    for tag in _distinct_tags(data.tags):
+        if _find_tag(s, lead.id, tag) is None:
             s.add(LeadTag(lead_id=lead.id, tag=tag))
     for tag in remove_tags:
-        existing = s.get(LeadTag, (lead.id, validate.tag(tag)))
+        existing = _find_tag(s, lead.id, validate.tag(tag))
         if existing is not None:
             s.delete(existing)
     lead.updated_at = now_iso()
@@ -221,10 +233,9 @@ def set_status(s: Session, lead: Lead, to: str, reason: str | None = None, *,
     current = lead.status
     if to == current:
         raise InvalidTransition(f"lead #{lead.id} is already {current}")
-    allowed = TRANSITIONS[current] | (set(OPEN_STATUSES) if reopening else set())
-    if to not in allowed:
+    if to not in allowed_next(current, reopening=reopening):
         raise InvalidTransition(f"lead #{lead.id} is {current} and cannot become {to}",
-                                hint=_transition_hint(current, to))
+                                hint=transition_hint(current, to))
     if to == Status.disqualified.value and not validate.clean_text(reason):
         raise InvalidValue("reason", "disqualifying a lead needs a reason",
                            hint='add --reason, e.g. --reason "no budget"')
@@ -244,14 +255,6 @@ def set_status(s: Session, lead: Lead, to: str, reason: str | None = None, *,
     return change
 
 
-def _transition_hint(current: str, to: str) -> str:
-    if current == "disqualified":
-        return f"reopen it first: `leadcli reopen ID`, then move it to {to}"
-    if current == "converted":
-        return "a converted lead stays converted; turn its deal back into a lead with `leadcli deals to-lead DEAL_ID`"
-    return "open stages are new, contacted and qualified; converted and disqualified are final"
-
-
 def set_archived(s: Session, ids: Sequence[int], archived: bool) -> list[Lead]:
     changed = []
     now = now_iso()
@@ -268,39 +271,6 @@ def set_archived(s: Session, ids: Sequence[int], archived: bool) -> list[Lead]:
 
 
 # ---------------------------------------------------------------- reading
-
-
-def tags_for(s: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:
-    from sqlmodel import select
-
-    out: dict[int, list[str]] = {}
-    ids = list(lead_ids)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        for lead_id, tag in s.exec(select(LeadTag.lead_id, LeadTag.tag).where(LeadTag.lead_id.in_(chunk))
-                                   .order_by(LeadTag.lead_id, LeadTag.tag)):
-            out.setdefault(lead_id, []).append(tag)
-    return out
-
-
-LEAD_KEYS = ("id", "name", "first_name", "last_name", "email", "phone", "company", "title", "source", "owner",
-             "value", "currency", "status", "status_reason", "score", "grade", "trend", "tags", "fields",
-             "external_id", "notes", "created_at", "updated_at", "converted_at", "archived_at")
-
-
-def lead_dict(lead: Lead, tags: list[str] | None = None) -> dict[str, Any]:
-    """The JSON shape of a lead (CLI.md)."""
-    return lead_record({key: getattr(lead, key, None) for key in (*LEAD_KEYS, "value_cents")}, tags)
-
-
-def lead_record(values: dict[str, Any], tags: list[str] | None = None) -> dict[str, Any]:
-    """The JSON shape of a lead from its column values (`value_cents`, not `value`)."""
-    cents = values["value_cents"]
-    out = {key: values.get(key) for key in LEAD_KEYS}
-    out["value"] = None if cents is None else Decimal(cents) / 100
-    out["tags"] = tags or []
-    out["fields"] = dict(values["fields"] or {})
-    return out
 
 
 def select_leads(s: Session, flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
@@ -339,27 +309,3 @@ def resolve_targets(s: Session, ids: Sequence[int], flt: LeadFilter) -> list[Lea
     if ids:
         return [get_lead(s, lead_id) for lead_id in ids]
     return select_leads(s, flt, sort="id")
-
-
-@dataclass
-class LeadExtras:
-    """What other parts of leadcli add to a lead's card: extra fields, sections and JSON keys."""
-
-    fields: list[tuple[str, Any]] = field(default_factory=list)
-    sections: list[tuple[str, list[dict]]] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def lead_extras(s: Session, lead: Lead) -> LeadExtras:
-    """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
-    from leadcli import conversion
-
-    extras = LeadExtras()
-    conversion.lead_extras(s, lead, extras)
-    from leadcli import scoring
-
-    fields, sections, data = scoring.lead_score_extras(s, lead)
-    extras.fields += fields
-    extras.sections += sections
-    extras.data.update(data)
-    return extras

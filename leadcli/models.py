@@ -6,24 +6,16 @@ The DDL itself lives, frozen, in `migrations.py`; a test checks the two agree.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+# The statuses are declared once, in `stages`; these names stay importable from here.
+from leadcli.stages import OPEN_STATUSES, STATUS_ORDER, TERMINAL_STATUSES, Status
 
-class Status(str, Enum):
-    new = "new"
-    contacted = "contacted"
-    qualified = "qualified"
-    converted = "converted"
-    disqualified = "disqualified"
-
-
-OPEN_STATUSES = (Status.new.value, Status.contacted.value, Status.qualified.value)
-TERMINAL_STATUSES = (Status.converted.value, Status.disqualified.value)
-STATUS_ORDER = {s.value: i for i, s in enumerate(Status)}
+__all__ = ["OPEN_STATUSES", "STATUS_ORDER", "TERMINAL_STATUSES", "Status", "Lead", "LeadTag", "StatusChange",
+           "load_all"]
 
 
 class Lead(SQLModel, table=True):

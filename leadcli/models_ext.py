@@ -6,18 +6,15 @@ paid only by the commands that use them; `leadcli.models` hands them out on firs
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
 
 from sqlmodel import Field, SQLModel
 
+from leadcli.stages import DealStatus
+
+__all__ = ["DealStatus", "Company", "Contact", "Deal", "CurrencyRate", "ScoreModel", "ScoreHistory", "Setting",
+           "ImportRun", "ImportChange"]
+
 # ---------------------------------------------------------------- conversion (migration 3)
-
-
-class DealStatus(str, Enum):
-    open = "open"
-    won = "won"
-    lost = "lost"
-    reverted = "reverted"  # turned back into a lead (`deals to-lead`)
 
 
 class Company(SQLModel, table=True):

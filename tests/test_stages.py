@@ -228,7 +228,7 @@ class LeadLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.expected_changes)
     @rule(data=st.data(), to=st.sampled_from(["new", "contacted", "qualified", "disqualified"]))
     def move(self, data, to):
-        from leadcli import stages
+        from leadcli import stage_moves as stages
 
         lead_id = data.draw(st.sampled_from(self.lead_ids()))
         reason = "spam" if to == "disqualified" else None
@@ -237,7 +237,7 @@ class LeadLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.expected_changes)
     @rule(data=st.data(), to=st.sampled_from([None, "new", "qualified"]))
     def reopen(self, data, to):
-        from leadcli import stages
+        from leadcli import stage_moves as stages
 
         lead_id = data.draw(st.sampled_from(self.lead_ids()))
         self._ok(lead_id, lambda s: stages.reopen(s, [lead_id], to=to))

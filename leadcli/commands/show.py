@@ -19,12 +19,13 @@ def show(lead_id: IdArg) -> None:
     """
     from leadcli import leads
     from leadcli.commands._context import current_store
+    from leadcli.commands._lead_card import lead_extras
 
     with current_store().session() as s:
         lead = leads.get_lead(s, lead_id)
         record = leads.lead_dict(lead, leads.tags_for(s, [lead.id]).get(lead.id))
         record["history"] = leads.history(s, lead.id)
-        extras = leads.lead_extras(s, lead)
+        extras = lead_extras(s, lead)
     record.update(extras.data)
     render(record, lead.display_name, extras)
 

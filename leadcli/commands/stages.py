@@ -99,10 +99,9 @@ def reopen(ids: Ids = None, to: ReopenTo = None, reason: NoteOpt = None, status:
 
 
 def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, flt, yes: bool) -> None:
-    from leadcli import output, stages
+    from leadcli import leads, output, stage_moves
     from leadcli.commands._context import current_store
     from leadcli.commands._options import confirm_bulk
-    from leadcli.conversion import count_targets
     from leadcli.errors import UsageError
 
     ids = list(ids or [])
@@ -111,16 +110,16 @@ def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, f
             raise UsageError(f"{verb} needs lead ids or filters",
                              hint=f"e.g. `leadcli {verb} 12 13` or `leadcli {verb} --status new --source web --yes`")
         with current_store().session() as s:
-            count = count_targets(s, flt)
+            count = leads.count_leads(s, flt)
         if count == 0:
             output.message("no leads match the filters")
             return
         confirm_bulk(verb.capitalize(), count, yes)
     with current_store().session(write=True) as s:
         if verb == "reopen":
-            results = stages.reopen(s, ids, flt, to=to, reason=reason)
+            results = stage_moves.reopen(s, ids, flt, to=to, reason=reason)
         else:
-            results = stages.move(s, to, ids, flt, reason=reason)
+            results = stage_moves.move(s, to, ids, flt, reason=reason)
     report(results)
 
 

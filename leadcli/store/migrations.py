@@ -218,6 +218,17 @@ M006_DROP_PREFIX_INDEXES = [
     "DROP INDEX IF EXISTS ix_status_change_lead",  # ix_status_change_asof (lead_id, at, id, to_status)
 ]
 
+# Case-insensitive matching made explicit: `list --source/--owner/--tag` compare lower(column) with
+# lower(value), the same on every database (a collation is SQLite's alone). These expression
+# indexes keep each filter an index lookup; those on owner and tag replace the plain ones.
+M007_CASELESS_INDEXES = [
+    "CREATE INDEX ix_lead_source_lower ON lead (lower(source), created_at)",
+    "DROP INDEX IF EXISTS ix_lead_owner",
+    "CREATE INDEX ix_lead_owner_lower ON lead (lower(owner), created_at)",
+    "DROP INDEX IF EXISTS ix_lead_tag_tag",
+    "CREATE INDEX ix_lead_tag_lower ON lead_tag (lower(tag), lead_id)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_foundation", M001_FOUNDATION),
     (2, "m002_import_runs", M002_IMPORT_RUNS),
@@ -225,6 +236,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (4, "m004_scoring", M004_SCORING),
     (5, "m005_report_indexes", M005_REPORT_INDEXES),
     (6, "m006_drop_prefix_indexes", M006_DROP_PREFIX_INDEXES),
+    (7, "m007_caseless_indexes", M007_CASELESS_INDEXES),
 ]
 
 LATEST = MIGRATIONS[-1][0]

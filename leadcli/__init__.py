@@ -1,3 +1,25 @@
-"""leadcli: a command-line CRM for sales leads over one local SQLite file."""
+"""leadcli: a command-line CRM for sales leads over one local SQLite file, and the library under it.
+
+    from leadcli import Database
+    db = Database("leads.db")
+
+`Database` is loaded on first use, so `import leadcli` stays cheap (see leadcli/api.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+__all__ = ["Database", "__version__"]
+
+if TYPE_CHECKING:
+    from leadcli.api import Database
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Database":
+        from leadcli.api import Database
+
+        return Database
+    raise AttributeError(f"module 'leadcli' has no attribute {name!r}")

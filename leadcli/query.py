@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,32 @@ class LeadFilter:
         elif not self.include_archived:
             out.append(t.c.archived_at.is_(None))
         return out
+
+
+GRADES = ("A", "B", "C", "D")
+
+
+def build_filter(statuses: Sequence[str] = (), source: str | None = None, owner: str | None = None,
+                 tag: str | None = None, grade: str | None = None, search: str | None = None,
+                 since: str | None = None, until: str | None = None, archived: bool = False,
+                 ids: Sequence[int] = ()) -> LeadFilter:
+    """The filters of `list` from what a user typed: dates parsed, text trimmed, values checked."""
+    from leadcli import validate
+    from leadcli.stages import Status
+
+    wrong = [st for st in statuses if st not in {x.value for x in Status}]
+    if wrong:
+        raise InvalidValue("status", f"{wrong[0]!r} is not a status",
+                           hint="use one of: " + ", ".join(x.value for x in Status), exit_code=2)
+    if grade is not None and grade.upper() not in GRADES:
+        raise InvalidValue("grade", f"{grade!r} is not a grade", hint="use A, B, C or D", exit_code=2)
+    since_at = validate.user_date(since, "since") if since else None
+    until_at = validate.user_date(until, "until", end_of_day=True) if until else None
+    validate.date_window(since_at, until_at)
+    return LeadFilter(
+        statuses=list(statuses), source=validate.clean_text(source), owner=validate.clean_text(owner),
+        tag=" ".join(tag.split()) or None if tag is not None else None, grade=grade, search=search,
+        since=since_at, until=until_at, include_archived=archived, ids=list(ids))
 
 
 # Text a user types in any case (`--source web` finds "Web"): compared through lower(), the

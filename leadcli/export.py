@@ -20,11 +20,11 @@ def iter_records(s: Session, flt: LeadFilter, *, sort: str | None = "id", desc: 
     (`sort=None`: the order of `list`), without loading them all at once."""
     from sqlalchemy import select
 
-    from leadcli.models import Lead
+    from leadcli.models import Lead, table_of
 
     # Core rows turned straight into records: no ORM object per lead (building one costs more
     # than the rest of the export), and no identity map holding every exported lead.
-    table = Lead.__table__
+    table = table_of(Lead)
     names = [c.name for c in table.columns if c.name in Lead.model_fields]
     stmt = select(*(table.c[n] for n in names)).where(*flt.clauses()).order_by(*order_by(sort, desc))
     if limit is not None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from leadcli import validate
 from leadcli.errors import DuplicateLead, InvalidTransition, InvalidValue, NotFound
 from leadcli.lead_records import LEAD_KEYS, lead_dict, lead_record, tags_for
-from leadcli.models import Lead, LeadTag, StatusChange
+from leadcli.models import Lead, LeadTag, StatusChange, table_of
 from leadcli.query import LeadFilter, order_by, same_text
 from leadcli.stages import TRANSITIONS, Status, allowed_next, transition_hint
 from leadcli.store import now_iso
@@ -103,7 +103,7 @@ def _refuse_duplicates(s: Session, values: dict[str, Any], exclude_id: int | Non
     if not dupes:
         return
     other = dupes[0]
-    same = "e-mail " + other.email if values.get("email_key") and other.email_key == values.get("email_key") \
+    same = "e-mail " + (other.email or "") if values.get("email_key") and other.email_key == values.get("email_key") \
         else "phone " + (other.phone or "")
     raise DuplicateLead(
         f"lead #{other.id} ({other.display_name}) already has the {same}",
@@ -147,7 +147,7 @@ def add_lead(s: Session, data: LeadInput, *, allow_duplicate: bool = False, stat
         s.add(LeadTag(lead_id=lead.id, tag=tag))
     s.add(StatusChange(lead_id=lead.id, from_status=None, to_status=status, at=created, reason="created"))
     s.flush()
-    on_leads_created(s, lead.id, lead.id)
+    on_leads_created(s, lead.key, lead.key)
     return lead
 
 
@@ -206,10 +206,10 @@ def edit_lead(s: Session, lead: Lead, data: LeadInput, *, remove_tags: Sequence[
                 merged[key] = value
         lead.fields = merged
     for tag in _distinct_tags(data.tags):
-        if _find_tag(s, lead.id, tag) is None:
+        if _find_tag(s, lead.key, tag) is None:
             s.add(LeadTag(lead_id=lead.id, tag=tag))
     for tag in remove_tags:
-        existing = _find_tag(s, lead.id, validate.tag(tag))
+        existing = _find_tag(s, lead.key, validate.tag(tag))
         if existing is not None:
             s.delete(existing)
     lead.updated_at = now_iso()
@@ -219,7 +219,7 @@ def edit_lead(s: Session, lead: Lead, data: LeadInput, *, remove_tags: Sequence[
     s.flush()
     from leadcli import scoring
 
-    scoring.rescore_leads(s, [lead.id])
+    scoring.rescore_leads(s, [lead.key])
     return lead
 
 
@@ -293,7 +293,7 @@ def list_leads(s: Session, flt: LeadFilter, *, sort: str | None = None, desc: bo
 def count_leads(s: Session, flt: LeadFilter) -> int:
     from sqlalchemy import func, select
 
-    return s.connection().execute(select(func.count()).select_from(Lead.__table__).where(*flt.clauses())).scalar_one()
+    return s.connection().execute(select(func.count()).select_from(table_of(Lead)).where(*flt.clauses())).scalar_one()
 
 
 def history(s: Session, lead_id: int) -> list[dict[str, Any]]:

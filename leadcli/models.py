@@ -8,14 +8,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Table
 from sqlmodel import Field, SQLModel
 
 # The statuses are declared once, in `stages`; these names stay importable from here.
-from leadcli.stages import OPEN_STATUSES, STATUS_ORDER, TERMINAL_STATUSES, Status
-
-__all__ = ["OPEN_STATUSES", "STATUS_ORDER", "TERMINAL_STATUSES", "Status", "Lead", "LeadTag", "StatusChange",
-           "load_all"]
+from leadcli.stages import Status
 
 
 class Lead(SQLModel, table=True):
@@ -59,6 +56,13 @@ class Lead(SQLModel, table=True):
         return None if self.value_cents is None else Decimal(self.value_cents) / 100
 
     @property
+    def key(self) -> int:
+        """The id of a stored lead (one read from the database or flushed)."""
+        if self.id is None:
+            raise ValueError("the lead has no id until it is flushed")
+        return self.id
+
+    @property
     def display_name(self) -> str:
         """What a list shows: the name, else `Lead #<id>` (as Bitrix24 numbers untitled leads)."""
         return self.name or f"Lead #{self.id}"
@@ -84,7 +88,8 @@ class StatusChange(SQLModel, table=True):
 
 # Tables only some commands need live in models_ext and are imported on first use, so `add` and
 # `list` do not pay for defining them.
-_EXTENDED = frozenset({'DealStatus', 'Company', 'Contact', 'Deal', 'CurrencyRate', 'ScoreModel', 'ScoreHistory', 'Setting', 'ImportRun', 'ImportChange'})
+_EXTENDED = frozenset({"DealStatus", "Company", "Contact", "Deal", "CurrencyRate", "ScoreModel", "ScoreHistory",
+                       "Setting", "ImportRun", "ImportChange"})
 
 
 def __getattr__(name: str) -> Any:
@@ -93,6 +98,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(models_ext, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel class, for set-based statements."""
+    return model.__table__  # type: ignore[attr-defined]
 
 
 def load_all() -> None:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 FORMATS = ("auto", "table", "csv", "json", "jsonl", "markdown")
 
@@ -64,7 +64,7 @@ class Column:
 
     key: str
     header: str | None = None
-    justify: str = "left"
+    justify: Literal["default", "left", "center", "right", "full"] = "left"
     style: str | None = None
     fmt: Callable[[Any], str] | None = None
     max_width: int | None = None
@@ -422,7 +422,7 @@ def scorecard(data: dict, *, value: str, label: str, detail: str | None = None) 
 
     out = console()
     out.print(Text(label, style="bold"))
-    out.print(Text("\n".join(big_text(value)), style="bold cyan" if settings.color else None))
+    out.print(Text("\n".join(big_text(value)), style="bold cyan" if settings.color else ""))
     if detail:
         out.print(Text(detail))
 

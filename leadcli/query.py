@@ -48,9 +48,9 @@ class LeadFilter:
         """SQLAlchemy Core conditions on the lead table (or an alias of it)."""
         from sqlalchemy import exists, or_, select
 
-        from leadcli.models import Lead, LeadTag
+        from leadcli.models import Lead, LeadTag, table_of
 
-        t = table if table is not None else Lead.__table__
+        t = table if table is not None else table_of(Lead)
         out: list[Any] = []
         if self.ids:
             out.append(t.c.id.in_(self.ids))
@@ -63,7 +63,7 @@ class LeadFilter:
         if self.grade:
             out.append(t.c.grade == self.grade.upper())
         if self.tag:
-            tags = LeadTag.__table__
+            tags = table_of(LeadTag)
             out.append(exists(select(tags.c.lead_id).where(tags.c.lead_id == t.c.id,
                                                            same_text(tags.c.tag, self.tag))))
         if self.search:
@@ -125,9 +125,9 @@ def _escape_like(text: str) -> str:
 
 def order_by(sort: str | None, desc: bool | None, table: Any = None) -> list[Any]:
     """ORDER BY terms: newest first by default; `--sort F` uses F's natural direction unless forced."""
-    from leadcli.models import Lead
+    from leadcli.models import Lead, table_of
 
-    t = table if table is not None else Lead.__table__
+    t = table if table is not None else table_of(Lead)
     key = (sort or "created").lower()
     if key not in SORT_FIELDS:
         raise InvalidValue("sort", f"cannot sort by {sort!r}",

@@ -73,15 +73,15 @@ def reopen(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None, t
         if isinstance(lead, int):
             results.append(_missing(lead))
         elif lead.status in OPEN_STATUSES:
-            results.append(StageResult(lead.id, lead.display_name, lead.status, lead.status, "unchanged",
+            results.append(StageResult(lead.key, lead.display_name, lead.status, lead.status, "unchanged",
                                        "already open"))
         elif lead.status == Status.converted.value:
             hint = f"turn its deal back into a lead with `leadcli deals to-lead {lead.deal_id}`" if lead.deal_id \
                 else "it was converted without a deal and stays converted; add a new lead for new business"
-            results.append(StageResult(lead.id, lead.display_name, lead.status, None, "error",
+            results.append(StageResult(lead.key, lead.display_name, lead.status, None, "error",
                                        f"lead #{lead.id} is converted and cannot be reopened", hint))
         else:
-            stage = to or conversion.status_before_disqualification(s, lead.id)
+            stage = to or conversion.status_before_disqualification(s, lead.key)
             results.append(_change(s, lead, stage, reason or "reopened", reopening=True))
     # A lead open again is scored like any open lead (the model may have changed since it closed).
     from leadcli import scoring
@@ -93,13 +93,13 @@ def reopen(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None, t
 def _change(s: Session, lead: Lead, to: str, reason: str | None, *, reopening: bool) -> StageResult:
     before = lead.status
     if before == to:
-        return StageResult(lead.id, lead.display_name, before, to, "unchanged", f"already {to}")
+        return StageResult(lead.key, lead.display_name, before, to, "unchanged", f"already {to}")
     savepoint = s.begin_nested()
     try:
         leads.set_status(s, lead, to, reason, reopening=reopening)
     except LeadcliError as exc:
         savepoint.rollback()
         s.refresh(lead)
-        return StageResult(lead.id, lead.display_name, before, to, "error", exc.message, exc.hint)
+        return StageResult(lead.key, lead.display_name, before, to, "error", exc.message, exc.hint)
     savepoint.commit()
-    return StageResult(lead.id, lead.display_name, before, to, "changed", reason)
+    return StageResult(lead.key, lead.display_name, before, to, "changed", reason)

@@ -110,7 +110,7 @@ def test_export_import_export_round_trip(cli, tmp_path_factory, records):
     again = cli.ok("--db", str(second_db), "export").stdout
     a, b = _comparable(again), _comparable(exported)
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert {k: (x[k], y[k]) for k in x if x[k] != y[k]} == {}
     # Importing the export again changes nothing.
     out = json.loads(cli.ok("--db", str(second_db), "import", str(path), "--json").stdout)

@@ -29,7 +29,7 @@ def lead_extras(s: Session, lead: Lead) -> LeadExtras:
     from leadcli import conversion, scoring
 
     extras = LeadExtras()
-    conversion.lead_extras(s, lead, extras)  # type: ignore[arg-type]
+    conversion.lead_extras(s, lead, extras)
     fields, sections, data = scoring.lead_score_extras(s, lead)
     extras.fields += fields
     extras.sections += sections

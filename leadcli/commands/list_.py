@@ -76,7 +76,8 @@ def render(records: list[dict], total: int | None = None) -> None:
         records = [{**r, "display_name": r["name"] or f"Lead #{r['id']}"} for r in records]
     table = [
         Column("id", justify="right"), Column("display_name", header="name", max_width=28),
-        Column("company", max_width=24, drop=1), Column("email", max_width=30, drop=3), Column("source", max_width=16, drop=2),
+        Column("company", max_width=24, drop=1), Column("email", max_width=30, drop=3),
+        Column("source", max_width=16, drop=2),
         Column("owner", max_width=14, drop=4), Column("status", fixed=True),
         Column("value", justify="right"), Column("currency", header="", fixed=True),
         Column("score", justify="right"), Column("grade", header="gr", fixed=True),

@@ -23,8 +23,8 @@ def show(lead_id: IdArg) -> None:
 
     with current_store().session() as s:
         lead = leads.get_lead(s, lead_id)
-        record = leads.lead_dict(lead, leads.tags_for(s, [lead.id]).get(lead.id))
-        record["history"] = leads.history(s, lead.id)
+        record = leads.lead_dict(lead, leads.tags_for(s, [lead.key]).get(lead.key))
+        record["history"] = leads.history(s, lead.key)
         extras = lead_extras(s, lead)
     record.update(extras.data)
     render(record, lead.display_name, extras)

@@ -119,6 +119,7 @@ def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, f
         if verb == "reopen":
             results = stage_moves.reopen(s, ids, flt, to=to, reason=reason)
         else:
+            assert to is not None, "every verb but reopen names its stage"
             results = stage_moves.move(s, to, ids, flt, reason=reason)
     report(results)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from leadcli.errors import DatabaseError
 from leadcli.store.paths import create_private_file, resolve_path
@@ -90,7 +90,7 @@ def dispose_all() -> None:
 
 def raw_connection(s: Session) -> sqlite3.Connection:
     """The sqlite3 connection under a session, for executemany on hot paths (same transaction)."""
-    return s.connection().connection.driver_connection
+    return cast(sqlite3.Connection, s.connection().connection.driver_connection)
 
 
 def driver_error(exc: BaseException) -> sqlite3.DatabaseError | None:

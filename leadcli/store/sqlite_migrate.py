@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import cast
 
 from leadcli.errors import DatabaseError
 from leadcli.store.migrations import LATEST, MIGRATIONS
@@ -25,7 +26,7 @@ def migrate(path: Path | None = None, upto: int | None = None) -> list[str]:
             raise translate_error(orig, path) from exc
         raise
     try:
-        dbapi = raw.driver_connection
+        dbapi = cast(sqlite3.Connection, raw.driver_connection)
         current = _checked_version(dbapi, path)
         if current == LATEST:
             return []

@@ -12,6 +12,9 @@ from sqlalchemy import JSON, Column, Table
 from sqlmodel import Field, SQLModel
 
 # The statuses are declared once, in `stages`; these names stay importable from here.
+from leadcli.stages import OPEN_STATUSES as OPEN_STATUSES
+from leadcli.stages import STATUS_ORDER as STATUS_ORDER
+from leadcli.stages import TERMINAL_STATUSES as TERMINAL_STATUSES
 from leadcli.stages import Status
 
 

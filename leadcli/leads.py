@@ -8,17 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 from leadcli import validate
 from leadcli.errors import DuplicateLead, InvalidTransition, InvalidValue, NotFound
-from leadcli.lead_records import LEAD_KEYS, lead_dict, lead_record, tags_for
+from leadcli.lead_records import LEAD_KEYS as LEAD_KEYS
+from leadcli.lead_records import lead_dict as lead_dict
+from leadcli.lead_records import lead_record as lead_record
+from leadcli.lead_records import tags_for as tags_for
 from leadcli.models import Lead, LeadTag, StatusChange, table_of
 from leadcli.query import LeadFilter, order_by, same_text
-from leadcli.stages import TRANSITIONS, Status, allowed_next, transition_hint
+from leadcli.stages import TRANSITIONS as TRANSITIONS
+from leadcli.stages import Status, allowed_next, transition_hint
 from leadcli.store import now_iso
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-# Kept importable from here: the record shape lives in `lead_records`, the stages in `stages`.
-__all__ = ["LEAD_KEYS", "TRANSITIONS", "LeadFilter", "lead_dict", "lead_record", "tags_for"]
+# The record shape (LEAD_KEYS, lead_dict, lead_record, tags_for) lives in `lead_records` and the
+# stage rules in `stages`; the names re-exported above and this one stay importable from here.
 _transition_hint = transition_hint
 
 

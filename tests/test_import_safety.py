@@ -80,7 +80,7 @@ def test_no_write_lock_is_held_while_the_file_is_read(isolated_db, tmp_path):
             other.close()
             wrote.append(done)
 
-    report = ingest.import_file(path, progress=progress)
+    report = ingest.import_file(path, progress=progress, db=store.Store())
     assert wrote and report.created == 12_000
     with store.session() as s:
         assert len(leads.list_leads(s, leads.LeadFilter())) == 12_001
@@ -98,7 +98,7 @@ def test_a_failure_at_the_last_step_leaves_the_database_as_it_was(cli, isolated_
     path = tmp_path / "more.csv"
     path.write_text("Name,Email\nNew,new@x.io\nBefore,b@x.io\n", encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
-        ingest.import_file(path, ingest.ImportOptions(on_duplicate="update"))
+        ingest.import_file(path, ingest.ImportOptions(on_duplicate="update"), db=store.Store())
     assert dump(isolated_db) == before
 
 
@@ -150,7 +150,7 @@ def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path
     store.configure(str(base / "t.db"))
     store.migrate()
     if existing:
-        ingest.import_file(_write(base / "seed.csv", existing))
+        ingest.import_file(_write(base / "seed.csv", existing), db=store.Store())
     before = dump(base / "t.db")
     broken = [dict(r) for r in rows]
     column, value = bad
@@ -159,7 +159,7 @@ def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path
     if column == "Name":
         target.update({"Email": "", "Phone": "", "Industry": "Food"})
     with pytest.raises(ingest.TooManyRejects):
-        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"))
+        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"), db=store.Store())
     assert dump(base / "t.db") == before
     store.dispose_all()
     store.configure(None)
@@ -171,11 +171,11 @@ def test_reimport_is_a_no_op(isolated_db, tmp_path_factory, rows, mode):
     base = tmp_path_factory.mktemp("again")
     store.configure(str(base / "t.db"))
     path = _write(base / "in.csv", rows)
-    first = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode))
+    first = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode), db=store.Store())
     assert first.rejected == 0 and first.created + first.skipped + first.updated == len(rows)
     leads_before = [r for r in dump(base / "t.db") if r[0] != "import_run"]
     for reprocess in (False, True):
-        second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess))
+        second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess), db=store.Store())
         assert (second.created, second.updated, second.skipped) == (0, 0, len(rows))
         assert [r for r in dump(base / "t.db") if r[0] != "import_run"] == leads_before
     store.dispose_all()

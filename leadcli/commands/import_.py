@@ -108,8 +108,8 @@ def import_file(
       leadcli import export.csv --map "Deal Size=value" --status-map "Hot=qualified" --dry-run
       curl -s https://crm.example.com/leads.csv | leadcli -q import - --mapping crm.json --json
     """
-    from leadcli import ingest
-    from leadcli import mapping as mapping_module
+    from leadcli import ingest, store
+    from leadcli.ingest import columns as mapping_module
 
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
                                    source=source, owner=owner, dry_run=dry_run, rejects_path=rejects,
@@ -129,7 +129,7 @@ def import_file(
 
     try:
         with _progress() as tick:
-            report = ingest.import_file(file, options, progress=tick)
+            report = ingest.import_file(file, options, progress=tick, db=store.Store())
     except ingest.TooManyRejects as exc:
         if dry_run and exc.report is not None and not json:
             from leadcli import output

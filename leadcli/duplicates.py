@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from leadcli.models import Lead
 
-# The identity keys, strongest last is not implied: each key's vetoes say what outranks it.
+# The identity keys; each key's vetoes say what outranks it.
 KEYS = ("email_key", "phone_key", "external_id")
 # For a match on a key: groups of columns; the match is vetoed when every column of a group
 # differs between the two records (both sides known, not equal).
@@ -46,16 +46,21 @@ def name_key(name: str | None, company: str | None) -> str | None:
     return f"{' '.join(name.casefold().split())}\x1f{' '.join((company or '').casefold().split())}"
 
 
-def conflict(key: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+def conflict(key: str, a: Any, b: Any) -> bool:
     """Whether two records sharing `key` are still different people, by a stronger key that differs.
 
-    Values of `name` are compared as given: callers pass them already lower-cased.
+    A record is a mapping or an object with the columns as attributes. Values of `name` are
+    compared as given: callers pass them already lower-cased.
     """
     def differ(column: str) -> bool:
-        x, y = a.get(column), b.get(column)
+        x, y = _value(a, column), _value(b, column)
         return x is not None and y is not None and x != y
 
     return any(all(differ(c) for c in group) for group in VETOES.get(key, ()))
+
+
+def _value(record: Any, column: str) -> Any:
+    return record.get(column) if isinstance(record, Mapping) else getattr(record, column, None)
 
 
 def veto_sql(key: str, existing: str, incoming: str) -> str:
@@ -113,9 +118,8 @@ def find_same_person(s: Session, values: Mapping[str, Any], keys: Iterable[str] 
     return list(s.exec(stmt.order_by(Lead.id)))
 
 
-def first_same_person(record: Mapping[str, Any], candidates: Iterable[tuple[str, Mapping[str, Any] | None]]) \
-        -> Mapping[str, Any] | None:
-    """The first candidate (key it was found by, record) that is the same person as `record`."""
+def first_same_person(record: Any, candidates: Iterable[tuple[str, Any]]) -> Any:
+    """The first of `candidates` (the key it was found by, a record or None) that is the same person as `record`."""
     for key, other in candidates:
         if other is not None and not conflict(key, record, other):
             return other

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from leadcli.ingest.values import DEFAULT_MISSING
 
 BASE_CSV = "First Name,Last Name,Email\nAna,Silva,ana@acme.io\nBo,Chen,bo@globex.com\n"
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                      HealthCheck.too_slow])
+SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture,
+                                                       HealthCheck.too_slow]}
 
 
 def _counts(db: Path) -> tuple[int, int, int]:

@@ -159,7 +159,8 @@ def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path
     if column == "Name":
         target.update({"Email": "", "Phone": "", "Industry": "Food"})
     with pytest.raises(ingest.TooManyRejects):
-        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"), db=store.Store())
+        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"),
+                           db=store.Store())
     assert dump(base / "t.db") == before
     store.dispose_all()
     store.configure(None)
@@ -175,7 +176,8 @@ def test_reimport_is_a_no_op(isolated_db, tmp_path_factory, rows, mode):
     assert first.rejected == 0 and first.created + first.skipped + first.updated == len(rows)
     leads_before = [r for r in dump(base / "t.db") if r[0] != "import_run"]
     for reprocess in (False, True):
-        second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess), db=store.Store())
+        second = ingest.import_file(path, ingest.ImportOptions(on_duplicate=mode, reprocess=reprocess),
+                                    db=store.Store())
         assert (second.created, second.updated, second.skipped) == (0, 0, len(rows))
         assert [r for r in dump(base / "t.db") if r[0] != "import_run"] == leads_before
     store.dispose_all()
@@ -203,6 +205,8 @@ def test_x_education_resaved_with_a_trailing_comma_reads_the_same(cli, shared_da
     assert a["created"] == b["created"] == 300 and a["rejected"] == b["rejected"] == 0
     export_a = cli.ok("--db", str(tmp_path / "a.db"), "export", "-f", "json").stdout
     export_b = cli.ok("--db", str(tmp_path / "b.db"), "export", "-f", "json").stdout
-    strip = lambda text: [{k: v for k, v in r.items() if k not in ("created_at", "updated_at", "converted_at")}
-                          for r in json.loads(text)]
+    def strip(text):
+        return [{k: v for k, v in r.items() if k not in ("created_at", "updated_at", "converted_at")}
+                for r in json.loads(text)]
+
     assert strip(export_a) == strip(export_b)

@@ -10,7 +10,7 @@ holds the two to it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from leadcli import duplicates, validate
 from leadcli.errors import InvalidValue
@@ -60,7 +60,7 @@ class RecordBuilder(RowBuilder):
                 return self._build_each(rows)  # a value under no header: `_fit` widens the mapping
             rows = [r if len(r) == width else r[:width] if len(r) > width else r + [""] * (width - len(r))
                     for r in rows]
-        cols = list(zip(*rows, strict=True)) if n else [() for _ in range(width)]
+        cols: list[tuple[str, ...]] = list(zip(*rows, strict=True)) if n else [() for _ in range(width)]
         self._sniff_day_order(cols)
         slow: set[int] = set()
         for col in cols:
@@ -200,7 +200,7 @@ class RecordBuilder(RowBuilder):
             # Mostly distinct values (e-mails, ids, dates): a set of them would cost more than it saves.
             stripped = list(map(str.strip, col))
             if min(map(len, stripped), default=0) > mlen:
-                return stripped  # every marker is shorter
+                return cast("list[str | None]", stripped)  # every marker is shorter
             return [v if (v := c.strip()) and (len(v) > mlen or v.lower() not in missing) else None for c in col]
         conv = {u: v if (v := u.strip()) and (len(v) > mlen or v.lower() not in missing) else None
                 for u in set(col)}

@@ -53,7 +53,8 @@ class ImportOptions:
 
     def recorded(self) -> dict[str, Any]:
         """The options worth keeping with the run (for `import runs`)."""
-        out = {"match": list(self.match), "on_duplicate": self.on_duplicate, "fingerprint": self.fingerprint()}
+        out: dict[str, Any] = {"match": list(self.match), "on_duplicate": self.on_duplicate,
+                               "fingerprint": self.fingerprint()}
         for key in ("source", "owner", "rejects_path"):
             if getattr(self, key):
                 out[key] = getattr(self, key)

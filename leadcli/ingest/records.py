@@ -67,7 +67,7 @@ class RowBuilder:
         self.status_cache: dict[str, str] = {}
         self.by_field = mp.by_field()
         self.headers = [c.header for c in mp.columns]
-        self.custom = [(c.index, c.key) for c in mp.columns if c.field == "custom"]
+        self.custom = [(c.index, c.key or c.header) for c in mp.columns if c.field == "custom"]
         self.json_keys = {key: to_json(key) for _, key in self.custom}
         self.fields_col = self.by_field.get("fields")
         self.title_col = mp.title_column
@@ -81,7 +81,7 @@ class RowBuilder:
         self.sniff_dates = [] if options.day_first else \
             [(f, self.by_field[f]) for f in DATE_FIELDS if f in self.by_field]
         self._plan_converters(mp, options.day_first)
-        self.blank = [None] * (CONVERTED_FLAG + 1)
+        self.blank: list[Any] = [None] * (CONVERTED_FLAG + 1)
         self.fields_memo = _Memo(self._custom_json)
 
     def _plan_converters(self, mp: Mapping, day_first: bool) -> None:
@@ -92,8 +92,7 @@ class RowBuilder:
             "phone": ((SLOT["phone"], SLOT["phone_key"]), self.cache.phone),
             "value": ((SLOT["value_cents"],), self.cache.money_cents),
             "currency": ((SLOT["currency"],), self.cache.currency_code),
-            **{f: ((SLOT[f],), lambda v, f=f: values.parse_date(v, f, day_first, self.day_order.get(f)))
-               for f in DATE_FIELDS},
+            **{f: ((SLOT[f],), self._date_converter(f, day_first)) for f in DATE_FIELDS},
             "status": ((SLOT["status"],), self._status),
             "converted": ((CONVERTED_FLAG,), lambda v: values.parse_bool(v, "converted")),
             "score": ((SLOT["score"],), values.score),
@@ -112,6 +111,10 @@ class RowBuilder:
         many = {"email": validate.emails, "phone": self.cache.phone_column,
                 **dict.fromkeys(DATE_FIELDS, values.parse_dates)}
         self.convert_many = {self.by_field[f]: fn for f, fn in many.items() if f in self.by_field}
+
+    def _date_converter(self, fld: str, day_first: bool) -> Callable[[str], str]:
+        # Reads the column's day order when called: `build_many` sniffs it from each chunk.
+        return lambda v: values.parse_date(v, fld, day_first, self.day_order.get(fld))
 
     def _status(self, v: str) -> str:
         status = self.status_cache.get(v)
@@ -218,7 +221,8 @@ class RowBuilder:
         except json.JSONDecodeError:
             parsed = None
         if not isinstance(parsed, dict):
-            raise InvalidValue(self.headers[self.fields_col], f"{raw[:40]!r} is not a JSON object of custom fields",
+            header = self.headers[self.fields_col] if self.fields_col is not None else "fields"
+            raise InvalidValue(header, f"{raw[:40]!r} is not a JSON object of custom fields",
                                hint='leadcli writes them as {"Industry": "Retail"}')
         return parsed
 

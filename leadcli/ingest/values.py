@@ -136,12 +136,12 @@ def parse_date(text: str, fld: str, day_first: bool = False, order: tuple[str, s
     if _NUMBER.match(text):
         return _from_number(text, fld)
     try:
-        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return validate.to_iso(_dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
-        moment = _loose_date(text)
-        if moment is None:
+        loose = _loose_date(text)
+        if loose is None:
             raise _bad_date(fld, text) from None
-    return validate.to_iso(moment)
+    return validate.to_iso(loose)
 
 
 def _plain_iso(text: str, n: int) -> str | None:
@@ -340,7 +340,7 @@ class ValueCache:
         if m:
             whole = int(m.group(1).replace(",", ""))
             frac = m.group(2) or ""
-            cents = whole * 100 + (int(frac.ljust(2, "0")) if frac else 0)
+            cents: int | None = whole * 100 + (int(frac.ljust(2, "0")) if frac else 0)
         else:
             cents = validate.money(text, fld)
         if len(self.money) < 100_000:
@@ -354,7 +354,7 @@ class ValueCache:
         self.currency[text] = code
         return code
 
-    def phone_column(self, values: list[str]) -> tuple[list[str], list[str]] | None:
+    def phone_column(self, values: list[str]) -> tuple[list[str | None], list[str | None]] | None:
         """`phone` of many trimmed values at once, or None when any of them needs `phone` itself.
 
         Each distinct layout (all but the last four digits) is parsed once, through `phone` on its
@@ -370,8 +370,9 @@ class ValueCache:
             fast = self.phone_column([v for v in values if v[-4:].isdigit()])
             if fast is None:
                 return None
-            stored, keys = [], []
-            it = iter(zip(*fast, strict=False))
+            stored: list[str | None] = []
+            keys: list[str | None] = []
+            it = iter(zip(*fast, strict=True))
             for v in values:
                 pair = next(it) if v[-4:].isdigit() else self.phone(v)
                 stored.append(pair[0])
@@ -379,17 +380,17 @@ class ValueCache:
             return stored, keys
         heads = [v[:-4] for v in values]
         first = dict(zip(reversed(heads), reversed(values), strict=False))
-        prefixes = {}
+        prefixes: dict[str, str] = {}
         for head, value in first.items():
             hit = self.phones.get(head)
             if hit is None:
                 self.phone(value)
                 hit = self.phones.get(head)
-            if hit is None or hit[0] != "e164":
+            if hit is None or hit[0] != "e164" or hit[1] is None:
                 return None
             prefixes[head] = hit[1]
-        stored = [prefixes[h] + d for h, d in zip(heads, last4, strict=False)]
-        return stored, stored
+        e164: list[str | None] = [prefixes[h] + d for h, d in zip(heads, last4, strict=True)]
+        return e164, e164
 
     def phone(self, text: str) -> tuple[str | None, str | None]:
         """`validate.phone` with a cache keyed on the number's layout.
@@ -419,7 +420,7 @@ class ValueCache:
             return validate.phone(text, region=self.region)
         stored, phone_key = validate.phone(text, region=self.region)
         if stored and stored.startswith("+") and stored == phone_key and stored.endswith(last4):
-            entry = ("e164", stored[:-4], 0)
+            entry: tuple[str, str | None, int] = ("e164", stored[:-4], 0)
         else:
             entry = ("raw", None, 0)
         if len(self.phones) < 200_000:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from leadcli.store.sqlite import _translate, engine
 
@@ -59,7 +59,7 @@ def bulk_writer(path: Path) -> Iterator[SqliteBulkWriter]:
 
     try:
         with engine(path).connect() as conn:
-            raw = conn.connection.driver_connection
+            raw = cast(sqlite3.Connection, conn.connection.driver_connection)
             # A bigger page cache for the bulk work; bounded so memory stays flat at any size.
             raw.execute("PRAGMA cache_size = -65536")
             raw.execute("PRAGMA temp.cache_size = -32768")

@@ -51,6 +51,25 @@ class ImportOptions:
                 raise UsageError(f"--match {key!r} is not a key", hint="use any of: email, phone, external_id")
         reject_limit(self.max_rejects, 100)
 
+    def add_mappings(self, mapping_file: str | None, maps: list[str], status_maps: list[str], match: str) -> None:
+        """Fold in a saved mapping file, `--map COLUMN=field`, `--status-map` and `--match`; then `check()`.
+
+        `--map` wins over the file; its columns are remembered, so a typo in one is an error.
+        """
+        from leadcli.ingest.columns import load_mapping_file, parse_map_options
+
+        if mapping_file:
+            saved = load_mapping_file(mapping_file)
+            self.columns.update(saved.columns)
+            self.statuses.update(saved.statuses)
+            self.missing.extend(saved.missing)
+        typed = parse_map_options(maps)
+        self.columns.update(typed)
+        self.typed_columns = set(typed)
+        self.statuses.update(parse_map_options(status_maps, "--status-map"))
+        self.match = tuple(k.strip().lower().replace("-", "_") for k in match.split(",") if k.strip())
+        self.check()
+
     def recorded(self) -> dict[str, Any]:
         """The options worth keeping with the run (for `import runs`)."""
         out: dict[str, Any] = {"match": list(self.match), "on_duplicate": self.on_duplicate,

@@ -14,7 +14,7 @@ from leadcli import duplicates
 from leadcli.ingest.options import MATCH_KEYS, ImportOptions
 
 if TYPE_CHECKING:
-    from leadcli.store.sqlite_bulk import SqliteBulkWriter
+    from leadcli.ingest.write import BulkWriter
 
 _NONE_HASH = hash(None)
 
@@ -42,7 +42,7 @@ def hash_column(values: list | None, n: int) -> Any:
     return hashed
 
 
-def find_roots(writer: SqliteBulkWriter, keys: list[str], hashes: list[list[Any]]) -> None:
+def find_roots(writer: BulkWriter, keys: list[str], hashes: list[list[Any]]) -> None:
     """Mark each staged row that is the same person as an earlier row: `root` = the first such row.
 
     Rows chained through different keys (A shares an e-mail with B, B a phone with C) all point
@@ -120,7 +120,7 @@ def _group(rows: list[tuple], keys: list[str]) -> dict[int, int]:
     return parent
 
 
-def match_existing(writer: SqliteBulkWriter, options: ImportOptions) -> None:
+def match_existing(writer: BulkWriter, options: ImportOptions) -> None:
     """`target` = the existing lead each first-of-its-keys row is the same person as (by --match, in order)."""
     keys = [MATCH_KEYS[k] for k in options.match]
     if options.on_duplicate == "create" or not keys:

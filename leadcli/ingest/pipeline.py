@@ -26,11 +26,10 @@ from leadcli.ingest import columns, csvfile, dedupe, runs
 from leadcli.ingest.columnwise import RecordBuilder
 from leadcli.ingest.options import CHUNK, ImportOptions, ImportReport, reject_limit
 from leadcli.ingest.shape import RECORD, SLOT
-from leadcli.ingest.write import write
+from leadcli.ingest.write import BulkWriter, write
 
 if TYPE_CHECKING:
     from leadcli.store import Store
-    from leadcli.store.sqlite_bulk import SqliteBulkWriter
 
 Progress = Callable[[int, int | None], None]
 
@@ -103,7 +102,7 @@ def _check_rejects(report: ImportReport, options: ImportOptions) -> None:
     raise error
 
 
-def _stage(writer: SqliteBulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, report: ImportReport,
+def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, report: ImportReport,
            options: ImportOptions, progress: Progress | None) -> None:
     """Read, map and check every row into the store's staging table; mark in-file duplicates."""
     # The rows staged are freed chunk by chunk and make no reference cycles; the cyclic garbage
@@ -132,7 +131,7 @@ def _stage(writer: SqliteBulkWriter, src: csvfile.CsvSource, builder: RecordBuil
         rejects.close()
 
 
-def _stage_chunk(writer: SqliteBulkWriter, chunk: list[tuple[int, list[str]]], builder: RecordBuilder,
+def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder: RecordBuilder,
                  report: ImportReport, rejects: _Rejects, keys: list[str], hashes: list[list]) -> None:
     if report.sample is None:
         report.sample = chunk[0][1]

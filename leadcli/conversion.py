@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from leadcli import leads, validate
+from leadcli import duplicates, leads, validate
 from leadcli.errors import InvalidTransition, InvalidValue, NotFound
 from leadcli.models import OPEN_STATUSES, Company, Contact, Deal, DealStatus, Lead, Status
 from leadcli.query import LeadFilter
@@ -314,8 +314,9 @@ class Converter:
         contact = None
         if self.opts.contact:
             contact = (idx.contact_by_id.get(lead["contact_id"]) if lead["contact_id"] else None) \
-                or (idx.contact_by_email.get(lead["email_key"]) if lead["email_key"] else None) \
-                or (idx.contact_by_phone.get(lead["phone_key"]) if lead["phone_key"] else None)
+                or duplicates.first_same_person(lead, (
+                    ("email_key", idx.contact_by_email.get(lead["email_key"]) if lead["email_key"] else None),
+                    ("phone_key", idx.contact_by_phone.get(lead["phone_key"]) if lead["phone_key"] else None)))
             values = {k: lead[k] for k in CONTACT_FILL if lead.get(k)}
             if contact is not None:
                 plan.contact = contact

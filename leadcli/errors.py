@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_DOMAIN = 1
 EXIT_USAGE = 2
@@ -50,3 +52,17 @@ class UsageError(LeadcliError):
     """Options that do not fit together."""
 
     exit_code = EXIT_USAGE
+
+
+class BadFile(LeadcliError):
+    """A file that cannot be read as CSV: missing, empty, undecodable."""
+
+
+class TooManyRejects(LeadcliError):
+    """More invalid rows than `--max-rejects` allows: nothing was written.
+
+    `report` is the import's report so far (an `ingest.ImportReport`), so `--dry-run` can still
+    show the mapping it used.
+    """
+
+    report: Any = None

@@ -83,25 +83,11 @@ def _custom_fields(items: Iterable[str]) -> dict[str, str]:
     return dict(validate.key_value(item) for item in items)
 
 
-def find_duplicates(s: Session, email_key: str | None, phone_key: str | None,
-                    exclude_id: int | None = None) -> list[Lead]:
-    from sqlmodel import or_, select
+def _refuse_duplicates(s: Session, values: dict[str, Any], keys: Sequence[str] = ("email_key", "phone_key"),
+                       exclude_id: int | None = None) -> None:
+    from leadcli import duplicates
 
-    conditions = []
-    if email_key:
-        conditions.append(Lead.email_key == email_key)
-    if phone_key:
-        conditions.append(Lead.phone_key == phone_key)
-    if not conditions:
-        return []
-    stmt = select(Lead).where(or_(*conditions))
-    if exclude_id is not None:
-        stmt = stmt.where(Lead.id != exclude_id)
-    return list(s.exec(stmt.order_by(Lead.id)))
-
-
-def _refuse_duplicates(s: Session, values: dict[str, Any], exclude_id: int | None = None) -> None:
-    dupes = find_duplicates(s, values.get("email_key"), values.get("phone_key"), exclude_id)
+    dupes = duplicates.find_same_person(s, values, keys, exclude_id)
     # A converted lead's person is a contact now: a new lead for them is a repeat lead, not a duplicate.
     dupes = [d for d in dupes if d.status != Status.converted.value]
     if not dupes:
@@ -195,7 +181,8 @@ def edit_lead(s: Session, lead: Lead, data: LeadInput, *, remove_tags: Sequence[
     values = _normalised(data)
     note = values.pop("notes", None)
     if not allow_duplicate and ("email_key" in values or "phone_key" in values):
-        _refuse_duplicates(s, {k: values.get(k) for k in ("email_key", "phone_key")}, exclude_id=lead.id)
+        after = {k: values.get(k, getattr(lead, k)) for k in ("email_key", "phone_key", "external_id", "name")}
+        _refuse_duplicates(s, after, [k for k in ("email_key", "phone_key") if k in values], exclude_id=lead.id)
     for key, value in values.items():
         setattr(lead, key, value)
     if note:

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadcli.mapping import DEFAULT_MISSING
+from leadcli.ingest.values import DEFAULT_MISSING
 
 BASE_CSV = "First Name,Last Name,Email\nAna,Silva,ana@acme.io\nBo,Chen,bo@globex.com\n"
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                      HealthCheck.too_slow])
+SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture,
+                                                       HealthCheck.too_slow]}
 
 
 def _counts(db: Path) -> tuple[int, int, int]:

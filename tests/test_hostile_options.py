@@ -81,7 +81,7 @@ def test_a_wrong_encoding_option_is_a_message(cli, tmp_path):
 def test_unreachable_files_are_messages_not_tracebacks(cli, tmp_path, monkeypatch):
     from pathlib import Path
 
-    from leadcli import csvread
+    from leadcli.ingest import csvfile as csvread
 
     source = tmp_path / "leads.csv"
     source.write_text("Name,Email\nAna,bad-address\nBo,bo@example.com\n")

@@ -80,7 +80,7 @@ def test_no_write_lock_is_held_while_the_file_is_read(isolated_db, tmp_path):
             other.close()
             wrote.append(done)
 
-    report = ingest.import_file(path, progress=progress)
+    report = ingest.import_file(path, progress=progress, db=store.Store())
     assert wrote and report.created == 12_000
     with store.session() as s:
         assert len(leads.list_leads(s, leads.LeadFilter())) == 12_001
@@ -98,7 +98,7 @@ def test_a_failure_at_the_last_step_leaves_the_database_as_it_was(cli, isolated_
     path = tmp_path / "more.csv"
     path.write_text("Name,Email\nNew,new@x.io\nBefore,b@x.io\n", encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
-        ingest.import_file(path, ingest.ImportOptions(on_duplicate="update"))
+        ingest.import_file(path, ingest.ImportOptions(on_duplicate="update"), db=store.Store())
     assert dump(isolated_db) == before
 
 
@@ -201,6 +201,8 @@ def test_x_education_resaved_with_a_trailing_comma_reads_the_same(cli, shared_da
     assert a["created"] == b["created"] == 300 and a["rejected"] == b["rejected"] == 0
     export_a = cli.ok("--db", str(tmp_path / "a.db"), "export", "-f", "json").stdout
     export_b = cli.ok("--db", str(tmp_path / "b.db"), "export", "-f", "json").stdout
-    strip = lambda text: [{k: v for k, v in r.items() if k not in ("created_at", "updated_at", "converted_at")}
-                          for r in json.loads(text)]
+    def strip(text):
+        return [{k: v for k, v in r.items() if k not in ("created_at", "updated_at", "converted_at")}
+                for r in json.loads(text)]
+
     assert strip(export_a) == strip(export_b)

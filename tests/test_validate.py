@@ -67,14 +67,14 @@ def test_split_name():
     ("2024-03-12 09:14:00 UTC", "2024-03-12T09:14:00Z"),
 ])
 def test_dates_with_a_zone_abbreviation(text, iso):
-    from leadcli.mapping import parse_date
+    from leadcli.ingest.values import parse_date
 
     assert parse_date(text, "created") == iso
 
 
 def test_an_unknown_zone_is_a_clear_error():
     from leadcli.errors import InvalidValue
-    from leadcli.mapping import parse_date
+    from leadcli.ingest.values import parse_date
 
     with pytest.raises(InvalidValue, match="time zone 'XYZ' is not one leadcli knows"):
         parse_date("2024-03-12 09:14 XYZ", "created")

@@ -1,4 +1,4 @@
-"""Reading CSV files as CRMs and spreadsheets write them: any encoding, any delimiter, junk rows.
+"""Bytes -> rows: reading CSV files as CRMs and spreadsheets write them: any encoding, any delimiter, junk rows.
 
 `open_csv(source)` takes a path (optionally gzipped) or `-` for stdin, detects the encoding and the
 delimiter from the first megabyte, skips an Excel `sep=;` line, and streams rows. Blank rows and the
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from leadcli.errors import LeadcliError
+from leadcli.errors import BadFile, LeadcliError
 
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t", "|": "|", "pipe": "|",
@@ -38,10 +38,6 @@ _FOOTER = re.compile(r"^\s*(grand totals?\b|confidential information\b|copyright
                      r"©\s*\d{4}.*salesforce)", re.IGNORECASE)
 # csv's default limit (128 KiB) is too small for a long notes field.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
-
-class BadFile(LeadcliError):
-    """A file that cannot be read as CSV: missing, empty, undecodable."""
 
 
 class _CountingReader(io.RawIOBase):
@@ -127,7 +123,8 @@ class CsvSource:
                 yield number, row
             self._check_unclosed_quote(number, row)
         except UnicodeError as exc:  # a decode error, or UTF-16 without its BOM
-            raise BadFile(f"{self.name}: record {number + 1} is not valid {self.encoding} ({getattr(exc, 'reason', exc)})",
+            reason = getattr(exc, "reason", exc)
+            raise BadFile(f"{self.name}: record {number + 1} is not valid {self.encoding} ({reason})",
                           hint="pass the file's encoding, e.g. --encoding cp1252 or --encoding latin-1") from None
         except csv.Error as exc:
             raise BadFile(f"{self.name}: record {number + 1} is not valid CSV ({exc})",
@@ -168,87 +165,88 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
     """Open `source` (a path, a .gz path, or `-` for stdin) and read its header."""
     name = str(source)
     closers: list = []
-    total: int | None = None
-    if name == "-":
-        raw: BinaryIO = sys.stdin.buffer
-        name = "<stdin>"
-    else:
-        path = Path(name).expanduser()
+    raw, name, total = _open_binary(name, closers)
+    try:
         try:
-            raw = open(path, "rb")
-        except FileNotFoundError:
-            raise BadFile(f"{name}: no such file", hint="check the path (use - to read standard input)") from None
-        except IsADirectoryError:
-            raise BadFile(f"{name} is a folder, not a CSV file", hint="give the path of a .csv file") from None
-        except PermissionError:
-            raise BadFile(f"{name}: permission denied", hint="make the file readable by this user "
-                                                            "(the one cron runs as, for a cron job)") from None
-        except OSError as exc:
-            raise BadFile(f"{name}: cannot read it ({exc.strerror})", hint="check the file's permissions") from None
+            prefix = _read_prefix(raw)
+        except (OSError, EOFError) as exc:
+            raise BadFile(f"{name}: cannot read it ({exc})", hint="is it a complete CSV or .csv.gz file?") from None
+        if not prefix.strip():
+            raise BadFile(f"{name} is empty", hint="export the leads again, with a header row")
+        enc = detect_encoding(prefix) if encoding in (None, "", "auto") else _codec(encoding)
+        reader = _CountingReader(prefix, raw)
+        text = io.TextIOWrapper(io.BufferedReader(reader, 1 << 16), encoding=enc, newline="")
+        closers.append(text)
+        try:
+            first = text.readline()
+        except UnicodeError as exc:  # a decode error, or UTF-16 without its BOM
+            raise BadFile(f"{name}: the first line is not valid {enc} ({getattr(exc, 'reason', exc)})",
+                          hint="pass the file's encoding, e.g. --encoding cp1252") from None
+        header_line = 1
+        sep = re.match(r"^\ufeff?sep=(.)\r?\n?$", first, re.IGNORECASE)
+        if sep:
+            first = ""
+            header_line = 2
+            if delimiter in (None, "", "auto"):
+                delimiter = sep.group(1)
+        sample = _decode_sample(prefix, enc, skip_first_line=bool(sep))
+        delim = sniff_delimiter(sample) if delimiter in (None, "", "auto") else parse_delimiter(delimiter)
+        lines = itertools.chain((first,), text) if first else text
+        rows = csv.reader(lines, delimiter=delim, quotechar='"', doublequote=True, skipinitialspace=False,
+                          strict=False)
+        header = _read_header(name, rows)
+    except BaseException:
+        for c in closers:
+            c.close()
+        raise
+    return CsvSource(name=name, header=header, encoding=enc, delimiter=delim, total_bytes=total,
+                     _reader=reader, _rows=rows, _closers=closers, header_line=header_line)
+
+
+def _open_binary(name: str, closers: list) -> tuple[BinaryIO, str, int | None]:
+    """The file's byte stream (gunzipped when it is a .gz), its display name and size when known."""
+    if name == "-":
+        return sys.stdin.buffer, "<stdin>", None
+    path = Path(name).expanduser()
+    try:
+        raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - the CsvSource closes it
+    except FileNotFoundError:
+        raise BadFile(f"{name}: no such file", hint="check the path (use - to read standard input)") from None
+    except IsADirectoryError:
+        raise BadFile(f"{name} is a folder, not a CSV file", hint="give the path of a .csv file") from None
+    except PermissionError:
+        raise BadFile(f"{name}: permission denied", hint="make the file readable by this user "
+                                                        "(the one cron runs as, for a cron job)") from None
+    except OSError as exc:
+        raise BadFile(f"{name}: cannot read it ({exc.strerror})", hint="check the file's permissions") from None
+    closers.append(raw)
+    total: int | None = os.fstat(raw.fileno()).st_size
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         closers.append(raw)
-        total = os.fstat(raw.fileno()).st_size
-        if raw.read(2) == b"\x1f\x8b":
-            raw.seek(0)
-            raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-            closers.append(raw)
-            total = None
-        else:
-            raw.seek(0)
-    try:
-        prefix = _read_prefix(raw)
-    except (OSError, EOFError) as exc:
-        for c in closers:
-            c.close()
-        raise BadFile(f"{name}: cannot read it ({exc})", hint="is it a complete CSV or .csv.gz file?") from None
-    if not prefix.strip():
-        for c in closers:
-            c.close()
-        raise BadFile(f"{name} is empty", hint="export the leads again, with a header row")
-    enc = detect_encoding(prefix) if encoding in (None, "", "auto") else _codec(encoding)
-    reader = _CountingReader(prefix, raw)
-    text = io.TextIOWrapper(io.BufferedReader(reader, 1 << 16), encoding=enc, newline="")
-    closers.append(text)
-    try:
-        first = text.readline()
-    except UnicodeError as exc:  # a decode error, or UTF-16 without its BOM
-        for c in closers:
-            c.close()
-        raise BadFile(f"{name}: the first line is not valid {enc} ({getattr(exc, 'reason', exc)})",
-                      hint="pass the file's encoding, e.g. --encoding cp1252") from None
-    header_line = 1
-    sep = re.match(r"^\ufeff?sep=(.)\r?\n?$", first, re.IGNORECASE)
-    if sep:
-        first = ""
-        header_line = 2
-        if delimiter in (None, "", "auto"):
-            delimiter = sep.group(1)
-    sample = _decode_sample(prefix, enc, skip_first_line=bool(sep))
-    delim = sniff_delimiter(sample) if delimiter in (None, "", "auto") else parse_delimiter(delimiter)
-    lines = itertools.chain((first,), text) if first else text
-    rows = csv.reader(lines, delimiter=delim, quotechar='"', doublequote=True, skipinitialspace=False,
-                      strict=False)
+        total = None
+    else:
+        raw.seek(0)
+    return raw, name, total
+
+
+def _read_header(name: str, rows: Iterator[list[str]]) -> list[str]:
     try:
         header = next(rows)
     except StopIteration:
         header = []
     except (csv.Error, UnicodeError) as exc:
-        for c in closers:
-            c.close()
         raise BadFile(f"{name}: cannot read the header ({exc})", hint="check the file's encoding and quoting") from None
     header = [h.lstrip("\ufeff").strip() for h in header]
     if any(ch < " " and ch not in "\t\r\n" for h in header for ch in h):
-        for c in closers:
-            c.close()
         raise BadFile(f"{name} does not look like a CSV file: its first line holds binary data",
                       hint="export the leads as CSV (a spreadsheet's 'Save as CSV'), or check --encoding")
     while header and not header[-1]:
         header.pop()  # a trailing delimiter on the header line (a re-save in Excel)
     if not header:
-        for c in closers:
-            c.close()
         raise BadFile(f"{name} has no header row", hint="the first line must name the columns")
-    return CsvSource(name=name, header=header, encoding=enc, delimiter=delim, total_bytes=total,
-                     _reader=reader, _rows=rows, _closers=closers, header_line=header_line)
+    return header
 
 
 def file_sha256(path: str | Path) -> str | None:
@@ -260,7 +258,7 @@ def file_sha256(path: str | Path) -> str | None:
         return None
     sha = hashlib.sha256()
     try:
-        raw = open(target, "rb")
+        raw = open(target, "rb")  # noqa: SIM115 - closed by the `with raw` below
     except OSError:
         return None  # open_csv says what is wrong with it
     with raw:

@@ -1,0 +1,236 @@
+"""The import, stage by stage: file -> rows -> columns -> values -> records -> dedupe -> write -> run.
+
+1. *Stage* (no write lock): the file is streamed (`csvfile`), its columns mapped (`columns`), each
+   chunk of rows turned into records (`columnwise`, `values`) and written to the store's staging
+   table; invalid rows go to the rejects file; rows that are the same person as an earlier row
+   are marked (`dedupe`). Over `--max-rejects` the run stops here, having written nothing.
+2. *Write* (one transaction, `write`): matches against existing leads, new leads, merges, the run.
+
+`read_rows()` is the same reader and record builder without a database, for commands that score
+or preview a CSV without importing it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leadcli.errors import InvalidValue, LeadcliError, TooManyRejects, UsageError
+from leadcli.ingest import columns, csvfile, dedupe, runs
+from leadcli.ingest.columnwise import RecordBuilder
+from leadcli.ingest.options import CHUNK, ImportOptions, ImportReport, reject_limit
+from leadcli.ingest.shape import RECORD, SLOT
+from leadcli.ingest.write import BulkWriter, write
+
+if TYPE_CHECKING:
+    from leadcli.store import Store
+
+Progress = Callable[[int, int | None], None]
+
+
+def import_file(path: str | Path, options: ImportOptions | None = None, progress: Progress | None = None, *,
+                db: Store | str | Path) -> ImportReport:
+    """Import one CSV file (or `-` for stdin) into the database `db`, in one transaction."""
+    from leadcli import store
+    from leadcli.store.sqlite_bulk import bulk_writer
+
+    options = options or ImportOptions()
+    options.check()
+    db_path = (db if isinstance(db, store.Store) else store.Store(db)).path
+    store.migrate(db_path)
+    digest = None
+    if options.on_duplicate == "skip" and not options.reprocess:
+        digest = csvfile.file_sha256(path)
+    with csvfile.open_csv(path, options.encoding, options.delimiter) as src:
+        builder, report = _prepare(src, options)
+        if digest:
+            with store.session(write=not options.dry_run, path=db_path) as s:
+                if runs.record_repeat(s, digest, options, report):
+                    return report
+        with bulk_writer(db_path) as writer:
+            started = time.perf_counter()
+            _stage(writer, src, builder, report, options, progress)
+            report.seconds["read"] = time.perf_counter() - started
+            report.sha256 = src.sha256
+            _check_rejects(report, options)
+            if progress:
+                progress(-1, None)
+            started = time.perf_counter()
+            write(writer, report, options)
+            report.seconds["write"] = time.perf_counter() - started
+            if not options.dry_run:
+                started = time.perf_counter()
+                writer.checkpoint()
+                report.seconds["checkpoint"] = time.perf_counter() - started
+    return report
+
+
+def _prepare(src: csvfile.CsvSource, options: ImportOptions) -> tuple[RecordBuilder, ImportReport]:
+    """The file's mapping, its record builder and an empty report; a --map naming no column is an error."""
+    unmatched = columns.unmatched_columns(src.header, options.columns)
+    typed = [c for c in unmatched if c in options.typed_columns]
+    if typed:
+        raise UsageError(f"--map names no column of {Path(src.name).name}: {', '.join(map(repr, typed))}",
+                         hint="the file's columns are: " + ", ".join(h for h in src.header if h)[:400])
+    mp = columns.resolve(src.header, options.columns)
+    report = ImportReport(file=Path(src.name).name if src.name != "<stdin>" else "-", encoding=src.encoding,
+                          delimiter=src.delimiter_name, mapping=mp, dry_run=options.dry_run,
+                          rejects_file=options.rejects_path)
+    if unmatched:
+        report.warnings.append(f"the mapping names columns this file does not have: {', '.join(map(repr, unmatched))}")
+    return RecordBuilder(mp, options), report
+
+
+def _check_rejects(report: ImportReport, options: ImportOptions) -> None:
+    limit = reject_limit(options.max_rejects, report.rows)
+    if report.rejected <= limit:
+        return
+    error = TooManyRejects(
+        f"{report.rejected} of {report.rows} rows are invalid (allowed: {limit}); nothing was imported"
+        + (f"; first: {report.first_errors[0]}" if report.first_errors else ""),
+        hint="; ".join(report.hints[:2] + [
+            ("see them in " + options.rejects_path if options.rejects_path else
+             "write them to a file with --rejects FILE")
+            + ", fix them, or allow some with --max-rejects N (or P%)"]))
+    error.report = report  # `--dry-run` still shows the mapping it used
+    raise error
+
+
+def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, report: ImportReport,
+           options: ImportOptions, progress: Progress | None) -> None:
+    """Read, map and check every row into the store's staging table; mark in-file duplicates."""
+    # The rows staged are freed chunk by chunk and make no reference cycles; the cyclic garbage
+    # collector would only rescan the growing caches, costing a tenth of the run on big files.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    writer.start_stage(RECORD)
+    rejects = _Rejects(options.rejects_path, src.header)
+    keys = dedupe.in_file_keys(options, builder.mapping.leadcli_export)
+    hashes: list[list] = [[] for _ in keys]
+    ok = False
+    try:
+        rows_read = src.rows()
+        while chunk := list(islice(rows_read, CHUNK)):
+            _stage_chunk(writer, chunk, builder, report, rejects, keys, hashes)
+            if progress:
+                progress(src.bytes_read, src.total_bytes)
+        if progress:
+            progress(src.bytes_read, src.total_bytes)
+        dedupe.find_roots(writer, keys, hashes)
+        ok = True
+    finally:
+        writer.end_stage(ok)
+        if gc_was_enabled:
+            gc.enable()
+        rejects.close()
+
+
+def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder: RecordBuilder,
+                 report: ImportReport, rejects: _Rejects, keys: list[str], hashes: list[list]) -> None:
+    if report.sample is None:
+        report.sample = chunk[0][1]
+    report.rows += len(chunk)
+    slots, cols, rejected = builder.build_many([cells for _, cells in chunk])
+    numbers = [number for number, _ in chunk]
+    for i, exc in rejected:
+        number, cells = chunk[i]
+        report.rejected += 1
+        if len(report.first_errors) < 5:
+            report.first_errors.append(f"record {number}: {exc.message}")
+            if exc.hint and exc.hint not in report.hints:
+                report.hints.append(exc.hint)
+        rejects.write(cells, exc.message)
+    if rejected:
+        drop = {i for i, _ in rejected}
+        numbers = [number for i, number in enumerate(numbers) if i not in drop]
+    if not numbers:
+        return
+    by_slot = dict(zip(slots, cols, strict=True))
+    for key, found in zip(keys, hashes, strict=True):
+        found.append(dedupe.hash_column(by_slot.get(SLOT[key]), len(numbers)))
+    writer.stage([RECORD[s] for s in slots], numbers, cols)
+
+
+class _Rejects:
+    """The `--rejects` file: opened at the first rejected row, with the file's header and `error`."""
+
+    def __init__(self, path: str | None, header: list[str]) -> None:
+        self.path, self.header = path, header
+        self.fh: Any = None
+        self.writer: Any = None
+
+    def write(self, cells: list[str], message: str) -> None:
+        if not self.path:
+            return
+        if self.writer is None:
+            try:
+                self.fh = open(Path(self.path).expanduser(), "w", newline="", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                raise LeadcliError(f"cannot write the rejects file {self.path} ({exc.strerror}); nothing was "
+                                   "imported", hint="give --rejects a path in a folder that exists and you can "
+                                                    "write to") from None
+            self.writer = csv.writer(self.fh, lineterminator="\n")
+            self.writer.writerow([*self.header, "error"])
+        self.writer.writerow([*cells[:len(self.header)], message])
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+# ---------------------------------------------------------------- the reader API
+
+
+@dataclass
+class ReadResult:
+    """What `read_rows` found: how the file was read and how its columns map."""
+
+    source: csvfile.CsvSource
+    mapping: columns.Mapping
+    builder: RecordBuilder
+
+    @property
+    def encoding(self) -> str:
+        return self.source.encoding
+
+    @property
+    def delimiter(self) -> str:
+        return self.source.delimiter_name
+
+    def records(self, errors: list | None = None) -> Iterator[dict[str, Any]]:
+        """Each valid row as a dict of lead fields (RECORD keys; `fields` and `tags` decoded).
+
+        Invalid rows are skipped; when `errors` is a list, (record number, cells, message) are
+        appended to it.
+        """
+        for number, cells in self.source.rows():
+            try:
+                record = self.builder.build(cells)
+            except InvalidValue as exc:
+                if errors is not None:
+                    errors.append((number, cells, exc.message))
+                continue
+            yield {"_row": number, **self.builder.as_dict(record)}
+
+
+def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "auto",
+              options: ImportOptions | None = None) -> ReadResult:
+    """Open a CSV exactly as `leadcli import` does (encoding, delimiter, mapping, value parsing).
+
+    `path` may be `-` for stdin. Use as::
+
+        result = ingest.read_rows("leads.csv")
+        for record in result.records():
+            record["email"], record["fields"]["Industry"], ...
+        result.encoding, result.delimiter
+    """
+    options = options or ImportOptions(encoding=encoding, delimiter=delimiter)
+    src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter)
+    mp = columns.resolve(src.header, options.columns)
+    return ReadResult(source=src, mapping=mp, builder=RecordBuilder(mp, options))

@@ -1,0 +1,279 @@
+"""Rows -> lead records, one row at a time: the reference the column-wise builder must equal.
+
+`RowBuilder.build` turns the cells of one CSV row into a staged record (a tuple in `RECORD`
+order) or raises InvalidValue naming the column. It is built once per file: the per-row work is
+a loop over precomputed (column, converter) pairs. `columnwise.RecordBuilder` adds `build_many`,
+the same records built a column at a time, which is what keeps a million-row import in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from leadcli import duplicates, validate
+from leadcli.errors import InvalidValue
+from leadcli.ingest import values
+from leadcli.ingest.columns import Mapping, header_key
+from leadcli.ingest.options import ImportOptions
+from leadcli.ingest.shape import (
+    COMPANY,
+    CONVERTED_AT,
+    CONVERTED_FLAG,
+    DATE_FIELDS,
+    EMAIL_KEY,
+    EXTERNAL_ID,
+    FIELDS,
+    FIRST,
+    LAST,
+    MACHINE_NULLS,
+    NAME,
+    NAME_KEY,
+    NAME_SLOTS,
+    OWNER,
+    PHONE_KEY,
+    RECORD,
+    SLOT,
+    SOURCE,
+    STATUS,
+    STATUS_AT,
+    STATUS_REASON,
+    TEXT_FIELDS,
+    UPDATED_AT,
+    to_json,
+)
+
+
+class RowBuilder:
+    """Turns the cells of one CSV row into a staged record (a tuple in RECORD order).
+
+    Raises InvalidValue naming the column.
+    """
+
+    def __init__(self, mp: Mapping, options: ImportOptions, region: str | None = None):
+        self.mapping = mp
+        self.options = options
+        self.width = len(mp.columns)
+        self.cache = values.ValueCache(region if region is not None else validate.default_region())
+        markers = () if mp.leadcli_export else values.DEFAULT_MISSING
+        self.missing = frozenset(m.strip().lower() for m in (*markers, "", *options.missing))
+        self.missing_len = max(len(m) for m in self.missing)
+        # `Nan` and `Null` are people's names: in name columns only the other markers, the ones
+        # given with --missing, and nan/null as programs write them (`NaN`, `NULL`) mean "no value".
+        self.name_missing = self.missing - ({"nan", "null"} - {m.strip().lower() for m in options.missing})
+        self.machine_nulls = frozenset() if mp.leadcli_export else MACHINE_NULLS  # leadcli's export has none
+        self.statuses = values.status_table(options.statuses)
+        self.status_cache: dict[str, str] = {}
+        self.by_field = mp.by_field()
+        self.headers = [c.header for c in mp.columns]
+        self.custom = [(c.index, c.key or c.header) for c in mp.columns if c.field == "custom"]
+        self.json_keys = {key: to_json(key) for _, key in self.custom}
+        self.fields_col = self.by_field.get("fields")
+        self.title_col = mp.title_column
+        self.split_names = not mp.name_is_title
+        self.default_source = validate.clean_text(options.source)
+        self.default_owner = validate.clean_text(options.owner)
+        self.text = [(SLOT[f], self.by_field[f]) for f in TEXT_FIELDS if f in self.by_field]
+        # Without --day-first, each date column's order is set by its first date that fits only one
+        # (`29/09/2024`), so one column is never read half day-first and half month-first.
+        self.day_order: dict[str, tuple[str, str]] = {}
+        self.sniff_dates = [] if options.day_first else \
+            [(f, self.by_field[f]) for f in DATE_FIELDS if f in self.by_field]
+        self._plan_converters(mp, options.day_first)
+        self.blank: list[Any] = [None] * (CONVERTED_FLAG + 1)
+        self.fields_memo = _Memo(self._custom_json)
+
+    def _plan_converters(self, mp: Mapping, day_first: bool) -> None:
+        """The (column, slots, converter, header) list a row is run through, its fallbacks and column forms."""
+        # Converters: field -> (the slots they fill, a function of the trimmed cell giving their value(s)).
+        converters: dict[str, tuple[tuple[int, ...], Callable[[str], Any]]] = {
+            "email": ((SLOT["email"], SLOT["email_key"]), validate.email),
+            "phone": ((SLOT["phone"], SLOT["phone_key"]), self.cache.phone),
+            "value": ((SLOT["value_cents"],), self.cache.money_cents),
+            "currency": ((SLOT["currency"],), self.cache.currency_code),
+            **{f: ((SLOT[f],), self._date_converter(f, day_first)) for f in DATE_FIELDS},
+            "status": ((SLOT["status"],), self._status),
+            "converted": ((CONVERTED_FLAG,), lambda v: values.parse_bool(v, "converted")),
+            "score": ((SLOT["score"],), values.score),
+            "grade": ((SLOT["grade"],), values.grade),
+            "tags": ((SLOT["tags"],), values.tags),
+        }
+        self.convert = [(self.by_field[f], slots, fn, self.headers[self.by_field[f]])
+                        for f, (slots, fn) in converters.items() if f in self.by_field]
+        # (slots, converter, columns to try in order) for a phone or e-mail missing from its column.
+        self.fallbacks = [(converters[f][0], converters[f][1], indexes) for f, indexes in mp.fallbacks.items()]
+        if "value" in self.by_field and "currency" not in self.by_field:
+            # No currency column: an amount written `1.234,56 €` or `EUR 1,234` still says which.
+            idx = self.by_field["value"]
+            self.convert.append((idx, (SLOT["currency"],), validate.currency_in_amount, self.headers[idx]))
+        # Whole-column versions of the converters of high-cardinality columns (see build_many).
+        many = {"email": validate.emails, "phone": self.cache.phone_column,
+                **dict.fromkeys(DATE_FIELDS, values.parse_dates)}
+        self.convert_many = {self.by_field[f]: fn for f, fn in many.items() if f in self.by_field}
+
+    def _date_converter(self, fld: str, day_first: bool) -> Callable[[str], str]:
+        # Reads the column's day order when called: `build_many` sniffs it from each chunk.
+        return lambda v: values.parse_date(v, fld, day_first, self.day_order.get(fld))
+
+    def _status(self, v: str) -> str:
+        status = self.status_cache.get(v)
+        if status is None:
+            status = self.statuses.get(header_key(v))
+            if status is None:
+                raise InvalidValue("status", f"{v!r} is not a status leadcli knows",
+                                   hint=f'map it, e.g. --status-map "{v}=contacted"')
+            self.status_cache[v] = status
+        return status
+
+    def build(self, cells: list[str]) -> tuple:
+        if len(cells) != self.width:
+            cells = self._fit(cells)
+        if "'" in "".join(cells):
+            cells = [values.unneutralise(c) for c in cells]
+        missing, mlen = self.missing, self.missing_len
+        rec = self.blank.copy()
+        for slot, idx in self.text:
+            v = cells[idx].strip()
+            if v and (len(v) > mlen or v.lower() not in (self.name_missing if slot in NAME_SLOTS else missing)) \
+                    and not (slot in NAME_SLOTS and v in self.machine_nulls):
+                rec[slot] = v
+        for idx, slots, fn, header in self.convert:
+            v = cells[idx].strip()
+            if v and (len(v) > mlen or v.lower() not in missing):
+                try:
+                    value = fn(v)
+                except InvalidValue as exc:
+                    raise InvalidValue(header, exc.reason, exc.hint) from None
+                if len(slots) == 1:
+                    rec[slots[0]] = value
+                else:
+                    rec[slots[0]], rec[slots[1]] = value
+        for slots, fn, indexes in self.fallbacks:
+            if rec[slots[0]] is None:
+                rec[slots[0]], rec[slots[1]] = self._fallback([cells[i] for i in indexes], fn)
+        split = self.split_names
+        if self.title_col is not None and rec[NAME] is None and rec[FIRST] is None and rec[LAST] is None:
+            v = cells[self.title_col].strip()
+            if v and (len(v) > mlen or v.lower() not in missing):
+                rec[NAME], split = v, False  # no person: the lead's title names it
+        fields = {}
+        if self.fields_col is not None:
+            fields = self._json_fields(cells[self.fields_col].strip())
+        for idx, key in self.custom:
+            v = cells[idx].strip()
+            if v and (len(v) > mlen or v.lower() not in missing):
+                fields[key] = v
+        rec[FIELDS] = self._fields_json(fields) if fields else "{}"
+        return self._finish(rec, split)
+
+    def _fallback(self, cells: list[str], fn: Callable) -> tuple[Any, Any]:
+        """The first of `cells` that converts (a bad one is only skipped: it stays a custom field)."""
+        for cell in cells:
+            v = cell.strip()
+            if v and (len(v) > self.missing_len or v.lower() not in self.missing):
+                try:
+                    return fn(v)
+                except InvalidValue:
+                    continue
+        return None, None
+
+    def _finish(self, rec: list, split: bool = True) -> tuple:
+        name, first, last = rec[NAME], rec[FIRST], rec[LAST]
+        if name is None and (first or last):
+            rec[NAME] = name = " ".join(p for p in (first, last) if p)
+        elif name and first is None and last is None and split:
+            rec[FIRST], rec[LAST] = validate.split_name(name)
+        keyed = rec[EMAIL_KEY] or rec[PHONE_KEY] or rec[EXTERNAL_ID]
+        if not (name or keyed or rec[COMPANY]):
+            raise InvalidValue("row", "a lead needs a name, e-mail, phone, company or external id",
+                               hint="fill one of them, or map the column that holds it with --map")
+        if rec[SOURCE] is None:
+            rec[SOURCE] = self.default_source
+        if rec[OWNER] is None:
+            rec[OWNER] = self.default_owner
+        status = rec[STATUS]
+        converted_at = rec[CONVERTED_AT]
+        if rec[-1] and status != "converted":
+            status = "converted"
+        elif status is None:
+            status = "converted" if converted_at else "new"
+        elif converted_at and status in ("new", "contacted", "qualified"):
+            status = "converted"
+        rec[STATUS] = status
+        if status == "converted":
+            rec[CONVERTED_AT] = rec[STATUS_AT] = converted_at or rec[UPDATED_AT]
+        else:
+            rec[CONVERTED_AT] = None
+            rec[STATUS_AT] = rec[UPDATED_AT]
+            if status != "disqualified" and not self.mapping.leadcli_export:
+                rec[STATUS_REASON] = None
+        if name and not keyed:
+            rec[NAME_KEY] = duplicates.name_key(name, rec[COMPANY])
+        del rec[CONVERTED_FLAG]
+        return tuple(rec)
+
+    def _json_fields(self, raw: str) -> dict[str, Any]:
+        if not raw or raw.lower() in self.missing:
+            return {}
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            header = self.headers[self.fields_col] if self.fields_col is not None else "fields"
+            raise InvalidValue(header, f"{raw[:40]!r} is not a JSON object of custom fields",
+                               hint='leadcli writes them as {"Industry": "Retail"}')
+        return parsed
+
+    def _fit(self, cells: list[str]) -> list[str]:
+        width = self.width
+        if len(cells) < width:
+            return cells + [""] * (width - len(cells))
+        for i in range(width, len(cells)):
+            if cells[i].strip():
+                # A value under no header (a row longer than the header) is kept, not dropped.
+                self.width = len(cells)
+                while len(self.headers) < len(cells):
+                    n = len(self.headers)
+                    self.headers.append(f"column {n + 1}")
+                    self.custom.append((n, f"column {n + 1}"))
+                return cells
+        return cells[:width]
+
+    def as_dict(self, record: tuple) -> dict[str, Any]:
+        out = dict(zip(RECORD, record, strict=False))
+        out["fields"] = json.loads(out["fields"])
+        out["tags"] = json.loads(out["tags"]) if out["tags"] else []
+        return out
+
+    def _custom_json(self, cells: tuple) -> str:
+        fields = {key: v for (_, key), v in zip(self.custom, cells, strict=False) if v is not None}
+        return self._fields_json(fields) if fields else "{}"
+
+    def _fields_json(self, fields: dict[str, Any]) -> str:
+        # The custom fields of a CSV row are plain strings under fixed keys: written directly when
+        # nothing needs escaping, which is several times faster than the json module.
+        parts = []
+        keys = self.json_keys
+        for key, value in fields.items():
+            k = keys.get(key)
+            if k is None or not isinstance(value, str) or not value.isprintable() or '"' in value or "\\" in value:
+                return to_json(fields)
+            parts.append(f'{k}: "{value}"')
+        return "{" + ", ".join(parts) + "}"
+
+
+class _Memo(dict):
+    """A dict that computes a missing key's value with `fn` (bounded: cleared when it grows large)."""
+
+    def __init__(self, fn: Callable[[Any], Any], limit: int = 100_000):
+        super().__init__()
+        self.fn = fn
+        self.limit = limit
+
+    def __missing__(self, key: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[key] = self.fn(key)
+        return value

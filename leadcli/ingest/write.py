@@ -1,0 +1,211 @@
+"""Records -> the store, in one transaction: match, insert the new leads, merge or update, record the run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from leadcli.ingest import dedupe, runs
+from leadcli.ingest.options import ImportOptions, ImportReport
+from leadcli.ingest.shape import RECORD, UPDATABLE
+from leadcli.store import now_iso
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from leadcli.store.sqlite_bulk import NewIds
+
+# How far along a status is: a merge under `update` moves a lead forward, never back.
+from leadcli.stages import STATUS_RANK
+
+
+class BulkWriter(Protocol):
+    """What the pipeline needs from a database for an import (`store.sqlite_bulk.SqliteBulkWriter` today).
+
+    A staging area of records (seq = row position + 1) with `root` (an earlier row of the same
+    person), `target` (the existing lead it matches) and new ids; set-based writes from it.
+    """
+
+    def start_stage(self, record: Sequence[str]) -> None: ...
+    def stage(self, names: Sequence[str], lines: Sequence[int], columns: Sequence[Sequence[Any]]) -> None: ...
+    def end_stage(self, ok: bool) -> None: ...
+    def staged_rows(self, seqs: Sequence[int], keys: Sequence[str]) -> list[tuple]: ...
+    def set_roots(self, pairs: Sequence[tuple[int, int]]) -> None: ...
+    def transaction(self, dry_run: bool) -> AbstractContextManager[Session]: ...
+    def match_existing(self, keys: Sequence[str], veto: Callable[[str, str, str], str]) -> bool: ...
+    def match_keyless(self, name_key: Callable[[str | None, str | None], str | None]) -> None: ...
+    def assign_ids(self) -> NewIds: ...
+    def count_new(self, ids: NewIds) -> int: ...
+    def new_id_range(self, ids: NewIds) -> tuple[int | None, int | None]: ...
+    def insert_leads(self, now: str, created: int, ids: NewIds) -> None: ...
+    def matched_rows(self, record: Sequence[str]) -> Iterator[dict[str, Any]]: ...
+    def lead_columns(self) -> list[str]: ...
+    def read_lead(self, columns: Sequence[str], lead_id: int) -> dict[str, Any] | None: ...
+    def lead_tags(self, lead_id: int) -> set[str]: ...
+    def update_lead(self, lead_id: int, values: dict[str, Any]) -> None: ...
+    def add_status_change(self, lead_id: int, from_status: str, to_status: str, at: str, reason: str) -> int: ...
+    def add_tags(self, lead_id: int, tags: Sequence[str]) -> None: ...
+    def log_change(self, run_id: int | None, lead_id: int, before: dict[str, Any], tags_added: Sequence[str],
+                   history_ids: Sequence[int]) -> None: ...
+    def checkpoint(self) -> None: ...
+
+
+def write(writer: BulkWriter, report: ImportReport, options: ImportOptions) -> None:
+    """The one write transaction (rolled back under --dry-run); fills the report's counts."""
+    with writer.transaction(dry_run=options.dry_run) as s:
+        now = now_iso()
+        report.same_file_runs = runs.same_file_runs(s, report.sha256)
+        dedupe.match_existing(writer, options)
+        ids = writer.assign_ids()
+        report.created = writer.count_new(ids)
+        run_id = None
+        if not options.dry_run:
+            run_id = runs.start_run(s, report, options, now)
+            if report.created:
+                writer.insert_leads(now, report.created, ids)
+        merged = _Merge(writer, options, run_id, now, apply=not options.dry_run, ids=ids)
+        merged.run()
+        report.updated = merged.rows_changed
+        report.skipped = report.rows - report.rejected - report.created - report.updated
+        if not options.dry_run and run_id is not None:
+            first_id = ids.first if report.created else None
+            last_id = ids.first + report.created - 1 if report.created else None
+            runs.finish_run(s, run_id, report, first_id, last_id)
+            _after_write(s, first_id, last_id, merged.changed_ids)
+            report.run_id = run_id
+
+
+def _after_write(s: Session, first_id: int | None, last_id: int | None, changed_ids: list[int]) -> None:
+    """What `add` and `edit` do for each lead they write, done for the run's leads set-based."""
+    if first_id is not None and last_id is not None:
+        from leadcli import leads
+
+        leads.on_leads_created(s, first_id, last_id)
+    if changed_ids:
+        from leadcli import scoring
+
+        scoring.rescore_leads(s, changed_ids)
+
+
+@dataclass
+class _Merge:
+    """Rows that duplicate a lead, under merge/update: change it and log what it was before.
+
+    Rows are taken grouped by lead, so each lead is read once, changed once and logged once
+    (with its values from before the run), however many rows of the file point at it.
+    """
+
+    writer: BulkWriter
+    options: ImportOptions
+    run_id: int | None
+    now: str
+    apply: bool
+    ids: NewIds  # the ids of the leads this run creates
+    rows_changed: int = 0
+    leads_changed: int = 0
+    changed_ids: list[int] = field(default_factory=list)
+    wanted: list[str] = field(default_factory=list)
+    created: tuple[int | None, int | None] = (None, None)
+
+    def run(self) -> None:
+        if self.options.on_duplicate not in ("merge", "update"):
+            return
+        self.created = self.writer.new_id_range(self.ids)
+        lead_cols = self.writer.lead_columns()
+        self.wanted = [c for c in ("id", *UPDATABLE, "status", "status_reason", "converted_at", "updated_at",
+                                   "fields") if c in lead_cols]
+        group: list[dict] = []
+        current = None
+        for row in self.writer.matched_rows(RECORD):
+            if row["target"] != current:
+                self._lead(group)
+                group = []
+                current = row["target"]
+            group.append(row)
+        self._lead(group)
+
+    def _lead(self, group: list[dict]) -> None:
+        """Apply the rows of one lead; count and write it only when it really changed."""
+        if not group:
+            return
+        lead = self.writer.read_lead(self.wanted, group[0]["target"])
+        if lead is None or lead["status"] == "converted":
+            return  # a converted lead's record is kept as it was for reports
+        before = dict(lead)
+        existing_tags = self.writer.lead_tags(lead["id"])
+        tags_added: list[str] = []
+        history: list[tuple] = []
+        changing_rows = sum(self._apply_row(lead, row, existing_tags, tags_added, history) for row in group)
+        diff = {k: before[k] for k in self.wanted if k != "id" and lead[k] != before[k]}
+        if not diff and not tags_added:
+            # Rows that undo each other (a later row of the file restores what an earlier one
+            # changed) leave the lead as it was: nothing was updated, so a re-import stays a no-op.
+            return
+        self.rows_changed += changing_rows
+        self.leads_changed += 1
+        if self.apply:
+            self._save(lead, before, diff, tags_added, history)
+
+    def _apply_row(self, lead: dict, row: dict, existing_tags: set[str], tags_added: list[str],
+                   history: list[tuple]) -> bool:
+        overwrite = self.options.on_duplicate == "update"
+        changed = merge_row(lead, row, overwrite)
+        for tag in json.loads(row["tags"]) if row["tags"] else []:
+            if tag.lower() not in {t.lower() for t in existing_tags} | {t.lower() for t in tags_added}:
+                tags_added.append(tag)
+                changed = True
+        if overwrite and row["status"] and STATUS_RANK[row["status"]] > STATUS_RANK[lead["status"]] \
+                and lead["status"] not in ("converted", "disqualified"):
+            moment = row["status_at"] or self.now
+            history.append((lead["status"], row["status"], moment,
+                            row["status_reason"] if row["status"] == "disqualified" else None))
+            lead["status"] = row["status"]
+            if row["status"] == "converted":
+                lead["converted_at"] = row["converted_at"] or moment
+            if row["status"] == "disqualified":
+                lead["status_reason"] = row["status_reason"]
+            changed = True
+        return changed
+
+    def _save(self, lead: dict, before: dict, diff: dict, tags_added: list[str], history: list[tuple]) -> None:
+        writer = self.writer
+        self.changed_ids.append(lead["id"])
+        lead["updated_at"] = self.now
+        diff["updated_at"] = before["updated_at"]
+        writer.update_lead(lead["id"], {k: lead[k] for k in diff})
+        history_ids = [writer.add_status_change(lead["id"], from_status, to_status, moment, reason or "imported")
+                       for from_status, to_status, moment, reason in history]
+        writer.add_tags(lead["id"], tags_added)
+        first, last = self.created
+        if not (first is not None and last is not None and first <= lead["id"] <= last):
+            writer.log_change(self.run_id, lead["id"], diff, tags_added, history_ids)
+
+
+def merge_row(lead: dict, row: dict, overwrite: bool) -> bool:
+    """One staged row into a lead's values: fill its empty fields (merge) or overwrite them (update)."""
+    changed = False
+    for key in UPDATABLE:
+        value = row.get(key)
+        if value is None or key not in lead:
+            continue
+        if overwrite:
+            if lead[key] != value:
+                lead[key] = value
+                changed = True
+        elif lead[key] in (None, ""):
+            lead[key] = value
+            changed = True
+    new_fields = json.loads(row["fields"]) if row["fields"] and row["fields"] != "{}" else {}
+    if new_fields:
+        fields = json.loads(lead["fields"]) if isinstance(lead["fields"], str) else dict(lead["fields"] or {})
+        before = dict(fields)
+        for key, value in new_fields.items():
+            if overwrite or fields.get(key) in (None, ""):
+                fields[key] = value
+        if fields != before:
+            lead["fields"] = json.dumps(fields, ensure_ascii=False)
+            changed = True
+    return changed

@@ -50,3 +50,15 @@ class UsageError(LeadcliError):
     """Options that do not fit together."""
 
     exit_code = EXIT_USAGE
+
+
+class NoModel(LeadcliError):
+    """No scoring model has been trained yet."""
+
+
+class BadModel(LeadcliError):
+    """A stored model is not in a shape this leadcli reads."""
+
+
+class NoOutcomes(LeadcliError):
+    """Nothing to learn from: no converted or disqualified leads (or only one kind)."""

@@ -339,27 +339,3 @@ def resolve_targets(s: Session, ids: Sequence[int], flt: LeadFilter) -> list[Lea
     if ids:
         return [get_lead(s, lead_id) for lead_id in ids]
     return select_leads(s, flt, sort="id")
-
-
-@dataclass
-class LeadExtras:
-    """What other parts of leadcli add to a lead's card: extra fields, sections and JSON keys."""
-
-    fields: list[tuple[str, Any]] = field(default_factory=list)
-    sections: list[tuple[str, list[dict]]] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def lead_extras(s: Session, lead: Lead) -> LeadExtras:
-    """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
-    from leadcli import conversion
-
-    extras = LeadExtras()
-    conversion.lead_extras(s, lead, extras)
-    from leadcli import scoring
-
-    fields, sections, data = scoring.lead_score_extras(s, lead)
-    extras.fields += fields
-    extras.sections += sections
-    extras.data.update(data)
-    return extras

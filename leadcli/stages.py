@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from leadcli import conversion, leads
+from leadcli import deal_records, leads
 from leadcli.errors import InvalidValue, LeadcliError
 from leadcli.models import OPEN_STATUSES, Lead, Status
 from leadcli.query import LeadFilter
@@ -80,7 +80,7 @@ def reopen(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None, t
             results.append(StageResult(lead.id, lead.display_name, lead.status, None, "error",
                                        f"lead #{lead.id} is converted and cannot be reopened", hint))
         else:
-            stage = to or conversion.status_before_disqualification(s, lead.id)
+            stage = to or deal_records.status_before_disqualification(s, lead.id)
             results.append(_change(s, lead, stage, reason or "reopened", reopening=True))
     # A lead open again is scored like any open lead (the model may have changed since it closed).
     from leadcli import scoring

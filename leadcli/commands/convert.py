@@ -67,11 +67,11 @@ def convert(
       leadcli convert --status qualified --source referral --dry-run
       leadcli convert --status qualified --yes
     """
-    from leadcli import conversion, output, store, validate
+    from leadcli import deals, output, store, validate
     from leadcli.commands._options import confirm_bulk
     from leadcli.errors import LeadcliError, UsageError
 
-    options = conversion.ConvertOptions(
+    options = deals.ConvertOptions(
         contact=not no_contact, company=not no_company, deal=not no_deal,
         deal_title=validate.clean_text(deal_title),
         deal_value_cents=validate.money(deal_value, "deal-value") if deal_value is not None else None,
@@ -86,11 +86,11 @@ def convert(
                              hint="e.g. `leadcli convert 12` or `leadcli convert --status qualified --yes`")
         if not dry_run:
             with store.session() as s:
-                count = conversion.count_targets(s, flt)
+                count = deals.count_targets(s, flt)
             if count:
                 confirm_bulk("Convert", count, yes)
     with store.session(write=not dry_run) as s:
-        results = conversion.convert(s, ids, flt, options)
+        results = deals.convert(s, ids, flt, options)
     render(results, dry_run)
     failed = [r for r in results if r.outcome == "error"]
     unchanged = [r for r in results if r.outcome == "unchanged"]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from leadcli.commands._lead_extras import money_text
+
 app = typer.Typer(help="Deals created by `convert`: list, show, won, lost, reopen, to-lead.", no_args_is_help=True)
 
 LOST_REASONS = ("price", "competitor", "no budget", "no decision", "bad timing", "went silent", "other")
@@ -42,18 +44,18 @@ def list_deals(
       leadcli deals list --status open --owner maria
       leadcli deals list --status won --format csv > won.csv
     """
-    from leadcli import conversion, output, store
+    from leadcli import deal_records, output, store
     from leadcli.output import Column
 
     with store.session() as s:
-        records = conversion.list_deals(s, statuses=[st.value for st in status or []], owner=owner, lead_id=lead,
+        records = deal_records.list_deals(s, statuses=[st.value for st in status or []], owner=owner, lead_id=lead,
                                         limit=limit)
     table = [Column("id", justify="right"), Column("title", max_width=32), Column("status", fixed=True),
              Column("value", justify="right"), Column("currency", header="", fixed=True),
              Column("owner", max_width=14, drop=3), Column("company", max_width=24, drop=2),
              Column("contact", max_width=24, drop=1), Column("lead_id", header="lead", justify="right"),
              Column("closed_at", header="closed", fixed=True, drop=4, fmt=lambda v: (v or "")[:10])]
-    output.rows(records, list(conversion.DEAL_KEYS), table_columns=table, empty="no deals")
+    output.rows(records, list(deal_records.DEAL_KEYS), table_columns=table, empty="no deals")
 
 
 @app.command("show")
@@ -64,11 +66,11 @@ def show(deal_id: DealId) -> None:
     Example:
       leadcli deals show 7
     """
-    from leadcli import conversion, output, store
+    from leadcli import deal_records, output, store
 
     with store.session() as s:
-        record = conversion.deal_record(s, deal_id)
-    value = conversion.money_text(None if record["value"] is None else int(record["value"] * 100), record["currency"])
+        record = deal_records.deal_record(s, deal_id)
+    value = money_text(record["value"], record["currency"])
     output.card(record, title=f"Deal #{record['id']}: {record['title']}", fields=[
         ("id", record["id"]), ("title", record["title"]), ("status", record["status"]), ("value", value),
         ("owner", record["owner"]),
@@ -132,26 +134,26 @@ def to_lead(
       leadcli deals to-lead 7
       leadcli deals to-lead 7 --reason "not ready to buy yet"
     """
-    from leadcli import conversion, output, store
+    from leadcli import deal_records, output, store
 
     with store.session(write=True) as s:
-        deal = conversion.get_deal(s, deal_id)
-        lead = conversion.deal_to_lead(s, deal, reason)
+        deal = deal_records.get_deal(s, deal_id)
+        lead = deal_records.deal_to_lead(s, deal, reason)
         lead_id, label, stage = lead.id, lead.display_name, lead.status
     output.message(f"deal #{deal_id} is now lead #{lead_id} {label} again ({stage})")
 
 
 def _close(deal_id: int, to: str, reason: str | None = None) -> None:
-    from leadcli import conversion, output, store
+    from leadcli import deal_records, output, store
 
     with store.session(write=True) as s:
-        deal = conversion.get_deal(s, deal_id)
+        deal = deal_records.get_deal(s, deal_id)
         if to == "won":
-            conversion.win_deal(s, deal)
+            deal_records.win_deal(s, deal)
         elif to == "lost":
-            conversion.lose_deal(s, deal, reason)
+            deal_records.lose_deal(s, deal, reason)
         else:
-            conversion.reopen_deal(s, deal)
+            deal_records.reopen_deal(s, deal)
         title = deal.title
     verb = {"won": "won", "lost": f"lost ({reason.strip() if reason else ''})", "open": "reopened"}[to]
     output.message(f"deal #{deal_id} {title}: {verb}")

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from leadcli.commands._lead_extras import lead_extras
+
 IdArg = Annotated[int, typer.Argument(help="The lead's id.", show_default=False)]
 
 
@@ -23,7 +25,7 @@ def show(lead_id: IdArg) -> None:
         lead = leads.get_lead(s, lead_id)
         record = leads.lead_dict(lead, leads.tags_for(s, [lead.id]).get(lead.id))
         record["history"] = leads.history(s, lead.id)
-        extras = leads.lead_extras(s, lead)
+        extras = lead_extras(s, lead)
     record.update(extras.data)
     render(record, lead.display_name, extras)
 

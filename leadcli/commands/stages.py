@@ -101,7 +101,7 @@ def reopen(ids: Ids = None, to: ReopenTo = None, reason: NoteOpt = None, status:
 def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, flt, yes: bool) -> None:
     from leadcli import output, stages, store
     from leadcli.commands._options import confirm_bulk
-    from leadcli.conversion import count_targets
+    from leadcli.deals import count_targets
     from leadcli.errors import UsageError
 
     ids = list(ids or [])

@@ -18,12 +18,28 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 # Addresses at these domains say nothing about the person's employer.
-FREE_MAIL_DOMAINS = frozenset(["gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "rocketmail.com", "hotmail.com", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com", "protonmail.ch", "pm.me", "tutanota.com", "tuta.io", "gmx.com", "gmx.net", "gmx.de", "web.de", "t-online.de", "freenet.de", "mail.com", "email.com", "inbox.com", "zoho.com", "fastmail.com", "fastmail.fm", "hey.com", "yandex.com", "yandex.ru", "ya.ru", "mail.ru", "bk.ru", "inbox.ru", "list.ru", "rambler.ru", "ukr.net", "qq.com", "163.com", "126.com", "sina.com", "sohu.com", "naver.com", "daum.net", "hanmail.net", "rediffmail.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "bellsouth.net", "cox.net", "charter.net", "btinternet.com", "sky.com", "virginmedia.com", "ntlworld.com", "talktalk.net", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "virgilio.it", "tiscali.it", "alice.it", "seznam.cz", "wp.pl", "o2.pl", "interia.pl", "onet.pl", "bol.com.br", "uol.com.br", "terra.com.br", "shaw.ca", "rogers.com", "bigpond.com", "optusnet.com.au", "xtra.co.nz"])
+FREE_MAIL_DOMAINS = frozenset([
+    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "rocketmail.com", "hotmail.com", "outlook.com",
+    "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com",
+    "protonmail.ch", "pm.me", "tutanota.com", "tuta.io", "gmx.com", "gmx.net", "gmx.de", "web.de", "t-online.de",
+    "freenet.de", "mail.com", "email.com", "inbox.com", "zoho.com", "fastmail.com", "fastmail.fm", "hey.com",
+    "yandex.com", "yandex.ru", "ya.ru", "mail.ru", "bk.ru", "inbox.ru", "list.ru", "rambler.ru", "ukr.net",
+    "qq.com", "163.com", "126.com", "sina.com", "sohu.com", "naver.com", "daum.net", "hanmail.net",
+    "rediffmail.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "bellsouth.net", "cox.net",
+    "charter.net", "btinternet.com", "sky.com", "virginmedia.com", "ntlworld.com", "talktalk.net", "orange.fr",
+    "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "virgilio.it", "tiscali.it", "alice.it",
+    "seznam.cz", "wp.pl", "o2.pl", "interia.pl", "onet.pl", "bol.com.br", "uol.com.br", "terra.com.br", "shaw.ca",
+    "rogers.com", "bigpond.com", "optusnet.com.au", "xtra.co.nz"
+])
 # Providers with a domain per country (yahoo.co.uk, hotmail.fr, gmx.at ...).
 _FREE_MAIL_PROVIDERS = frozenset({"gmail", "yahoo", "hotmail", "outlook", "live", "gmx", "yandex", "aol", "msn"})
 
 # Words that name a company's legal form, not the company: "Acme, Inc." is "Acme".
-LEGAL_FORMS = frozenset(["inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc", "llp", "lp", "plc", "gmbh", "mbh", "ag", "kg", "ohg", "ug", "se", "sa", "sas", "sarl", "sl", "srl", "spa", "bv", "nv", "oy", "oyj", "ab", "as", "asa", "aps", "pty", "pte", "kk", "lda", "ltda", "sro", "zoo"])
+LEGAL_FORMS = frozenset([
+    "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc", "llp", "lp", "plc",
+    "gmbh", "mbh", "ag", "kg", "ohg", "ug", "se", "sa", "sas", "sarl", "sl", "srl", "spa", "bv", "nv", "oy", "oyj",
+    "ab", "as", "asa", "aps", "pty", "pte", "kk", "lda", "ltda", "sro", "zoo"
+])
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -63,7 +79,7 @@ def list_contacts(s: Session, *, search: str | None = None, company_id: int | No
                   limit: int | None = None) -> list[dict[str, Any]]:
     from sqlalchemy import func, or_, select
 
-    c, co, ld, d = Contact.__table__, Company.__table__, Lead.__table__, Deal.__table__
+    c, co, ld, d = Contact.__table__, Company.__table__, Lead.metadata.tables["lead"], Deal.__table__
     leads_n = select(func.count()).where(ld.c.contact_id == c.c.id).scalar_subquery()
     deals_n = select(func.count()).where(d.c.contact_id == c.c.id, d.c.status != "reverted").scalar_subquery()
     stmt = (select(c.c.id, c.c.name, c.c.email, c.c.phone, c.c.title, c.c.company_id, co.c.name.label("company"),

@@ -103,23 +103,24 @@ def reopen_deal(s: Session, deal: Deal) -> Deal:
     return deal
 
 
-def status_before_conversion(s: Session, lead_id: int) -> str:
+def status_before_conversion(s: Session, lead_id: int | None) -> str:
     """The open stage a lead was in when it was last converted (qualified if unknown)."""
     return _status_before(s, lead_id, Status.converted.value, Status.qualified.value)
 
 
-def status_before_disqualification(s: Session, lead_id: int) -> str:
+def status_before_disqualification(s: Session, lead_id: int | None) -> str:
     return _status_before(s, lead_id, Status.disqualified.value, Status.new.value)
 
 
-def _status_before(s: Session, lead_id: int, terminal: str, default: str) -> str:
-    from sqlmodel import select
+def _status_before(s: Session, lead_id: int | None, terminal: str, default: str) -> str:
+    from sqlalchemy import select
 
     from leadcli.models import StatusChange
 
-    last = s.exec(select(StatusChange.from_status).where(StatusChange.lead_id == lead_id,
-                                                         StatusChange.to_status == terminal)
-                  .order_by(StatusChange.at.desc(), StatusChange.id.desc()).limit(1)).first()
+    t = StatusChange.metadata.tables["status_change"]
+    last = s.connection().execute(
+        select(t.c.from_status).where(t.c.lead_id == lead_id, t.c.to_status == terminal)
+        .order_by(t.c.at.desc(), t.c.id.desc()).limit(1)).scalar()
     return last if last in OPEN_STATUSES else default
 
 
@@ -164,7 +165,7 @@ def lead_links(s: Session, lead: Lead) -> dict[str, Any]:
     if lead.repeat_lead and contact is not None:
         from sqlalchemy import func, select
 
-        t = Lead.__table__
+        t = Lead.metadata.tables["lead"]
         earlier = s.connection().execute(
             select(func.count()).select_from(t).where(t.c.contact_id == contact.id, t.c.id < lead.id)).scalar_one()
     return {

@@ -173,8 +173,8 @@ def _load_index(s: Session, lead_rows: Sequence[dict[str, Any]]) -> _Index:
     for column, values in ((co.c.name_key, keys), (co.c.domain, domains), (co.c.id, company_ids)):
         for chunk in _chunks(values):
             found.extend(CompanyRec(**row._asdict()) for row in conn.execute(select(*cols).where(column.in_(chunk))))
-    seen: set[int] = set()
-    for rec in sorted(found, key=lambda r: r.id):
+    seen: set[int | None] = set()
+    for rec in sorted(found, key=lambda r: r.id or 0):
         if rec.id not in seen:
             seen.add(rec.id)
             idx.add_company(rec)
@@ -185,7 +185,7 @@ def _load_leads(s: Session, ids: Sequence[int], flt: LeadFilter | None) -> tuple
     """The target leads as plain dicts (in id order, or the order of `ids`) and the ids not found."""
     from sqlalchemy import select
 
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     cols = [t.c[name] for name in _LEAD_COLUMNS]
     conn = s.connection()
     if ids:
@@ -202,7 +202,8 @@ def _load_leads(s: Session, ids: Sequence[int], flt: LeadFilter | None) -> tuple
 def count_targets(s: Session, flt: LeadFilter) -> int:
     from sqlalchemy import func, select
 
-    return s.connection().execute(select(func.count()).select_from(Lead.__table__).where(*flt.clauses())).scalar_one()
+    t = Lead.metadata.tables["lead"]
+    return int(s.connection().execute(select(func.count()).select_from(t).where(*flt.clauses())).scalar_one())
 
 
 def default_deal_title(lead: dict[str, Any]) -> str:
@@ -299,7 +300,7 @@ class Converter:
                 fill = {"domain": domain, "owner": lead["owner"]}
                 plan.company_fill = {k: v for k, v in fill.items() if v and not getattr(company, k)}
             elif key:
-                plan.company = CompanyRec(id=None, name=validate.clean_text(lead["company"]), name_key=key,
+                plan.company = CompanyRec(id=None, name=validate.clean_text(lead["company"]) or key, name_key=key,
                                           domain=domain, owner=lead["owner"])
                 plan.company_new = True
         if plan.contact is not None and plan.company is not None:
@@ -333,7 +334,7 @@ class Converter:
         if plan.company_new:
             stmt = insert(Company.__table__).values(name=c.name, name_key=c.name_key, domain=c.domain, owner=c.owner,
                                                     lead_id=plan.lead["id"], created_at=now, updated_at=now)
-            return int(conn.execute(stmt).inserted_primary_key[0])
+            return int(conn.execute(stmt).inserted_primary_key[0])  # type: ignore[index]
         if plan.company_fill:
             _update(conn, Company, c.id, {**plan.company_fill, "updated_at": now})
         return c.id
@@ -348,7 +349,7 @@ class Converter:
             values = {k: getattr(c, k) for k in CONTACT_FILL}
             stmt = insert(Contact.__table__).values(**values, company_id=company_id, lead_id=plan.lead["id"],
                                                     created_at=now, updated_at=now)
-            return int(conn.execute(stmt).inserted_primary_key[0])
+            return int(conn.execute(stmt).inserted_primary_key[0])  # type: ignore[index]
         fill = dict(plan.contact_fill)
         if "company_id" in fill:
             fill["company_id"] = company_id
@@ -365,20 +366,20 @@ class Converter:
         stmt = insert(Deal.__table__).values(
             title=d["title"], value_cents=d["value_cents"], currency=d["currency"], owner=d["owner"], status="open",
             lead_id=plan.lead["id"], contact_id=contact_id, company_id=company_id, created_at=now, updated_at=now)
-        return int(conn.execute(stmt).inserted_primary_key[0])
+        return int(conn.execute(stmt).inserted_primary_key[0])  # type: ignore[index]
 
     def _mark_converted(self, conn: Connection, lead: dict[str, Any], contact_id: int | None,
                         company_id: int | None, deal_id: int | None) -> None:
         from sqlalchemy import insert, update
 
-        t, now = Lead.__table__, self.now
+        t, now = Lead.metadata.tables["lead"], self.now
         done = conn.execute(
             update(t).where(t.c.id == lead["id"], t.c.status == lead["status"])
             .values(status=Status.converted.value, status_reason=None, converted_at=now, updated_at=now,
                     contact_id=contact_id, company_id=company_id, deal_id=deal_id))
         if done.rowcount != 1:
             raise _Refused(f"lead #{lead['id']} changed while converting")
-        conn.execute(insert(StatusChange.__table__).values(
+        conn.execute(insert(StatusChange.metadata.tables["status_change"]).values(
             lead_id=lead["id"], from_status=lead["status"], to_status=Status.converted.value, at=now,
             reason=_conversion_note(contact_id, company_id, deal_id)))
 

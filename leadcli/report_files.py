@@ -7,7 +7,7 @@ import datetime as _dt
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
 
@@ -27,20 +27,21 @@ if TYPE_CHECKING:
 def set_rates(s: Session, pairs: Iterable[str], base: str) -> list[dict]:
     from leadcli.store import now_iso
 
-    base = validate.currency(base, "base")
+    base_code: Any = validate.currency(base, "base")
     out = []
     for item in pairs:
-        code, text = validate.key_value(item, "rate")
-        code = validate.currency(code, "rate")
+        name, text = validate.key_value(item, "rate")
+        code: Any = validate.currency(name, "rate")
         rate = validate.parse_decimal(text, "rate")
         if rate <= 0:
             raise InvalidValue("rate", f"{item!r}: a rate must be above 0", hint="write it as EUR=1.08")
-        if code == base:
+        if code == base_code:
             raise InvalidValue("rate", f"{code} is the base currency", hint="set rates of other currencies")
-        row = s.get(CurrencyRate, code) or CurrencyRate(currency=code, base=base, rate=str(rate), updated_at="")
-        row.base, row.rate, row.updated_at = base, str(rate), now_iso()
+        row = s.get(CurrencyRate, code) or CurrencyRate(currency=code, base=base_code, rate=str(rate),
+                                                        updated_at="")
+        row.base, row.rate, row.updated_at = base_code, str(rate), now_iso()
         s.add(row)
-        out.append({"currency": code, "base": base, "rate": rate})
+        out.append({"currency": code, "base": base_code, "rate": rate})
     s.flush()
     return out
 
@@ -235,10 +236,11 @@ def _converted_value(s: Session, cents: dict[str | None, int], unit: str | None)
         return Decimal("0.00"), unit
     if unit is None:
         if len(cents) > 1:
-            raise UsageError(f"converted leads' values are in several currencies ({', '.join(sorted(map(str, cents)))})",
+            codes = ", ".join(sorted(map(str, cents)))
+            raise UsageError(f"converted leads' values are in several currencies ({codes})",
                              hint="add a currency column to the spend file or pass --currency, with rates set by "
                                   "`leadcli report rates set CUR=RATE --base CUR`")
         unit = next(iter(cents))
-    factors = _factors(s, set(cents), unit) if unit else {None: Decimal(1)}
+    factors: dict[Any, Decimal] = _factors(s, set(cents), unit) if unit else {None: Decimal(1)}
     total = sum((Decimal(c) / 100 * factors[code] for code, c in cents.items()), Decimal(0))
     return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), unit

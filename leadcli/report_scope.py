@@ -90,11 +90,11 @@ class _Columns:
     """The lead table and the expressions a scope reads status and conversion time from."""
 
     def __init__(self, scope: Scope):
-        self.t = Lead.__table__
-        self.status = self.t.c.status
-        self.converted_at = self.t.c.converted_at
+        self.t = Lead.metadata.tables["lead"]
+        self.status: Any = self.t.c.status
+        self.converted_at: Any = self.t.c.converted_at
         if scope.as_of:
-            sc = StatusChange.__table__.alias("asof")
+            sc = StatusChange.metadata.tables["status_change"].alias("asof")
 
             def latest(column: Any) -> Any:
                 return (select(column).where(sc.c.lead_id == self.t.c.id, sc.c.at <= scope.as_of)
@@ -113,8 +113,8 @@ class _Columns:
 class GroupBy:
     spec: str
     kind: str  # column | date | tag | field | all
-    column: str | None = None
-    period: str | None = None
+    column: Any = None  # the lead column (or custom field name) grouped on; None for tag and all
+    period: Any = None  # day ... year, for a date grouping
 
     @property
     def is_date(self) -> bool:
@@ -171,7 +171,7 @@ def _custom_field_names(s: Session, sample: int = 10_000) -> list[str]:
 
 
 def _custom_field_exists(s: Session, key: str) -> bool:
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     found = s.connection().execute(select(t.c.id).where(t.c.fields[key].as_string().is_not(None)).limit(1))
     return found.first() is not None
 
@@ -182,7 +182,7 @@ def _group_expr(gb: GroupBy, cols: _Columns, scope: Scope) -> tuple[Any, Any]:
     if gb.kind == "all":
         return literal("all", String), t
     if gb.kind == "tag":
-        tags = LeadTag.__table__
+        tags = LeadTag.metadata.tables["lead_tag"]
         return tags.c.tag, t.outerjoin(tags, tags.c.lead_id == t.c.id)
     if gb.kind == "field":
         return t.c.fields[gb.column].as_string(), t
@@ -208,10 +208,10 @@ def _labelled(s: Session, rows: Sequence[Any], gb: GroupBy) -> list[dict]:
     first_ids = sorted({r["first_id"] for r in rows if r["grp"] is not None})
     spelled: dict[tuple[int, str], str] = {}
     if gb.kind == "tag":
-        tags = LeadTag.__table__
+        tags = LeadTag.metadata.tables["lead_tag"]
         table, id_column, value_column = tags, tags.c.lead_id, tags.c.tag
     else:
-        table = Lead.__table__
+        table = Lead.metadata.tables["lead"]
         id_column, value_column = table.c.id, table.c[gb.column]
     for start in range(0, len(first_ids), 500):
         chunk = first_ids[start:start + 500]

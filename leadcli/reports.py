@@ -97,6 +97,7 @@ def _aggregate(s: Session, scope: Scope, gb: GroupBy, *, by_currency: bool):
     created_in = scope.created_window(t)
     where = list(scope.filter.clauses(t))
     value = t.c.value_cents
+    total: Any
     if scope.date_field == "created":
         where += created_in
         total = func.count()
@@ -186,7 +187,7 @@ def conversion(s: Session, scope: Scope, by: str | None = "source", *, measure: 
         return Conversion(_per_currency_rows(raw, codes, gb, nocase), {}, gb, measure, None, notes, codes) \
             ._with_overall()
     unit = target or (next(iter(valued)) if valued else None)
-    factors = _factors(s, {c for c in valued}, target) if target else {}
+    factors = _factors(s, set(valued), target) if target else {}
     merged: dict[Any, dict] = {}
     for r in raw:
         key = r["grp"].casefold() if nocase and isinstance(r["grp"], str) else r["grp"]
@@ -233,7 +234,7 @@ def _per_currency_rows(raw: Sequence[Any], codes: list[str], gb: GroupBy, nocase
 
 def _value_row(group, total, converted, currency, total_cents, converted_cents,
                total_value: Decimal | None = None, converted_value: Decimal | None = None) -> dict:
-    if total_value is None:
+    if total_value is None or converted_value is None:
         total_value = Decimal(total_cents or 0) / 100
         converted_value = Decimal(converted_cents or 0) / 100
     total_value = total_value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -284,6 +285,7 @@ def drill(s: Session, scope: Scope, by: str | None, group: str) -> list[dict]:
     t = cols.t
     expr, source = _group_expr(gb, cols, scope)
     target = None if group.strip() in ("", NONE_LABEL) else group
+    cond: Any
     if gb.kind == "all":
         cond = true()
     elif target is None:
@@ -327,8 +329,8 @@ def funnel(s: Session, scope: Scope, *, strict: bool = False) -> list[dict]:
     counts only at the stages it really reached. `strict`: only leads whose history passes new,
     contacted, qualified, converted in that order (each at or after the one before).
     """
-    t = Lead.__table__
-    sc = StatusChange.__table__
+    t = Lead.metadata.tables["lead"]
+    sc = StatusChange.metadata.tables["status_change"]
     where = list(scope.filter.clauses(t)) + scope.created_window(t)
     leads = select(t.c.id).where(*where).subquery("scope")
     history = [sc.c.lead_id == leads.c.id]
@@ -409,7 +411,7 @@ def time_to_convert(s: Session, scope: Scope, by: str | None = None) -> list[dic
 
 def lost_reasons(s: Session, scope: Scope) -> list[dict]:
     """Disqualified leads by reason (reasons compared ignoring case), with each reason's share."""
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     reason = func.lower(func.trim(t.c.status_reason))
     where = list(scope.filter.clauses(t)) + scope.created_window(t) + [t.c.status == "disqualified"]
     stmt = (select(reason.label("key"), func.min(func.trim(t.c.status_reason)).label("reason"),
@@ -432,10 +434,11 @@ def deals(s: Session, scope: Scope, by: str | None = "owner") -> list[dict]:
     from leadcli.models import Deal
 
     d = Deal.__table__
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     spec = (by or "all").strip().lower()
     name, _, period = spec.partition(":")
-    source = d
+    source: Any = d
+    group: Any
     if spec == "all":
         group = literal("all", String)
     elif name in ("created", "closed"):
@@ -464,8 +467,8 @@ def deals(s: Session, scope: Scope, by: str | None = "owner") -> list[dict]:
     out = []
     for r in rows:
         won, lost = r["won"] or 0, r["lost"] or 0
-        out.append({"group": labels.get(r["grp"], r["grp"]), "deals": r["deals"], "open": r["open"] or 0, "won": won, "lost": lost,
-                    "win_rate": pct(won, won + lost)})
+        out.append({"group": labels.get(r["grp"], r["grp"]), "deals": r["deals"], "open": r["open"] or 0,
+                    "won": won, "lost": lost, "win_rate": pct(won, won + lost)})
     if name in ("created", "closed"):
         return sorted(out, key=lambda r: (r["group"] is None, str(r["group"] or "")))
     return sorted(out, key=lambda r: (r["group"] is None, -r["deals"], str(r["group"] or "").lower()))
@@ -475,7 +478,7 @@ def _deal_labels(s: Session, rows: Sequence[Any], name: str, source: Any, where:
     """The spelling of each case-free owner or source group: that of its oldest deal."""
     from leadcli.models import Deal
 
-    d, t = Deal.__table__, Lead.__table__
+    d, t = Deal.__table__, Lead.metadata.tables["lead"]
     column = d.c.owner if name == "owner" else t.c.source
     first = (select(func.min(d.c.id)).select_from(source).where(*where)
              .group_by(func.lower(column)).having(func.lower(column).is_not(None)))

@@ -61,7 +61,7 @@ def save_model(s: Session, payload: dict) -> int:
     conn.execute(update(t).where(t.c.active == 1).values(active=0))
     new = conn.execute(insert(t).values(kind=payload["kind"], created_at=payload["created_at"], active=1,
                                         payload=json.dumps(payload, separators=(",", ":"))))
-    return int(new.inserted_primary_key[0])
+    return int(new.inserted_primary_key[0])  # type: ignore[index]
 
 
 def _model_rows(s: Session, *where: Any, limit: int | None = None) -> list[Any]:
@@ -165,7 +165,7 @@ def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: i
     setting.value = json.dumps(bands)
     s.add(setting)
     s.flush()
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     cur = s.connection().execute(update(t).where(t.c.score.is_not(None)).values(grade=grade_expr(t.c.score, bands)))
     _expire_loaded(s, None)
     return {"bands": bands, "regraded": cur.rowcount}
@@ -203,7 +203,7 @@ def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True) ->
 
     from leadcli.models import Lead
 
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     cols, wants_fields = model.columns_needed()
     select = ["id", "score"] + cols + (["fields"] if wants_fields else [])
     # `fields` is read as the stored JSON text: parse_fields reads it leniently, row by row.
@@ -214,7 +214,7 @@ def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True) ->
     previous = [r[1] for r in rows]
     position = {name: i for i, name in enumerate(select)}
     columns: dict[str, list] = {}
-    parsed = None
+    parsed: list[dict] = []
     if wants_fields:
         at = position["fields"]
         parsed = [parse_fields(r[at]) for r in rows]
@@ -297,7 +297,7 @@ def score_leads(s: Session, model: Model, *, ids: Sequence[int] | None = None,
         return result
     scores = model.scores(columns, n)
     if changed_only:
-        keep = [i for i, (p, x) in enumerate(zip(previous, scores)) if p != x]
+        keep = [i for i, (p, x) in enumerate(zip(previous, scores, strict=False)) if p != x]
         if len(keep) < n:
             lead_ids, previous, scores = ([v[i] for i in keep] for v in (lead_ids, previous, scores))
             n = len(keep)
@@ -305,21 +305,21 @@ def score_leads(s: Session, model: Model, *, ids: Sequence[int] | None = None,
                 return result
     bands = grade_bands(s)
     grades = [grade_for(x, bands) for x in scores]
-    trends = [trend_for(p, x) for p, x in zip(previous, scores)]
+    trends = [trend_for(p, x) for p, x in zip(previous, scores, strict=False)]
     _write_scores(s, model, lead_ids, previous, scores, grades, trends)
     result.scored = n
     for g in grades:
         result.grades[g] = result.grades.get(g, 0) + 1
     if keep_rows:
         result.rows = [{"id": i, "score": x, "grade": g, "trend": t, "previous": p}
-                       for i, x, g, t, p in zip(lead_ids, scores, grades, trends, previous)]
+                       for i, x, g, t, p in zip(lead_ids, scores, grades, trends, previous, strict=False)]
     return result
 
 
 def _open_clause() -> Any:
     from leadcli.models import Lead
 
-    return Lead.__table__.c.status.in_(OPEN)
+    return Lead.metadata.tables["lead"].c.status.in_(OPEN)
 
 
 def _read_open(s: Session, model: Model, id_range: tuple[int, int] | None) -> tuple[list, list, dict]:
@@ -327,7 +327,7 @@ def _read_open(s: Session, model: Model, id_range: tuple[int, int] | None) -> tu
 
     where = [_open_clause()]
     if id_range is not None:
-        where.append(Lead.__table__.c.id.between(*id_range))
+        where.append(Lead.metadata.tables["lead"].c.id.between(*id_range))
     return read_columns(s, model, *where, ordered=False)
 
 
@@ -340,7 +340,7 @@ def _read_ids(s: Session, model: Model, wanted: list[int]) -> tuple[list, list, 
     columns: dict[str, list] = {f.name: [] for f in model.features}
     for start in range(0, len(wanted), 900):
         chunk = wanted[start:start + 900]
-        i, p, c = read_columns(s, model, _open_clause(), Lead.__table__.c.id.in_(chunk), ordered=False)
+        i, p, c = read_columns(s, model, _open_clause(), Lead.metadata.tables["lead"].c.id.in_(chunk), ordered=False)
         lead_ids += i
         previous += p
         for k, v in c.items():
@@ -356,15 +356,15 @@ def _write_scores(s: Session, model: Model, lead_ids: list, previous: list, scor
     from leadcli.models import Lead, ScoreHistory
 
     at = now_iso()
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     conn = s.connection()
     stmt = update(t).where(t.c.id == bindparam("lead_id")).values(
         score=bindparam("new_score"), grade=bindparam("new_grade"), trend=bindparam("new_trend"), scored_at=at)
     conn.execute(stmt, [{"lead_id": i, "new_score": x, "new_grade": g, "new_trend": tr}
-                        for i, x, g, tr in zip(lead_ids, scores, grades, trends)])
+                        for i, x, g, tr in zip(lead_ids, scores, grades, trends, strict=False)])
     # History keeps each change of score, not every identical re-run.
     changed = [{"lead_id": i, "model_id": model.id, "score": x, "grade": g, "at": at}
-               for i, p, x, g in zip(lead_ids, previous, scores, grades) if p != x]
+               for i, p, x, g in zip(lead_ids, previous, scores, grades, strict=False) if p != x]
     if changed:
         conn.execute(insert(ScoreHistory.__table__), changed)
     _expire_loaded(s, lead_ids if len(lead_ids) < SMALL_BATCH else None)
@@ -406,7 +406,8 @@ def count_open(s: Session) -> int:
 
     from leadcli.models import Lead
 
-    return s.connection().execute(select(func.count()).select_from(Lead.__table__).where(_open_clause())).scalar_one()
+    t = Lead.metadata.tables["lead"]
+    return int(s.connection().execute(select(func.count()).select_from(t).where(_open_clause())).scalar_one())
 
 
 def closed_and_missing(s: Session, skipped: Sequence[int]) -> tuple[list[int], list[int]]:
@@ -415,7 +416,7 @@ def closed_and_missing(s: Session, skipped: Sequence[int]) -> tuple[list[int], l
 
     from leadcli.models import Lead
 
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     known: set[int] = set()
     for start in range(0, len(skipped), 900):
         chunk = list(skipped[start:start + 900])

@@ -41,11 +41,13 @@ def score_file(s: Session, path: str, *, encoding: str = "auto", delimiter: str 
     result = ingest.read_rows(path, encoding=encoding, delimiter=delimiter)
     src, builder = result.source, result.builder
     try:
-        cells_of, values_of, problems = [], [], []
-        for _number, cells in src.rows():
-            cells_of.append(cells)
+        cells_of: list = []
+        values_of: list[dict | None] = []
+        problems: list[str | None] = []
+        for _number, file_cells in src.rows():
+            cells_of.append(file_cells)
             try:
-                record = builder.as_dict(builder.build(cells))
+                record = builder.as_dict(builder.build(file_cells))
             except InvalidValue as exc:
                 values_of.append(None)
                 problems.append(exc.message)
@@ -65,10 +67,10 @@ def score_file(s: Session, path: str, *, encoding: str = "auto", delimiter: str 
             name += " (leadcli)"
         taken.add(name.casefold())
         added.append(name)
-    rows = []
+    rows: list[list] = []
     width = len(header)
-    for cells, values, problem in zip(cells_of, values_of, problems):
-        cells = (list(cells) + [""] * width)[:width]
+    for row_cells, values, problem in zip(cells_of, values_of, problems, strict=False):
+        cells: list = (list(row_cells) + [""] * width)[:width]
         if values is None:
             rows.append(cells + [None, None, f"not scored: {problem}", None])
             continue

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from leadcli.errors import LeadcliError, UsageError
-from leadcli.errors import NoOutcomes
+from leadcli.errors import LeadcliError, NoOutcomes, UsageError
 from leadcli.scoring import parse_fields, save_model
 from leadcli.scoring_metrics import MIN_PER_CLASS, find_leaks, holdout_metrics, readiness
 from leadcli.scoring_model import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category
@@ -84,12 +83,11 @@ class TrainResult:
 
 def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict]:
     import numpy as np
-
     from sqlalchemy import String, select, type_coerce
 
     from leadcli.models import Lead
 
-    t = Lead.__table__
+    t = Lead.metadata.tables["lead"]
     cols = sorted({c for c, _ in LEAD_COLUMNS.values()})
     # `fields` as its stored JSON text: parse_fields reads it leniently.
     rows = s.connection().execute(
@@ -218,7 +216,7 @@ def _profile(col: Column, forced: bool) -> tuple[str | None, str | None, Any]:
     numbers = np.array([_number(u) for u in uniques] + [np.nan], dtype=np.float64)
     parsed = numbers[codes]
     parsed[~present] = np.nan
-    sample = [str(u).strip() for u, k in zip(uniques, norm) if k is not None][:2000]
+    sample = [str(u).strip() for u, k in zip(uniques, norm, strict=False) if k is not None][:2000]
     if not forced:
         why = _why_not(col, parsed, n_present, n_distinct, sample)
         if why:
@@ -229,17 +227,18 @@ def _profile(col: Column, forced: bool) -> tuple[str | None, str | None, Any]:
         return "number", None, parsed
     labels: dict[str, dict[str, int]] = {}
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    for u, k, c in zip(uniques, norm, counts):
+    for u, k, c in zip(uniques, norm, counts, strict=False):
         if k is not None:
             labels.setdefault(k, {})
             labels[k][str(u).strip()] = labels[k].get(str(u).strip(), 0) + int(c)
     key_index = {k: i for i, k in enumerate(keys)}
     to_key = np.array([key_index[k] if k is not None else -1 for k in norm] + [-1], dtype=np.int64)
-    return "category", None, (to_key[codes], keys, {k: max(v, key=lambda lab: (v[lab], lab)) for k, v in labels.items()})
+    shown = {k: max(v, key=lambda lab: (v[lab], lab)) for k, v in labels.items()}
+    return "category", None, (to_key[codes], keys, shown)
 
 
 def _number(value: Any) -> float:
-    from leadcli.scoring import to_number
+    from leadcli.scoring_model import to_number
 
     x = to_number(value)
     return np.nan if x is None else x
@@ -311,7 +310,7 @@ def _design(encs: list[Encoded], rows: np.ndarray):
     for e in encs:
         if e.kind == "number":
             parts_idx.append(np.full(n, offset, dtype=np.int64))
-            parts_val.append(e.z[rows])
+            parts_val.append(e.z[rows])  # type: ignore[index]  # a number column always has z
             offset += 1
         parts_idx.append(offset + e.codes[rows])
         parts_val.append(np.ones(n))
@@ -404,7 +403,7 @@ def _contributions(e: Encoded, spec: dict, rows: np.ndarray) -> np.ndarray:
 
 def _neutralise(encs: list[Encoded], tables: list[dict], rows: np.ndarray) -> None:
     """Values never seen in training (no empty cells, no rare ones) count as an average lead, not as 0."""
-    for e, t in zip(encs, tables):
+    for e, t in zip(encs, tables, strict=False):
         seen = np.bincount(e.codes[rows], minlength=e.levels) > 0
         mean = float(np.mean(_contributions(e, t, rows)))
         if e.kind == "category":
@@ -423,7 +422,7 @@ def _stats(e: Encoded, spec: dict, y: np.ndarray, rows: np.ndarray) -> None:
     codes = e.codes[rows]
     n = np.bincount(codes, minlength=e.levels)
     k = np.bincount(codes, weights=y[rows], minlength=e.levels)
-    pairs = [[int(a), int(b)] for a, b in zip(n, k)]
+    pairs = [[int(a), int(b)] for a, b in zip(n, k, strict=False)]
     if e.kind == "category":
         stats = {key: pairs[i] for i, key in enumerate(e.keys)}
         stats["(other)"] = pairs[len(e.keys)]
@@ -480,7 +479,7 @@ def _profiles(picked: list[Column], forced: set[str], skipped: dict[str, str]) -
     for col in picked:
         ftype, why, data = _profile(col, col.name in forced)
         if ftype is None:
-            skipped[col.name] = why
+            skipped[col.name] = why or "not usable"
         else:
             profiles.append((col, ftype, data))
         col.values = []  # the raw values are no longer needed; free them early
@@ -525,7 +524,7 @@ def _fit_measured(kind: str, profiles: list, y: np.ndarray, naive: bool, skipped
         _require_features(encs, skipped)
         intercept, tables, est, a, b = _fit(kind, encs, y, fit_rows)
         _neutralise(encs, tables, fit_rows)
-        z = intercept + sum(_contributions(e, t, test_rows) for e, t in zip(encs, tables))
+        z = intercept + sum(_contributions(e, t, test_rows) for e, t in zip(encs, tables, strict=False))
         metrics = holdout_metrics(y[test_rows].astype(float), 1 / (1 + np.exp(-z)))
         metrics["trained_on"] = int(len(fit_rows))
     final_rows = everyone if metrics is None or n < REFIT_LIMIT else fit_rows
@@ -534,7 +533,7 @@ def _fit_measured(kind: str, profiles: list, y: np.ndarray, naive: bool, skipped
         _require_features(encs, skipped)
         intercept, tables, est, a, b = _fit(kind, encs, y, final_rows)
         _neutralise(encs, tables, final_rows)
-    for e, t in zip(encs, tables):
+    for e, t in zip(encs, tables, strict=False):
         _stats(e, t, y, final_rows)
     return _Fitted(encs, tables, intercept, est, a, b, final_rows, metrics)
 
@@ -542,13 +541,13 @@ def _fit_measured(kind: str, profiles: list, y: np.ndarray, naive: bool, skipped
 def _payload(kind: str, fit: _Fitted, y: np.ndarray, leaks: list[dict], window: dict, skipped: dict[str, str],
              pos: int, neg: int, fields: Sequence[str] | None, exclude: Sequence[str] | None) -> dict:
     """The model as stored: JSON numbers, strings, lists and dicts only."""
-    contrib = [_contributions(e, t, fit.rows) for e, t in zip(fit.encs, fit.tables)]
-    for t, c in zip(fit.tables, contrib):
+    contrib = [_contributions(e, t, fit.rows) for e, t in zip(fit.encs, fit.tables, strict=False)]
+    for t, c in zip(fit.tables, contrib, strict=False):
         t["mean"] = float(np.mean(c))
     spread = [float(np.std(c)) for c in contrib]
     total = sum(spread) or 1.0
     influence = sorted(({"field": t["name"], "share": round(100 * sp / total, 1)}
-                        for t, sp in zip(fit.tables, spread)), key=lambda r: -r["share"])
+                        for t, sp in zip(fit.tables, spread, strict=False)), key=lambda r: -r["share"])
     naive = kind == "naive_bayes"
     payload = {
         "format": FORMAT, "kind": kind, "created_at": now_iso(),

@@ -50,7 +50,8 @@ def lead_extras(s: Session, lead: Lead) -> LeadExtras:
 def _add_links(extras: LeadExtras, lead: Lead, links: dict[str, Any]) -> None:
     contact, company, current, deals = links["contact"], links["company"], links["deal"], links["deals"]
     if links["earlier"] is not None and contact is not None:
-        extras.fields.append(("repeat lead", f"yes: contact #{contact['id']} {contact['name'] or contact['email'] or ''}"
+        who = contact["name"] or contact["email"] or ""
+        extras.fields.append(("repeat lead", f"yes: contact #{contact['id']} {who}"
                                              f" came back ({links['earlier']} earlier lead(s))".replace("  ", " ")))
     if contact is not None:
         label = " ".join(p for p in (contact["name"], f"<{contact['email']}>" if contact["email"] else None) if p)

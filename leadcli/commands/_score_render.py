@@ -99,8 +99,8 @@ def render_file_scores(result: Any, output_path: str | None) -> None:
             writer.writerows([output.csv_cell(v) for v in row] for row in result.rows)
     else:
         keys = _unique(result.header)
-        output.rows([dict(zip(keys, row)) for row in result.rows],
-                    [output.Column(k, header=h) for k, h in zip(keys, result.header)])
+        output.rows([dict(zip(keys, row, strict=False)) for row in result.rows],
+                    [output.Column(k, header=h) for k, h in zip(keys, result.header, strict=False)])
 
 
 def _unique(names: list[str]) -> list[str]:

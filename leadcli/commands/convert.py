@@ -67,9 +67,9 @@ def convert(
       leadcli convert --status qualified --source referral --dry-run
       leadcli convert --status qualified --yes
     """
-    from leadcli import deals, output, store, validate
+    from leadcli import deals, store, validate
     from leadcli.commands._options import confirm_bulk
-    from leadcli.errors import LeadcliError, UsageError
+    from leadcli.errors import UsageError
 
     options = deals.ConvertOptions(
         contact=not no_contact, company=not no_company, deal=not no_deal,
@@ -92,6 +92,14 @@ def convert(
     with store.session(write=not dry_run) as s:
         results = deals.convert(s, ids, flt, options)
     render(results, dry_run)
+    summarise(results, dry_run)
+
+
+def summarise(results, dry_run: bool) -> None:
+    """The closing line, and the error (exit 1) when any lead failed."""
+    from leadcli import output
+    from leadcli.errors import LeadcliError
+
     failed = [r for r in results if r.outcome == "error"]
     unchanged = [r for r in results if r.outcome == "unchanged"]
     done = len(results) - len(failed) - len(unchanged)

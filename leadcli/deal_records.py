@@ -34,7 +34,7 @@ def list_deals(s: Session, *, statuses: Sequence[str] = (), owner: str | None = 
                deal_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     from decimal import Decimal
 
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     d, c, co = Deal.__table__, Contact.__table__, Company.__table__
     stmt = (select(d, c.c.name.label("contact"), co.c.name.label("company"))
@@ -42,7 +42,7 @@ def list_deals(s: Session, *, statuses: Sequence[str] = (), owner: str | None = 
     if statuses:
         stmt = stmt.where(d.c.status.in_(list(statuses)))
     if owner:
-        stmt = stmt.where(d.c.owner == owner)
+        stmt = stmt.where(func.lower(d.c.owner) == owner.lower())
     if lead_id is not None:
         stmt = stmt.where(d.c.lead_id == lead_id)
     if deal_id is not None:

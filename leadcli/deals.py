@@ -6,7 +6,8 @@ a contact by e-mail, else by phone. A reused record only gets its empty fields f
 
 Bulk conversion preloads every company and contact the target leads could match into dicts
 (a few `IN` queries per command, not a query per lead), then writes each lead inside its own
-savepoint with SQLAlchemy Core, so one failing lead leaves the others converted.
+savepoint, so one failing lead leaves the others converted. The writes are SQLAlchemy Core
+statements built once; the store runs them (`store.sqlite_fast`) without rebuilding them per lead.
 Takes a session, never prints.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from leadcli import leads, validate
@@ -21,14 +23,10 @@ from leadcli.contacts import company_domain, company_key
 from leadcli.models import Company, Contact, Deal, Lead, Status, StatusChange
 from leadcli.query import LeadFilter
 from leadcli.store import now_iso
+from leadcli.store.sqlite_fast import FastWrites, WriteRefused
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
     from sqlmodel import Session
-
-
-class _Refused(Exception):
-    """A lead's writes the database refused; its savepoint is rolled back and the next lead goes on."""
 
 
 # ---------------------------------------------------------------- records held in memory
@@ -234,15 +232,15 @@ class Converter:
         if not lead_rows:
             return results
         self.s.flush()
-        conn = self.s.connection()
+        db = FastWrites(self.s)
         for lead in lead_rows:
-            results.append(self._convert_one(conn, lead))
+            results.append(self._convert_one(db, lead))
         if not self.opts.dry_run:
             # The ORM's copies of these rows are stale now.
             self.s.expire_all()
         return results
 
-    def _convert_one(self, conn: Connection, lead: dict[str, Any]) -> ConvertResult:
+    def _convert_one(self, db: FastWrites, lead: dict[str, Any]) -> ConvertResult:
         result = ConvertResult(lead_id=lead["id"], lead=_lead_label(lead))
         current = lead["status"]
         if current == Status.converted.value:
@@ -257,15 +255,11 @@ class Converter:
         if self.opts.dry_run:
             self._register(plan, lead["id"])
             return self._describe(result, plan)
-        from sqlalchemy.exc import DBAPIError
-
-        savepoint = conn.begin_nested()
         try:
-            self._apply(conn, plan)
-        except (DBAPIError, _Refused) as exc:
-            savepoint.rollback()
-            return _failed(result, f"the database refused it: {getattr(exc, 'orig', None) or exc}", None)
-        savepoint.commit()
+            with db.savepoint("convert_lead"):
+                self._apply(db, plan)
+        except WriteRefused as exc:
+            return _failed(result, f"the database refused it: {exc}", None)
         self._register(plan, lead["id"])
         return self._describe(result, plan)
 
@@ -318,70 +312,61 @@ class Converter:
             }
         return plan
 
-    def _apply(self, conn: Connection, plan: _Plan) -> None:
-        company_id = self._write_company(conn, plan)
-        contact_id = self._write_contact(conn, plan, company_id)
-        deal_id = self._write_deal(conn, plan, contact_id, company_id)
-        self._mark_converted(conn, plan.lead, contact_id, company_id, deal_id)
+    def _apply(self, db: FastWrites, plan: _Plan) -> None:
+        company_id = self._write_company(db, plan)
+        contact_id = self._write_contact(db, plan, company_id)
+        deal_id = self._write_deal(db, plan, contact_id, company_id)
+        self._mark_converted(db, plan.lead, contact_id, company_id, deal_id)
         plan.contact_id, plan.company_id, plan.deal_id = contact_id, company_id, deal_id
 
-    def _write_company(self, conn: Connection, plan: _Plan) -> int | None:
-        from sqlalchemy import insert
-
+    def _write_company(self, db: FastWrites, plan: _Plan) -> int | None:
         c, now = plan.company, self.now
         if c is None:
             return None
         if plan.company_new:
-            stmt = insert(Company.__table__).values(name=c.name, name_key=c.name_key, domain=c.domain, owner=c.owner,
-                                                    lead_id=plan.lead["id"], created_at=now, updated_at=now)
-            return int(conn.execute(stmt).inserted_primary_key[0])  # type: ignore[index]
+            return db.insert(_sql().company_insert, {
+                "name": c.name, "name_key": c.name_key, "domain": c.domain, "owner": c.owner,
+                "lead_id": plan.lead["id"], "created_at": now, "updated_at": now})
         if plan.company_fill:
-            _update(conn, Company, c.id, {**plan.company_fill, "updated_at": now})
+            db.execute(_sql().company_update, {"row_id": c.id, **plan.company_fill, "updated_at": now})
         return c.id
 
-    def _write_contact(self, conn: Connection, plan: _Plan, company_id: int | None) -> int | None:
-        from sqlalchemy import insert
-
+    def _write_contact(self, db: FastWrites, plan: _Plan, company_id: int | None) -> int | None:
         c, now = plan.contact, self.now
         if c is None:
             return None
         if plan.contact_new:
-            values = {k: getattr(c, k) for k in CONTACT_FILL}
-            stmt = insert(Contact.__table__).values(**values, company_id=company_id, lead_id=plan.lead["id"],
-                                                    created_at=now, updated_at=now)
-            return int(conn.execute(stmt).inserted_primary_key[0])  # type: ignore[index]
+            return db.insert(_sql().contact_insert, {
+                **{k: getattr(c, k) for k in CONTACT_FILL}, "company_id": company_id, "lead_id": plan.lead["id"],
+                "created_at": now, "updated_at": now})
         fill = dict(plan.contact_fill)
         if "company_id" in fill:
             fill["company_id"] = company_id
         if fill:
-            _update(conn, Contact, c.id, {**fill, "updated_at": now})
+            db.execute(_sql().contact_update, {"row_id": c.id, **fill, "updated_at": now})
         return c.id
 
-    def _write_deal(self, conn: Connection, plan: _Plan, contact_id: int | None, company_id: int | None) -> int | None:
-        from sqlalchemy import insert
-
+    def _write_deal(self, db: FastWrites, plan: _Plan, contact_id: int | None, company_id: int | None) -> int | None:
         d, now = plan.deal, self.now
         if d is None:
             return None
-        stmt = insert(Deal.__table__).values(
-            title=d["title"], value_cents=d["value_cents"], currency=d["currency"], owner=d["owner"], status="open",
-            lead_id=plan.lead["id"], contact_id=contact_id, company_id=company_id, created_at=now, updated_at=now)
-        return int(conn.execute(stmt).inserted_primary_key[0])  # type: ignore[index]
+        return db.insert(_sql().deal_insert, {
+            "title": d["title"], "value_cents": d["value_cents"], "currency": d["currency"], "owner": d["owner"],
+            "status": "open", "lead_id": plan.lead["id"], "contact_id": contact_id, "company_id": company_id,
+            "created_at": now, "updated_at": now})
 
-    def _mark_converted(self, conn: Connection, lead: dict[str, Any], contact_id: int | None,
+    def _mark_converted(self, db: FastWrites, lead: dict[str, Any], contact_id: int | None,
                         company_id: int | None, deal_id: int | None) -> None:
-        from sqlalchemy import insert, update
-
-        t, now = Lead.metadata.tables["lead"], self.now
-        done = conn.execute(
-            update(t).where(t.c.id == lead["id"], t.c.status == lead["status"])
-            .values(status=Status.converted.value, status_reason=None, converted_at=now, updated_at=now,
-                    contact_id=contact_id, company_id=company_id, deal_id=deal_id))
-        if done.rowcount != 1:
-            raise _Refused(f"lead #{lead['id']} changed while converting")
-        conn.execute(insert(StatusChange.metadata.tables["status_change"]).values(
-            lead_id=lead["id"], from_status=lead["status"], to_status=Status.converted.value, at=now,
-            reason=_conversion_note(contact_id, company_id, deal_id)))
+        now = self.now
+        done = db.execute(_sql().lead_converted, {
+            "row_id": lead["id"], "old_status": lead["status"], "status": Status.converted.value,
+            "status_reason": None, "converted_at": now, "updated_at": now,
+            "contact_id": contact_id, "company_id": company_id, "deal_id": deal_id})
+        if done != 1:
+            raise WriteRefused(f"lead #{lead['id']} changed while converting")
+        db.execute(_sql().status_insert, {
+            "lead_id": lead["id"], "from_status": lead["status"], "to_status": Status.converted.value, "at": now,
+            "reason": _conversion_note(contact_id, company_id, deal_id)})
 
     def _register(self, plan: _Plan, lead_id: int) -> None:
         """Make what this lead created or filled visible to the leads after it in the same command."""
@@ -452,11 +437,31 @@ def _conversion_note(contact_id: int | None, company_id: int | None, deal_id: in
     return "converted to " + ", ".join(parts) if parts else "converted"
 
 
-def _update(conn: Connection, model: Any, row_id: int | None, values: dict[str, Any]) -> None:
-    from sqlalchemy import update
+@dataclass(frozen=True)
+class _Statements:
+    """The writes of a conversion, built once: Core statements the store runs with plain dicts."""
 
-    t = model.__table__
-    conn.execute(update(t).where(t.c.id == row_id).values(**values))
+    company_insert: Any
+    company_update: Any
+    contact_insert: Any
+    contact_update: Any
+    deal_insert: Any
+    lead_converted: Any
+    status_insert: Any
+
+
+@lru_cache(maxsize=1)
+def _sql() -> _Statements:
+    from sqlalchemy import bindparam, insert, update
+
+    co, ct, d = Company.__table__, Contact.__table__, Deal.__table__
+    t, sc = Lead.metadata.tables["lead"], StatusChange.metadata.tables["status_change"]
+    return _Statements(
+        company_insert=insert(co), company_update=update(co).where(co.c.id == bindparam("row_id")),
+        contact_insert=insert(ct), contact_update=update(ct).where(ct.c.id == bindparam("row_id")),
+        deal_insert=insert(d),
+        lead_converted=update(t).where(t.c.id == bindparam("row_id"), t.c.status == bindparam("old_status")),
+        status_insert=insert(sc))
 
 
 def convert(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None,

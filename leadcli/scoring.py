@@ -12,6 +12,7 @@ import bisect
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from leadcli.errors import BadModel, InvalidValue, LeadcliError, NoModel, NotFound
@@ -49,6 +50,25 @@ __all__ = [  # the model's names stay reachable from here, where callers have al
 # ---------------------------------------------------------------- storage
 
 
+@dataclass(frozen=True)
+class _Tables:
+    score_model: Any
+    score_history: Any
+    setting: Any
+
+
+@lru_cache(maxsize=1)
+def _tables() -> _Tables:
+    """Light Core handles on the scoring tables: `add` scores new leads without loading the ORM classes
+    of every table (models_ext), as the raw SQL it replaces did not."""
+    from sqlalchemy import column, table
+
+    return _Tables(
+        score_model=table("score_model", *map(column, ("id", "kind", "created_at", "active", "payload"))),
+        score_history=table("score_history", *map(column, ("id", "lead_id", "model_id", "score", "grade", "at"))),
+        setting=table("setting", column("key"), column("value")))
+
+
 def save_model(s: Session, payload: dict) -> int:
     """Store a new model as JSON and make it the active one; older models are kept."""
     from sqlalchemy import insert, update
@@ -68,17 +88,13 @@ def _model_rows(s: Session, *where: Any, limit: int | None = None) -> list[Any]:
     """Stored models (id, kind, created_at, active, payload), newest first."""
     from sqlalchemy import select
 
-    from leadcli.models import ScoreModel
-
-    t = ScoreModel.__table__
+    t = _tables().score_model
     stmt = select(t.c.id, t.c.kind, t.c.created_at, t.c.active, t.c.payload).where(*where).order_by(t.c.id.desc())
     return list(s.connection().execute(stmt.limit(limit) if limit else stmt))
 
 
 def active_model(s: Session) -> Model | None:
-    from leadcli.models import ScoreModel
-
-    rows = _model_rows(s, ScoreModel.__table__.c.active == 1, limit=1)
+    rows = _model_rows(s, _tables().score_model.c.active == 1, limit=1)
     if not rows:
         return None
     row = rows[0]
@@ -94,9 +110,7 @@ def require_model(s: Session) -> Model:
 
 
 def get_model(s: Session, model_id: int) -> Model:
-    from leadcli.models import ScoreModel
-
-    rows = _model_rows(s, ScoreModel.__table__.c.id == model_id)
+    rows = _model_rows(s, _tables().score_model.c.id == model_id)
     if not rows:
         raise NotFound(f"no scoring model #{model_id}", hint="list them with `leadcli score model --list`")
     return model_from_payload(_loads(rows[0].payload, model_id), model_id, rows[0].created_at)
@@ -125,13 +139,14 @@ def _loads(text: str, model_id: int) -> Any:
 
 
 def grade_bands(s: Session) -> dict[str, int]:
-    from leadcli.models import Setting
+    from sqlalchemy import select
 
-    row = s.get(Setting, BANDS_KEY)
-    if row is None:
+    t = _tables().setting
+    value = s.connection().execute(select(t.c.value).where(t.c.key == BANDS_KEY)).scalar()
+    if value is None:
         return dict(DEFAULT_BANDS)
     try:
-        bands = json.loads(row.value)
+        bands = json.loads(value)
         return {g: int(bands[g]) for g in ("A", "B", "C")}
     except (ValueError, KeyError, TypeError):
         return dict(DEFAULT_BANDS)
@@ -149,9 +164,9 @@ def grade_for(score: int, bands: dict[str, int]) -> str:
 
 def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: int | None = None) -> dict:
     """Change the bands (the lowest score of grades A, B and C) and re-grade every scored lead."""
-    from sqlalchemy import update
+    from sqlalchemy import insert, select, update
 
-    from leadcli.models import Lead, Setting
+    from leadcli.models import Lead
 
     bands = grade_bands(s)
     for grade, value in (("A", a), ("B", b), ("C", c)):
@@ -161,10 +176,12 @@ def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: i
         raise InvalidValue("grades", f"bands must satisfy 100 >= A > B > C >= 1 (got A={bands['A']}, "
                            f"B={bands['B']}, C={bands['C']})",
                            hint="e.g. leadcli score grades --a 75 --b 50 --c 25", exit_code=2)
-    setting = s.get(Setting, BANDS_KEY) or Setting(key=BANDS_KEY, value="")
-    setting.value = json.dumps(bands)
-    s.add(setting)
-    s.flush()
+    st = _tables().setting
+    conn = s.connection()
+    if conn.execute(select(st.c.key).where(st.c.key == BANDS_KEY)).first() is None:
+        conn.execute(insert(st).values(key=BANDS_KEY, value=json.dumps(bands)))
+    else:
+        conn.execute(update(st).where(st.c.key == BANDS_KEY).values(value=json.dumps(bands)))
     t = Lead.metadata.tables["lead"]
     cur = s.connection().execute(update(t).where(t.c.score.is_not(None)).values(grade=grade_expr(t.c.score, bands)))
     _expire_loaded(s, None)
@@ -353,20 +370,19 @@ def _write_scores(s: Session, model: Model, lead_ids: list, previous: list, scor
     """Score, grade, trend and time on each lead; a history row for each score that changed."""
     from sqlalchemy import bindparam, insert, update
 
-    from leadcli.models import Lead, ScoreHistory
+    from leadcli.models import Lead
+    from leadcli.store.sqlite_fast import FastWrites
 
     at = now_iso()
     t = Lead.metadata.tables["lead"]
-    conn = s.connection()
-    stmt = update(t).where(t.c.id == bindparam("lead_id")).values(
-        score=bindparam("new_score"), grade=bindparam("new_grade"), trend=bindparam("new_trend"), scored_at=at)
-    conn.execute(stmt, [{"lead_id": i, "new_score": x, "new_grade": g, "new_trend": tr}
-                        for i, x, g, tr in zip(lead_ids, scores, grades, trends, strict=False)])
+    db = FastWrites(s)
+    db.executemany(update(t).where(t.c.id == bindparam("row_id")),
+                   ({"row_id": i, "score": x, "grade": g, "trend": tr, "scored_at": at}
+                    for i, x, g, tr in zip(lead_ids, scores, grades, trends, strict=False)))
     # History keeps each change of score, not every identical re-run.
-    changed = [{"lead_id": i, "model_id": model.id, "score": x, "grade": g, "at": at}
-               for i, p, x, g in zip(lead_ids, previous, scores, grades, strict=False) if p != x]
-    if changed:
-        conn.execute(insert(ScoreHistory.__table__), changed)
+    db.executemany(insert(_tables().score_history),
+                   ({"lead_id": i, "model_id": model.id, "score": x, "grade": g, "at": at}
+                    for i, p, x, g in zip(lead_ids, previous, scores, grades, strict=False) if p != x))
     _expire_loaded(s, lead_ids if len(lead_ids) < SMALL_BATCH else None)
 
 
@@ -438,9 +454,7 @@ def explain_lead(s: Session, lead: Any) -> dict:
 def _usable_model(s: Session) -> Model | None:
     from sqlalchemy import select
 
-    from leadcli.models import ScoreModel
-
-    t = ScoreModel.__table__
+    t = _tables().score_model
     if s.connection().execute(select(t.c.id).where(t.c.active == 1).limit(1)).first() is None:
         return None
     try:
@@ -454,9 +468,7 @@ def _usable_model(s: Session) -> Model | None:
 def history(s: Session, lead_id: int, limit: int = 10) -> list[dict]:
     from sqlalchemy import select
 
-    from leadcli.models import ScoreHistory
-
-    t = ScoreHistory.__table__
+    t = _tables().score_history
     rows = s.connection().execute(
         select(t.c.at, t.c.score, t.c.grade, t.c.model_id).where(t.c.lead_id == lead_id)
         .order_by(t.c.at.desc(), t.c.id.desc()).limit(limit)).fetchall()

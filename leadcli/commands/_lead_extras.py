@@ -7,7 +7,6 @@ section titles and joined texts of the card are made here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,13 +25,6 @@ class LeadExtras:
     fields: list[tuple[str, Any]] = field(default_factory=list)
     sections: list[tuple[str, list[dict]]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def money_text(value: Decimal | None, currency: str | None) -> str | None:
-    """`1,234.50 EUR` for an amount of money (None stays None)."""
-    if value is None:
-        return None
-    return f"{Decimal(value):,.2f} {currency or ''}".strip()
 
 
 def lead_extras(s: Session, lead: Lead) -> LeadExtras:
@@ -60,6 +52,8 @@ def _add_links(extras: LeadExtras, lead: Lead, links: dict[str, Any]) -> None:
         extras.fields.append(("company record", f"#{company['id']} {company['name']}"
                                                 + (f" ({company['domain']})" if company["domain"] else "")))
     if current is not None:
+        from leadcli.commands._deal_render import money_text
+
         money = money_text(current["value"], current["currency"])
         extras.fields.append(("deal", " · ".join(p for p in (f"#{current['id']} {current['title']}", current["status"],
                                                             money) if p)))

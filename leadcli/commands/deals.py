@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from leadcli.commands._lead_extras import money_text
-
 app = typer.Typer(help="Deals created by `convert`: list, show, won, lost, reopen, to-lead.", no_args_is_help=True)
 
 LOST_REASONS = ("price", "competitor", "no budget", "no decision", "bad timing", "went silent", "other")
@@ -44,18 +42,13 @@ def list_deals(
       leadcli deals list --status open --owner maria
       leadcli deals list --status won --format csv > won.csv
     """
-    from leadcli import deal_records, output, store
-    from leadcli.output import Column
+    from leadcli import deal_records, store
+    from leadcli.commands._deal_render import render_deals
 
     with store.session() as s:
         records = deal_records.list_deals(s, statuses=[st.value for st in status or []], owner=owner, lead_id=lead,
                                         limit=limit)
-    table = [Column("id", justify="right"), Column("title", max_width=32), Column("status", fixed=True),
-             Column("value", justify="right"), Column("currency", header="", fixed=True),
-             Column("owner", max_width=14, drop=3), Column("company", max_width=24, drop=2),
-             Column("contact", max_width=24, drop=1), Column("lead_id", header="lead", justify="right"),
-             Column("closed_at", header="closed", fixed=True, drop=4, fmt=lambda v: (v or "")[:10])]
-    output.rows(records, list(deal_records.DEAL_KEYS), table_columns=table, empty="no deals")
+    render_deals(records)
 
 
 @app.command("show")
@@ -66,20 +59,12 @@ def show(deal_id: DealId) -> None:
     Example:
       leadcli deals show 7
     """
-    from leadcli import deal_records, output, store
+    from leadcli import deal_records, store
+    from leadcli.commands._deal_render import render_deal
 
     with store.session() as s:
         record = deal_records.deal_record(s, deal_id)
-    value = money_text(record["value"], record["currency"])
-    output.card(record, title=f"Deal #{record['id']}: {record['title']}", fields=[
-        ("id", record["id"]), ("title", record["title"]), ("status", record["status"]), ("value", value),
-        ("owner", record["owner"]),
-        ("lead", f"#{record['lead_id']}" if record["lead_id"] else None),
-        ("contact", f"#{record['contact_id']} {record['contact'] or ''}".strip() if record["contact_id"] else None),
-        ("company", f"#{record['company_id']} {record['company'] or ''}".strip() if record["company_id"] else None),
-        ("lost reason", record["lost_reason"]), ("created", record["created_at"]),
-        ("updated", record["updated_at"]), ("closed", record["closed_at"]),
-    ])
+    render_deal(record)
 
 
 @app.command("won")

@@ -162,12 +162,21 @@ def parse_by(spec: str | None, s: Session | None = None) -> GroupBy:
 
 def _custom_field_names(s: Session, sample: int = 10_000) -> list[str]:
     """The custom field names of the most recent leads (a sample keeps this fast on big databases)."""
-    from sqlalchemy import text
+    import json
 
-    rows = s.connection().execute(text(
-        "SELECT DISTINCT j.key FROM (SELECT fields FROM lead ORDER BY id DESC LIMIT :n) AS l, json_each(l.fields) AS j "
-        "ORDER BY j.key"), {"n": sample})
-    return [r[0] for r in rows]
+    from sqlalchemy import type_coerce
+
+    t = Lead.metadata.tables["lead"]
+    names: set[str] = set()
+    stmt = select(type_coerce(t.c.fields, String)).order_by(t.c.id.desc()).limit(sample)
+    for (text,) in s.connection().execute(stmt):
+        try:
+            value = json.loads(text) if text else None
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            names.update(value)
+    return sorted(names)
 
 
 def _custom_field_exists(s: Session, key: str) -> bool:

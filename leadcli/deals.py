@@ -23,7 +23,7 @@ from leadcli.contacts import company_domain, company_key
 from leadcli.models import Company, Contact, Deal, Lead, Status, StatusChange
 from leadcli.query import LeadFilter
 from leadcli.store import now_iso
-from leadcli.store.sqlite_fast import FastWrites, WriteRefused
+from leadcli.store.sqlite_fast import FastSQL, WriteRefused
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -232,7 +232,7 @@ class Converter:
         if not lead_rows:
             return results
         self.s.flush()
-        db = FastWrites(self.s)
+        db = FastSQL(self.s)
         for lead in lead_rows:
             results.append(self._convert_one(db, lead))
         if not self.opts.dry_run:
@@ -240,7 +240,7 @@ class Converter:
             self.s.expire_all()
         return results
 
-    def _convert_one(self, db: FastWrites, lead: dict[str, Any]) -> ConvertResult:
+    def _convert_one(self, db: FastSQL, lead: dict[str, Any]) -> ConvertResult:
         result = ConvertResult(lead_id=lead["id"], lead=_lead_label(lead))
         current = lead["status"]
         if current == Status.converted.value:
@@ -312,14 +312,14 @@ class Converter:
             }
         return plan
 
-    def _apply(self, db: FastWrites, plan: _Plan) -> None:
+    def _apply(self, db: FastSQL, plan: _Plan) -> None:
         company_id = self._write_company(db, plan)
         contact_id = self._write_contact(db, plan, company_id)
         deal_id = self._write_deal(db, plan, contact_id, company_id)
         self._mark_converted(db, plan.lead, contact_id, company_id, deal_id)
         plan.contact_id, plan.company_id, plan.deal_id = contact_id, company_id, deal_id
 
-    def _write_company(self, db: FastWrites, plan: _Plan) -> int | None:
+    def _write_company(self, db: FastSQL, plan: _Plan) -> int | None:
         c, now = plan.company, self.now
         if c is None:
             return None
@@ -331,7 +331,7 @@ class Converter:
             db.execute(_sql().company_update, {"row_id": c.id, **plan.company_fill, "updated_at": now})
         return c.id
 
-    def _write_contact(self, db: FastWrites, plan: _Plan, company_id: int | None) -> int | None:
+    def _write_contact(self, db: FastSQL, plan: _Plan, company_id: int | None) -> int | None:
         c, now = plan.contact, self.now
         if c is None:
             return None
@@ -346,7 +346,7 @@ class Converter:
             db.execute(_sql().contact_update, {"row_id": c.id, **fill, "updated_at": now})
         return c.id
 
-    def _write_deal(self, db: FastWrites, plan: _Plan, contact_id: int | None, company_id: int | None) -> int | None:
+    def _write_deal(self, db: FastSQL, plan: _Plan, contact_id: int | None, company_id: int | None) -> int | None:
         d, now = plan.deal, self.now
         if d is None:
             return None
@@ -355,7 +355,7 @@ class Converter:
             "status": "open", "lead_id": plan.lead["id"], "contact_id": contact_id, "company_id": company_id,
             "created_at": now, "updated_at": now})
 
-    def _mark_converted(self, db: FastWrites, lead: dict[str, Any], contact_id: int | None,
+    def _mark_converted(self, db: FastSQL, lead: dict[str, Any], contact_id: int | None,
                         company_id: int | None, deal_id: int | None) -> None:
         now = self.now
         done = db.execute(_sql().lead_converted, {

@@ -2,8 +2,9 @@
 
 The model itself (features, weights, log-odds to score) is `scoring_model`, the reasons behind a
 score `scoring_explain`; training lives in `scoring_train` (pandas and scikit-learn, imported only
-there, measured by `scoring_metrics`); scoring a file without importing it is `scoring_file`. Scoring here needs nothing but the stored JSON: plain Python for a handful
-of leads (so `add` stays quick) and numpy for large batches. Never prints.
+there, measured by `scoring_metrics`); scoring a file without importing it is `scoring_file`.
+Scoring here needs nothing but the stored JSON: plain Python for a handful of leads (so `add`
+stays quick) and numpy for large batches. Never prints.
 """
 
 from __future__ import annotations
@@ -226,8 +227,10 @@ def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True) ->
     select = ["id", "score"] + cols + (["fields"] if wants_fields else [])
     # `fields` is read as the stored JSON text: parse_fields reads it leniently, row by row.
     columns_sql = [t.c[c] if c != "fields" else _json_text(t.c.fields) for c in select]
+    from leadcli.store.sqlite_fast import FastSQL
+
     stmt = sql_select(*columns_sql).where(*where)
-    rows = s.connection().execute(stmt.order_by(t.c.id) if ordered else stmt).fetchall()
+    rows = FastSQL(s).fetchall(stmt.order_by(t.c.id) if ordered else stmt)
     ids = [r[0] for r in rows]
     previous = [r[1] for r in rows]
     position = {name: i for i, name in enumerate(select)}
@@ -322,7 +325,8 @@ def score_leads(s: Session, model: Model, *, ids: Sequence[int] | None = None,
             if n == 0:
                 return result
     bands = grade_bands(s)
-    grades = [grade_for(x, bands) for x in scores]
+    a, b, c = bands["A"], bands["B"], bands["C"]
+    grades = ["A" if x >= a else "B" if x >= b else "C" if x >= c else "D" for x in scores]  # grade_for, inlined
     trends = [trend_for(p, x) for p, x in zip(previous, scores, strict=False)]
     _write_scores(s, model, lead_ids, previous, scores, grades, trends)
     result.scored = n
@@ -369,21 +373,22 @@ def _read_ids(s: Session, model: Model, wanted: list[int]) -> tuple[list, list, 
 def _write_scores(s: Session, model: Model, lead_ids: list, previous: list, scores: list, grades: list,
                   trends: list) -> None:
     """Score, grade, trend and time on each lead; a history row for each score that changed."""
+    from itertools import repeat
+
     from sqlalchemy import bindparam, insert, update
 
     from leadcli.models import Lead
-    from leadcli.store.sqlite_fast import FastWrites
+    from leadcli.store.sqlite_fast import FastSQL
 
     at = now_iso()
     t = Lead.metadata.tables["lead"]
-    db = FastWrites(s)
-    db.executemany(update(t).where(t.c.id == bindparam("row_id")),
-                   ({"row_id": i, "score": x, "grade": g, "trend": tr, "scored_at": at}
-                    for i, x, g, tr in zip(lead_ids, scores, grades, trends, strict=False)))
+    db = FastSQL(s)
+    db.executemany(update(t).where(t.c.id == bindparam("row_id")), ("score", "grade", "trend", "scored_at", "row_id"),
+                   zip(scores, grades, trends, repeat(at), lead_ids))
     # History keeps each change of score, not every identical re-run.
-    db.executemany(insert(_tables().score_history),
-                   ({"lead_id": i, "model_id": model.id, "score": x, "grade": g, "at": at}
-                    for i, p, x, g in zip(lead_ids, previous, scores, grades, strict=False) if p != x))
+    db.executemany(insert(_tables().score_history), ("lead_id", "model_id", "score", "grade", "at"),
+                   ((i, model.id, x, g, at) for i, p, x, g in zip(lead_ids, previous, scores, grades, strict=False)
+                    if p != x))
     _expire_loaded(s, lead_ids if len(lead_ids) < SMALL_BATCH else None)
 
 

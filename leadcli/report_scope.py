@@ -26,8 +26,8 @@ GROUP_COLUMNS = {
     "status_reason": "status_reason", "name": "name", "first_name": "first_name", "last_name": "last_name",
     "email": "email", "phone": "phone", "external_id": "external_id",
 }
-# Groups that ignore case: "Web" and "web" are one source. Matched with an explicit lower(), never a
-# column collation; a group is labelled with the spelling of its oldest lead.
+# Groups that ignore case: "Web" and "web" are one source. Folded explicitly (`fold_case`), never by
+# trusting a column's collation.
 CASE_FREE_COLUMNS = ("source", "owner", "company")
 FUNNEL_STAGES = ("new", "contacted", "qualified", "converted")
 NONE_LABEL = "(none)"
@@ -212,25 +212,34 @@ def _case_free(gb: GroupBy) -> bool:
     return gb.kind == "tag" or (gb.kind == "column" and gb.column in CASE_FREE_COLUMNS)
 
 
-def _labelled(s: Session, rows: Sequence[Any], gb: GroupBy) -> list[dict]:
-    """Rows grouped on lower(value), each given back the spelling of its group's oldest lead."""
-    first_ids = sorted({r["first_id"] for r in rows if r["grp"] is not None})
-    spelled: dict[tuple[int, str], str] = {}
-    if gb.kind == "tag":
-        tags = LeadTag.metadata.tables["lead_tag"]
-        table, id_column, value_column = tags, tags.c.lead_id, tags.c.tag
-    else:
-        table = Lead.metadata.tables["lead"]
-        id_column, value_column = table.c.id, table.c[gb.column]
-    for start in range(0, len(first_ids), 500):
-        chunk = first_ids[start:start + 500]
-        for lead_id, value in s.connection().execute(select(id_column, value_column).where(id_column.in_(chunk))):
-            if value is not None:
-                spelled[(lead_id, value.lower())] = value
-    out = []
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_SUMMED = ("total", "converted", "total_cents", "converted_cents")
+
+
+def fold_case(value: Any) -> Any:
+    """The key a case-free group is matched on: ASCII letters lower-cased, as SQL's lower() does."""
+    return value.translate(_ASCII_LOWER) if isinstance(value, str) else value
+
+
+def _folded(rows: Sequence[Any], by_currency: bool) -> list[dict]:
+    """Rows grouped by the stored value merged into one per value ignoring case, labelled with the
+    spelling that has the most leads.
+
+    SQL groups on the plain column so that the report indexes serve the GROUP BY; whatever the
+    database's collation, its groups are never coarser than this fold, which makes the result
+    (on SQLite, whose columns fold case already, nothing is left to merge and labels are SQLite's).
+    """
+    merged: dict[Any, dict] = {}
     for r in rows:
-        row = dict(r)
-        if row["grp"] is not None:
-            row["grp"] = spelled.get((row["first_id"], row["grp"]), row["grp"])
-        out.append(row)
-    return out
+        key = (fold_case(r["grp"]), r["currency"]) if by_currency else fold_case(r["grp"])
+        row = merged.get(key)
+        if row is None:
+            merged[key] = {**r, "label_total": r["total"] or 0}
+            continue
+        for name in _SUMMED:
+            if name in r and r[name] is not None:
+                row[name] = (row[name] or 0) + r[name]
+        if (r["total"] or 0, str(r["grp"])) > (row["label_total"], str(row["grp"])):
+            row["grp"], row["label_total"] = r["grp"], r["total"] or 0
+    return list(merged.values())
+

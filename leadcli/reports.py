@@ -44,8 +44,8 @@ from leadcli.report_scope import (
     Scope,
     _case_free,
     _Columns,
+    _folded,
     _group_expr,
-    _labelled,
     _sort,
     default_scope,
     parse_by,
@@ -115,18 +115,15 @@ def _aggregate(s: Session, scope: Scope, gb: GroupBy, *, by_currency: bool):
     if scope.date_field == "converted" and gb.is_date:
         return _period_view_by_date(s, cols, scope, gb, where, by_currency)
     case_free = _case_free(gb)
-    key = func.lower(group) if case_free else group
-    columns = [key.label("grp"), total.label("total"), converted.label("converted")]
-    keys = [key]
-    if case_free:
-        columns.append(func.min(t.c.id).label("first_id"))
+    columns = [group.label("grp"), total.label("total"), converted.label("converted")]
+    keys = [group]
     if by_currency:
         columns += [t.c.currency.label("currency"), total_value.label("total_cents"),
                     converted_value.label("converted_cents")]
         keys.append(t.c.currency)
     stmt = select(*columns).select_from(source).where(*where).group_by(*keys)
     rows = s.connection().execute(stmt).mappings().all()
-    return _labelled(s, rows, gb) if case_free else rows
+    return _folded(rows, by_currency) if case_free else rows
 
 
 

@@ -223,7 +223,7 @@ def _scores_by_name(leads: list[dict]) -> dict[str, int]:
         m = scoring.require_model(s)
         ids, _, cols = scoring.read_columns(s, m)
         names = dict(store.raw_connection(s).execute("SELECT id, name FROM lead").fetchall())
-    return dict(zip((names[i] for i in ids), m.scores(cols, len(ids))))
+    return dict(zip((names[i] for i in ids), m.scores(cols, len(ids)), strict=True))
 
 
 def test_scores_do_not_depend_on_row_order(tmp_path, monkeypatch):

@@ -245,7 +245,7 @@ class LeadLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.expected_changes)
     @rule(data=st.data(), deal=st.booleans(), contact=st.booleans())
     def convert(self, data, deal, contact):
-        from leadcli import deal_records, deals
+        from leadcli import deals
 
         lead_id = data.draw(st.sampled_from(self.lead_ids()))
         options = deals.ConvertOptions(deal=deal, contact=contact)
@@ -254,7 +254,7 @@ class LeadLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.expected_changes)
     @rule(data=st.data(), action=st.sampled_from(["won", "lost", "reopen", "to-lead"]))
     def deal_action(self, data, action):
-        from leadcli import deal_records, deals
+        from leadcli import deal_records
         from leadcli.models import Lead
 
         lead_id = data.draw(st.sampled_from(self.lead_ids()))

@@ -116,15 +116,15 @@ class Database:
         One record per lead, as `convert --format json`; a lead that cannot convert has
         `outcome` "error" and a `reason`, and the others still convert.
         """
-        from leadcli import conversion, validate
+        from leadcli import deals, validate
 
-        options = conversion.ConvertOptions(
+        options = deals.ConvertOptions(
             contact=contact, company=company, deal=deal, deal_title=validate.clean_text(deal_title),
             deal_value_cents=None if deal_value is None else validate.money(str(deal_value), "deal-value"),
             deal_currency=validate.currency(deal_currency, "deal-currency"), dry_run=dry_run)
         flt = _filter(filters)
         with self.store.session(write=not dry_run) as s:
-            return _plain([r.as_dict() for r in conversion.convert(s, list(ids), flt, options)])
+            return _plain([r.as_dict() for r in deals.convert(s, list(ids), flt, options)])
 
     def train(self, *, fields: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> dict[str, Any]:
         """Train a scoring model on the closed leads; returns its summary (as `score model --format json`)."""

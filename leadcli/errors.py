@@ -66,3 +66,15 @@ class TooManyRejects(LeadcliError):
     """
 
     report: Any = None
+
+
+class NoModel(LeadcliError):
+    """No scoring model has been trained yet."""
+
+
+class BadModel(LeadcliError):
+    """A stored model is not in a shape this leadcli reads."""
+
+
+class NoOutcomes(LeadcliError):
+    """Nothing to learn from: no converted or disqualified leads (or only one kind)."""

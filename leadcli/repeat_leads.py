@@ -19,7 +19,7 @@ def link_repeat_leads(s: Session, first_id: int, last_id: int) -> int:
     if s.execute(text("SELECT 1 FROM contact LIMIT 1")).first() is None:
         return 0
     params = {"first": first_id, "last": last_id}
-    linked = s.execute(text("""
+    linked: int = s.connection().execute(text("""
         UPDATE lead SET
             contact_id = COALESCE(
                 (SELECT min(c.id) FROM contact c WHERE c.email_key = lead.email_key),

@@ -19,21 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from leadcli.errors import LeadcliError, UsageError
-from leadcli.scoring import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category, parse_fields, save_model
-from leadcli.store import now_iso, raw_connection
+from leadcli.errors import LeadcliError, NoOutcomes, UsageError
+from leadcli.scoring import parse_fields, save_model
+from leadcli.scoring_metrics import MIN_PER_CLASS, find_leaks, holdout_metrics, readiness
+from leadcli.scoring_model import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category
+from leadcli.store import now_iso
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-MIN_PER_CLASS = 40
 SEED = 42
 HOLDOUT = 0.2
 REFIT_LIMIT = 100_000  # below this many outcomes the model is refit on all of them after measuring
 AUTO_LEAD_COLUMNS = ("source", "owner", "title", "currency", "value")  # company is a name: only on request
-LEAK_RATE = 0.03  # a value converting at <= 3 % or >= 97 % ...
-LEAK_SHARE = 0.02  # ... on at least 2 % of closed leads (and 30 of them) almost decides the outcome
-LEAK_AUC = 0.9  # or one field alone ranking the outcomes this well
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^(?=(?:\D*\d){7})[+(]?[\d\s().\-/]+$")
@@ -41,10 +39,6 @@ _URL = re.compile(r"^(https?://|www\.)", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2})?")
 _ID_WORDS = {"id", "uuid", "guid"}
 _IDENTITY_WORDS = {"name", "email", "e-mail", "mail", "phone", "mobile", "telephone", "address"}
-
-
-class NoOutcomes(LeadcliError):
-    """Nothing to learn from: no converted or disqualified leads (or only one kind)."""
 
 
 @dataclass
@@ -89,11 +83,16 @@ class TrainResult:
 
 def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict]:
     import numpy as np
+    from sqlalchemy import String, select, type_coerce
 
+    from leadcli.models import Lead
+
+    t = Lead.metadata.tables["lead"]
     cols = sorted({c for c, _ in LEAD_COLUMNS.values()})
-    rows = raw_connection(s).execute(
-        f"SELECT status, created_at, fields, id, {', '.join(cols)} FROM lead "
-        "WHERE status IN ('converted', 'disqualified')").fetchall()
+    # `fields` as its stored JSON text: parse_fields reads it leniently.
+    rows = s.connection().execute(
+        select(t.c.status, t.c.created_at, type_coerce(t.c.fields, String), t.c.id, *(t.c[c] for c in cols))
+        .where(t.c.status.in_(("converted", "disqualified")))).fetchall()
     y = np.fromiter((r[0] == "converted" for r in rows), dtype=np.int8, count=len(rows))
     window = {"from": min((r[1] for r in rows), default=None), "to": max((r[1] for r in rows), default=None)}
     ids = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
@@ -217,7 +216,7 @@ def _profile(col: Column, forced: bool) -> tuple[str | None, str | None, Any]:
     numbers = np.array([_number(u) for u in uniques] + [np.nan], dtype=np.float64)
     parsed = numbers[codes]
     parsed[~present] = np.nan
-    sample = [str(u).strip() for u, k in zip(uniques, norm) if k is not None][:2000]
+    sample = [str(u).strip() for u, k in zip(uniques, norm, strict=False) if k is not None][:2000]
     if not forced:
         why = _why_not(col, parsed, n_present, n_distinct, sample)
         if why:
@@ -228,17 +227,18 @@ def _profile(col: Column, forced: bool) -> tuple[str | None, str | None, Any]:
         return "number", None, parsed
     labels: dict[str, dict[str, int]] = {}
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    for u, k, c in zip(uniques, norm, counts):
+    for u, k, c in zip(uniques, norm, counts, strict=False):
         if k is not None:
             labels.setdefault(k, {})
             labels[k][str(u).strip()] = labels[k].get(str(u).strip(), 0) + int(c)
     key_index = {k: i for i, k in enumerate(keys)}
     to_key = np.array([key_index[k] if k is not None else -1 for k in norm] + [-1], dtype=np.int64)
-    return "category", None, (to_key[codes], keys, {k: max(v, key=lambda lab: (v[lab], lab)) for k, v in labels.items()})
+    shown = {k: max(v, key=lambda lab: (v[lab], lab)) for k, v in labels.items()}
+    return "category", None, (to_key[codes], keys, shown)
 
 
 def _number(value: Any) -> float:
-    from leadcli.scoring import to_number
+    from leadcli.scoring_model import to_number
 
     x = to_number(value)
     return np.nan if x is None else x
@@ -310,7 +310,7 @@ def _design(encs: list[Encoded], rows: np.ndarray):
     for e in encs:
         if e.kind == "number":
             parts_idx.append(np.full(n, offset, dtype=np.int64))
-            parts_val.append(e.z[rows])
+            parts_val.append(e.z[rows])  # type: ignore[index]  # a number column always has z
             offset += 1
         parts_idx.append(offset + e.codes[rows])
         parts_val.append(np.ones(n))
@@ -403,7 +403,7 @@ def _contributions(e: Encoded, spec: dict, rows: np.ndarray) -> np.ndarray:
 
 def _neutralise(encs: list[Encoded], tables: list[dict], rows: np.ndarray) -> None:
     """Values never seen in training (no empty cells, no rare ones) count as an average lead, not as 0."""
-    for e, t in zip(encs, tables):
+    for e, t in zip(encs, tables, strict=False):
         seen = np.bincount(e.codes[rows], minlength=e.levels) > 0
         mean = float(np.mean(_contributions(e, t, rows)))
         if e.kind == "category":
@@ -422,7 +422,7 @@ def _stats(e: Encoded, spec: dict, y: np.ndarray, rows: np.ndarray) -> None:
     codes = e.codes[rows]
     n = np.bincount(codes, minlength=e.levels)
     k = np.bincount(codes, weights=y[rows], minlength=e.levels)
-    pairs = [[int(a), int(b)] for a, b in zip(n, k)]
+    pairs = [[int(a), int(b)] for a, b in zip(n, k, strict=False)]
     if e.kind == "category":
         stats = {key: pairs[i] for i, key in enumerate(e.keys)}
         stats["(other)"] = pairs[len(e.keys)]
@@ -432,108 +432,35 @@ def _stats(e: Encoded, spec: dict, y: np.ndarray, rows: np.ndarray) -> None:
         spec["bin_stats"] = pairs
 
 
-# ---------------------------------------------------------------- checks and metrics
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
-    if len(np.unique(y)) < 2:
-        return None
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, p))
-
-
-def _leaks(encs: list[Encoded], y: np.ndarray, rows: np.ndarray) -> list[dict]:
-    """Fields whose values almost decide the outcome: filled in after contact, they would leak it."""
-    yy = y[rows]
-    n = len(rows)
-    base = yy.mean()
-    out = []
-    for e in encs:
-        codes = e.codes[rows]
-        cnt = np.bincount(codes, minlength=e.levels)
-        conv = np.bincount(codes, weights=yy, minlength=e.levels)
-        rate = np.divide(conv, cnt, out=np.full(e.levels, base), where=cnt > 0)
-        auc = _auc(yy, rate[codes]) or 0.5
-        auc = max(auc, 1 - auc)
-        worst = None
-        for level in np.argsort(-cnt):
-            if cnt[level] >= max(30, LEAK_SHARE * n) and (rate[level] <= LEAK_RATE or rate[level] >= 1 - LEAK_RATE):
-                worst = int(level)
-                break
-        if worst is None and auc < LEAK_AUC:
-            continue
-        level = worst if worst is not None else int(np.argmax(np.abs(rate - base) * np.sqrt(cnt)))
-        out.append({"field": e.col.name, "value": _level_label(e, level), "closed": int(cnt[level]),
-                    "rate": round(float(rate[level]) * 100, 1), "auc": round(auc, 3)})
-    return out
-
-
-def _level_label(e: Encoded, level: int) -> str:
-    if e.kind == "category":
-        if level < len(e.keys):
-            return e.labels.get(e.keys[level], e.keys[level])
-        return "(rare values)" if level == len(e.keys) else "(empty)"
-    edges = e.num["edges"]
-    if level == len(edges) + 1:
-        return "(empty)"
-    lo = "" if level == 0 else f"{edges[level - 1]:g}"
-    hi = "" if level == len(edges) else f"{edges[level]:g}"
-    return f"{lo}..{hi}"
-
-
-def _metrics(y: np.ndarray, p: np.ndarray) -> dict:
-    groups = max(1, min(10, len(y) // 10))
-    order = np.argsort(p, kind="stable")
-    calibration = []
-    for i, part in enumerate(np.array_split(order, groups)):
-        if len(part):
-            calibration.append({"group": i + 1, "leads": int(len(part)),
-                                "predicted": round(float(p[part].mean()) * 100, 1),
-                                "converted": round(float(y[part].mean()) * 100, 1)})
-    top = order[-max(1, len(order) // 10):]
-    auc = _auc(y, p)
-    return {
-        "holdout": int(len(y)),
-        "auc": None if auc is None else round(auc, 4),
-        "brier": round(float(np.mean((p - y) ** 2)), 4),
-        "accuracy": round(float(np.mean((p >= 0.5) == (y == 1))), 4),
-        "base_rate": round(float(y.mean()) * 100, 1),
-        "top_decile_rate": round(float(y[top].mean()) * 100, 1),
-        "calibration": calibration,
-    }
-
-
-def _readiness(kind: str, metrics: dict | None, leaks: list[dict], pos: int, neg: int) -> dict:
-    auc = (metrics or {}).get("auc")
-    if kind == "naive_bayes":
-        why = (f"only {pos} converted and {neg} disqualified leads (a logistic regression needs "
-               f"{MIN_PER_CLASS} of each); scores are a rough first guide")
-        return {"verdict": "early", "why": why}
-    if auc is None:
-        return {"verdict": "unmeasured", "why": "too few outcomes for a hold-out measurement"}
-    if auc >= 0.95:
-        return {"verdict": "suspicious", "why": f"hold-out AUC {auc:.3f} is too good to be true: a field probably "
-                                                "records the outcome" + (f" ({leaks[0]['field']})" if leaks else "")}
-    if auc >= 0.75:
-        return {"verdict": "ready", "why": f"hold-out AUC {auc:.3f}: ranks a converting lead above a lost one "
-                                           f"{auc * 100:.0f} times in 100"}
-    if auc >= 0.65:
-        return {"verdict": "usable", "why": f"hold-out AUC {auc:.3f}: better than chance, not sharp; "
-                                            "more fields or outcomes will help"}
-    return {"verdict": "not ready", "why": f"hold-out AUC {auc:.3f}: barely better than chance; "
-                                           "add fields that describe the leads or more outcomes"}
-
-
 # ---------------------------------------------------------------- the whole run
 
 
 def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[str] | None = None
           ) -> TrainResult:
     """Train on every converted and disqualified lead, store the model and make it active."""
-    import pandas as pd
-
     ids, y, columns, window = _load(s)
+    pos, neg = _check_outcomes(y)
+    picked, forced, skipped = _pick(columns, fields, exclude)
+    naive = pos < MIN_PER_CLASS or neg < MIN_PER_CLASS
+    kind = "naive_bayes" if naive else "logistic"
+    profiles = _profiles(picked, forced, skipped)
+    order = _canonical_order(profiles, y)
+    y, ids = y[order], ids[order]
+    profiles = [(c, t, (d[0][order], d[1], d[2]) if t == "category" else d[order]) for c, t, d in profiles]
+    fit = _fit_measured(kind, profiles, y, naive, skipped, min(pos, neg))
+    leaks = find_leaks(fit.encs, y, fit.rows)
+    payload = _payload(kind, fit, y, leaks, window, skipped, pos, neg, fields, exclude)
+    model_from_payload(json.loads(json.dumps(payload)))
+    model_id = save_model(s, payload)
+    warnings = [f"{leak['field']} looks like a leak: {leak['value']!s} converted {leak['rate']:g} % of "
+                f"{leak['closed']:,} closed leads; a field filled in after contact gives the outcome away "
+                f"(retrain with --exclude \"{leak['field']}\")" for leak in leaks]
+    X = _design(fit.encs, fit.rows) if fit.est is not None else None
+    return TrainResult(model_id, payload, warnings, fit.est, X, y[fit.rows], (fit.a, fit.b), ids[fit.rows])
+
+
+def _check_outcomes(y: np.ndarray) -> tuple[int, int]:
+    """(converted, disqualified) counts; NoOutcomes unless there are some of each."""
     pos, neg = int(y.sum()), int(len(y) - y.sum())
     if pos == 0 and neg == 0:
         raise NoOutcomes(
@@ -544,32 +471,50 @@ def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[
         have, missing = ("converted", "disqualified") if neg == 0 else ("disqualified", "converted")
         raise NoOutcomes(f"all {len(y):,} closed leads are {have}; a model needs {missing} leads too",
                          hint=f"import or record some {missing} leads, then train again")
-    picked, forced, skipped = _pick(columns, fields, exclude)
-    naive = pos < MIN_PER_CLASS or neg < MIN_PER_CLASS
-    kind = "naive_bayes" if naive else "logistic"
+    return pos, neg
 
+
+def _profiles(picked: list[Column], forced: set[str], skipped: dict[str, str]) -> list:
     profiles = []
     for col in picked:
         ftype, why, data = _profile(col, col.name in forced)
         if ftype is None:
-            skipped[col.name] = why
+            skipped[col.name] = why or "not usable"
         else:
             profiles.append((col, ftype, data))
         col.values = []  # the raw values are no longer needed; free them early
-    # Canonical row order: the same leads in any insertion order give the same split and model.
+    return profiles
+
+
+def _canonical_order(profiles: list, y: np.ndarray) -> np.ndarray:
+    """The same leads in any insertion order give the same split and model."""
+    import pandas as pd
+
     frame = {}
-    for i, (col, ftype, data) in enumerate(profiles):
+    for i, (_col, ftype, data) in enumerate(profiles):
         frame[str(i)] = data[0] if ftype == "category" else data
     frame["y"] = y
-    order = np.argsort(pd.util.hash_pandas_object(pd.DataFrame(frame), index=False).to_numpy(), kind="stable")
-    y = y[order]
-    ids = ids[order]
-    profiles = [(c, t, (d[0][order], d[1], d[2]) if t == "category" else d[order]) for c, t, d in profiles]
+    return np.argsort(pd.util.hash_pandas_object(pd.DataFrame(frame), index=False).to_numpy(), kind="stable")
+
+
+@dataclass
+class _Fitted:
+    encs: list[Encoded]
+    tables: list[dict]
+    intercept: float
+    est: Any
+    a: float
+    b: float
+    rows: np.ndarray  # the rows the stored model was fitted on
+    metrics: dict | None
+
+
+def _fit_measured(kind: str, profiles: list, y: np.ndarray, naive: bool, skipped: dict[str, str],
+                  min_class: int) -> _Fitted:
+    """Measure on a hold-out (when there are enough of each outcome), then fit the model to store."""
     n = len(y)
     everyone = np.arange(n)
-
     metrics = None
-    min_class = min(pos, neg)
     if min_class >= 5:
         from sklearn.model_selection import train_test_split
 
@@ -579,8 +524,8 @@ def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[
         _require_features(encs, skipped)
         intercept, tables, est, a, b = _fit(kind, encs, y, fit_rows)
         _neutralise(encs, tables, fit_rows)
-        z = intercept + sum(_contributions(e, t, test_rows) for e, t in zip(encs, tables))
-        metrics = _metrics(y[test_rows].astype(float), 1 / (1 + np.exp(-z)))
+        z = intercept + sum(_contributions(e, t, test_rows) for e, t in zip(encs, tables, strict=False))
+        metrics = holdout_metrics(y[test_rows].astype(float), 1 / (1 + np.exp(-z)))
         metrics["trained_on"] = int(len(fit_rows))
     final_rows = everyone if metrics is None or n < REFIT_LIMIT else fit_rows
     if metrics is None or n < REFIT_LIMIT:
@@ -588,43 +533,38 @@ def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[
         _require_features(encs, skipped)
         intercept, tables, est, a, b = _fit(kind, encs, y, final_rows)
         _neutralise(encs, tables, final_rows)
-    for e, t in zip(encs, tables):
+    for e, t in zip(encs, tables, strict=False):
         _stats(e, t, y, final_rows)
-    contrib = [_contributions(e, t, final_rows) for e, t in zip(encs, tables)]
-    for t, c in zip(tables, contrib):
+    return _Fitted(encs, tables, intercept, est, a, b, final_rows, metrics)
+
+
+def _payload(kind: str, fit: _Fitted, y: np.ndarray, leaks: list[dict], window: dict, skipped: dict[str, str],
+             pos: int, neg: int, fields: Sequence[str] | None, exclude: Sequence[str] | None) -> dict:
+    """The model as stored: JSON numbers, strings, lists and dicts only."""
+    contrib = [_contributions(e, t, fit.rows) for e, t in zip(fit.encs, fit.tables, strict=False)]
+    for t, c in zip(fit.tables, contrib, strict=False):
         t["mean"] = float(np.mean(c))
     spread = [float(np.std(c)) for c in contrib]
     total = sum(spread) or 1.0
-    leaks = _leaks(encs, y, final_rows)
-    influence = sorted(({"field": t["name"], "share": round(100 * sp / total, 1)} for t, sp in zip(tables, spread)),
-                       key=lambda r: -r["share"])
+    influence = sorted(({"field": t["name"], "share": round(100 * sp / total, 1)}
+                        for t, sp in zip(fit.tables, spread, strict=False)), key=lambda r: -r["share"])
+    naive = kind == "naive_bayes"
     payload = {
-        "format": FORMAT,
-        "kind": kind,
-        "created_at": now_iso(),
+        "format": FORMAT, "kind": kind, "created_at": now_iso(),
         "why": (f"{pos:,} converted and {neg:,} disqualified leads: enough for a calibrated logistic regression"
                 if not naive else
                 f"only {pos:,} converted and {neg:,} disqualified leads; a logistic regression needs "
                 f"{MIN_PER_CLASS} of each, so a naive-Bayes frequency model (as Odoo uses)"),
-        "intercept": float(intercept),
-        "calibration": {"method": "platt", "a": a, "b": b} if kind == "logistic" else None,
-        "features": tables,
-        "counts": {"closed": n, "converted": pos, "disqualified": neg, "trained_on": int(len(final_rows))},
+        "intercept": float(fit.intercept),
+        "calibration": {"method": "platt", "a": fit.a, "b": fit.b} if kind == "logistic" else None,
+        "features": fit.tables,
+        "counts": {"closed": len(y), "converted": pos, "disqualified": neg, "trained_on": int(len(fit.rows))},
         "window": window,
         "options": {"fields": list(fields or []), "exclude": list(exclude or [])},
-        "skipped": skipped,
-        "leaks": leaks,
-        "influence": influence,
-        "metrics": metrics,
+        "skipped": skipped, "leaks": leaks, "influence": influence, "metrics": fit.metrics,
     }
-    payload["readiness"] = _readiness(kind, metrics, leaks, pos, neg)
-    model_from_payload(json.loads(json.dumps(payload)))
-    model_id = save_model(s, payload)
-    warnings = [f"{leak['field']} looks like a leak: {leak['value']!s} converted {leak['rate']:g} % of "
-                f"{leak['closed']:,} closed leads; a field filled in after contact gives the outcome away "
-                f"(retrain with --exclude \"{leak['field']}\")" for leak in leaks]
-    X = _design(encs, final_rows) if est is not None else None
-    return TrainResult(model_id, payload, warnings, est, X, y[final_rows], (a, b), ids[final_rows])
+    payload["readiness"] = readiness(kind, fit.metrics, leaks, pos, neg)
+    return payload
 
 
 def _encodings(profiles: list, rows: np.ndarray, naive: bool, skipped: dict[str, str]) -> list[Encoded]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from leadcli import conversion, leads
+from leadcli import deal_records, leads
 from leadcli.errors import InvalidValue, LeadcliError
 from leadcli.models import Lead
 from leadcli.query import LeadFilter
@@ -81,7 +81,7 @@ def reopen(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None, t
             results.append(StageResult(lead.key, lead.display_name, lead.status, None, "error",
                                        f"lead #{lead.id} is converted and cannot be reopened", hint))
         else:
-            stage = to or conversion.status_before_disqualification(s, lead.key)
+            stage = to or deal_records.status_before_disqualification(s, lead.key)
             results.append(_change(s, lead, stage, reason or "reopened", reopening=True))
     # A lead open again is scored like any open lead (the model may have changed since it closed).
     from leadcli import scoring

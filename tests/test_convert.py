@@ -10,7 +10,7 @@ import sqlite3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadcli.conversion import company_domain, company_key
+from leadcli.contacts import company_domain, company_key
 
 
 def add(cli, *args):
@@ -309,12 +309,12 @@ def test_a_new_lead_for_an_existing_contact_is_a_linked_repeat_lead(cli, isolate
 
 def test_repeat_leads_are_linked_set_based_for_imported_ranges(isolated_db):
     """The hook every creation path calls (add and import) links a whole id range at once."""
-    from leadcli import conversion, leads, store
+    from leadcli import deals, leads, store
     from leadcli.models import Lead
 
     with store.session(write=True) as s:
         first = leads.add_lead(s, leads.LeadInput(name="Ana", email="ana@acme.io", phone="+14155550100"))
-        conversion.convert(s, [first.id])
+        deals.convert(s, [first.id])
     with store.session(write=True) as s:
         raw = store.raw_connection(s)
         now = store.now_iso()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from leadcli import scoring, scoring_train, store
 from leadcli.errors import LeadcliError
+from leadcli.models import Lead
 
 
 def train(**kw) -> scoring_train.TrainResult:
@@ -105,7 +106,7 @@ def test_stored_model_scores_exactly_like_scikit_learn(trained):
     ids = [int(i) for i in trained.ids]
     with store.session() as s:
         m = scoring.require_model(s)
-        got_ids, _, columns = scoring.read_columns(s, m, "status IN ('converted', 'disqualified')")
+        got_ids, _, columns = scoring.read_columns(s, m, Lead.__table__.c.status.in_(("converted", "disqualified")))
     position = {lead_id: i for i, lead_id in enumerate(got_ids)}
     take = [position[i] for i in ids]
     columns = {k: [v[i] for i in take] for k, v in columns.items()}
@@ -113,7 +114,7 @@ def test_stored_model_scores_exactly_like_scikit_learn(trained):
     np.testing.assert_allclose(z, expected, rtol=0, atol=1e-9)
     one = [m.logit_one({k: v[i] for k, v in columns.items()}) for i in range(200)]
     np.testing.assert_allclose(one, expected[:200], rtol=0, atol=1e-9)
-    sk_scores = np.searchsorted(scoring._THRESHOLDS, expected, side="right")
+    sk_scores = np.searchsorted(scoring.THRESHOLDS, expected, side="right")
     assert (sk_scores == np.rint(100 / (1 + np.exp(-expected)))).mean() > 0.99
 
 
@@ -130,7 +131,7 @@ def test_python_and_numpy_paths_agree(trained):
 def test_scoring_needs_neither_scikit_learn_nor_pandas(trained, isolated_db):
     with store.session() as s:
         m = scoring.require_model(s)
-        ids, _, columns = scoring.read_columns(s, m, "1 = 1 ORDER BY id")
+        ids, _, columns = scoring.read_columns(s, m)
     here = m.scores(columns, len(ids))
     code = (
         "import sys, json\n"
@@ -139,7 +140,7 @@ def test_scoring_needs_neither_scikit_learn_nor_pandas(trained, isolated_db):
         "from leadcli import scoring, store\n"
         "with store.session() as s:\n"
         "    m = scoring.require_model(s)\n"
-        "    ids, _, cols = scoring.read_columns(s, m, '1 = 1 ORDER BY id')\n"
+        "    ids, _, cols = scoring.read_columns(s, m)\n"
         "print(json.dumps(m.scores(cols, len(ids))))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
@@ -220,9 +221,9 @@ def _scores_by_name(leads: list[dict]) -> dict[str, int]:
     train()
     with store.session(write=True) as s:
         m = scoring.require_model(s)
-        ids, _, cols = scoring.read_columns(s, m, "1 = 1")
+        ids, _, cols = scoring.read_columns(s, m)
         names = dict(store.raw_connection(s).execute("SELECT id, name FROM lead").fetchall())
-    return dict(zip((names[i] for i in ids), m.scores(cols, len(ids))))
+    return dict(zip((names[i] for i in ids), m.scores(cols, len(ids)), strict=True))
 
 
 def test_scores_do_not_depend_on_row_order(tmp_path, monkeypatch):

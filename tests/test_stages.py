@@ -245,35 +245,35 @@ class LeadLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.expected_changes)
     @rule(data=st.data(), deal=st.booleans(), contact=st.booleans())
     def convert(self, data, deal, contact):
-        from leadcli import conversion
+        from leadcli import deals
 
         lead_id = data.draw(st.sampled_from(self.lead_ids()))
-        options = conversion.ConvertOptions(deal=deal, contact=contact)
-        self._ok(lead_id, lambda s: conversion.convert(s, [lead_id], options=options))
+        options = deals.ConvertOptions(deal=deal, contact=contact)
+        self._ok(lead_id, lambda s: deals.convert(s, [lead_id], options=options))
 
     @precondition(lambda self: self.expected_changes)
     @rule(data=st.data(), action=st.sampled_from(["won", "lost", "reopen", "to-lead"]))
     def deal_action(self, data, action):
-        from leadcli import conversion
+        from leadcli import deal_records
         from leadcli.models import Lead
 
         lead_id = data.draw(st.sampled_from(self.lead_ids()))
         with self.session(write=False) as s:
-            deals = conversion.list_deals(s, lead_id=lead_id)
+            deals = deal_records.list_deals(s, lead_id=lead_id)
         if not deals:
             return
         deal_id = data.draw(st.sampled_from([d["id"] for d in deals]))
 
         def act(s):
-            deal = conversion.get_deal(s, deal_id)
+            deal = deal_records.get_deal(s, deal_id)
             if action == "won":
-                conversion.win_deal(s, deal)
+                deal_records.win_deal(s, deal)
             elif action == "lost":
-                conversion.lose_deal(s, deal, "price")
+                deal_records.lose_deal(s, deal, "price")
             elif action == "reopen":
-                conversion.reopen_deal(s, deal)
+                deal_records.reopen_deal(s, deal)
             else:
-                conversion.deal_to_lead(s, deal)
+                deal_records.deal_to_lead(s, deal)
             assert s.get(Lead, lead_id) is not None
 
         self._ok(lead_id, act)

@@ -26,12 +26,12 @@ def list_contacts(
       leadcli contacts list
       leadcli contacts list --search acme.io --format json
     """
-    from leadcli import conversion, output
+    from leadcli import contacts, output
     from leadcli.commands._context import current_store
     from leadcli.output import Column
 
     with current_store().session() as s:
-        records = conversion.list_contacts(s, search=search, company_id=company, limit=limit)
+        records = contacts.list_contacts(s, search=search, company_id=company, limit=limit)
     table = [Column("id", justify="right"), Column("name", max_width=28), Column("email", max_width=30, drop=2),
              Column("phone", max_width=16, drop=3), Column("company", max_width=24, drop=1),
              Column("leads", justify="right"), Column("deals", justify="right"),
@@ -50,12 +50,12 @@ def list_companies(search: SearchOpt = None, limit: LimitOpt = None) -> None:
       leadcli companies list
       leadcli companies list --search acme
     """
-    from leadcli import conversion, output
+    from leadcli import contacts, output
     from leadcli.commands._context import current_store
     from leadcli.output import Column
 
     with current_store().session() as s:
-        records = conversion.list_companies(s, search=search, limit=limit)
+        records = contacts.list_companies(s, search=search, limit=limit)
     table = [Column("id", justify="right"), Column("name", max_width=32), Column("domain", max_width=28, drop=1),
              Column("owner", max_width=14, drop=2), Column("contacts", justify="right"),
              Column("open_deals", header="open", justify="right"), Column("won_deals", header="won", justify="right"),

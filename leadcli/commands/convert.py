@@ -67,12 +67,12 @@ def convert(
       leadcli convert --status qualified --source referral --dry-run
       leadcli convert --status qualified --yes
     """
-    from leadcli import conversion, output, validate
+    from leadcli import deals, validate
     from leadcli.commands._context import current_store
     from leadcli.commands._options import confirm_bulk
-    from leadcli.errors import LeadcliError, UsageError
+    from leadcli.errors import UsageError
 
-    options = conversion.ConvertOptions(
+    options = deals.ConvertOptions(
         contact=not no_contact, company=not no_company, deal=not no_deal,
         deal_title=validate.clean_text(deal_title),
         deal_value_cents=validate.money(deal_value, "deal-value") if deal_value is not None else None,
@@ -87,12 +87,20 @@ def convert(
                              hint="e.g. `leadcli convert 12` or `leadcli convert --status qualified --yes`")
         if not dry_run:
             with current_store().session() as s:
-                count = conversion.count_targets(s, flt)
+                count = deals.count_targets(s, flt)
             if count:
                 confirm_bulk("Convert", count, yes)
     with current_store().session(write=not dry_run) as s:
-        results = conversion.convert(s, ids, flt, options)
+        results = deals.convert(s, ids, flt, options)
     render(results, dry_run)
+    summarise(results, dry_run)
+
+
+def summarise(results, dry_run: bool) -> None:
+    """The closing line, and the error (exit 1) when any lead failed."""
+    from leadcli import output
+    from leadcli.errors import LeadcliError
+
     failed = [r for r in results if r.outcome == "error"]
     unchanged = [r for r in results if r.outcome == "unchanged"]
     done = len(results) - len(failed) - len(unchanged)

@@ -42,19 +42,14 @@ def list_deals(
       leadcli deals list --status open --owner maria
       leadcli deals list --status won --format csv > won.csv
     """
-    from leadcli import conversion, output
+    from leadcli import deal_records
     from leadcli.commands._context import current_store
-    from leadcli.output import Column
+    from leadcli.commands._deal_render import render_deals
 
     with current_store().session() as s:
-        records = conversion.list_deals(s, statuses=[st.value for st in status or []], owner=owner, lead_id=lead,
+        records = deal_records.list_deals(s, statuses=[st.value for st in status or []], owner=owner, lead_id=lead,
                                         limit=limit)
-    table = [Column("id", justify="right"), Column("title", max_width=32), Column("status", fixed=True),
-             Column("value", justify="right"), Column("currency", header="", fixed=True),
-             Column("owner", max_width=14, drop=3), Column("company", max_width=24, drop=2),
-             Column("contact", max_width=24, drop=1), Column("lead_id", header="lead", justify="right"),
-             Column("closed_at", header="closed", fixed=True, drop=4, fmt=lambda v: (v or "")[:10])]
-    output.rows(records, list(conversion.DEAL_KEYS), table_columns=table, empty="no deals")
+    render_deals(records)
 
 
 @app.command("show")
@@ -65,21 +60,13 @@ def show(deal_id: DealId) -> None:
     Example:
       leadcli deals show 7
     """
-    from leadcli import conversion, output
+    from leadcli import deal_records
     from leadcli.commands._context import current_store
+    from leadcli.commands._deal_render import render_deal
 
     with current_store().session() as s:
-        record = conversion.deal_record(s, deal_id)
-    value = conversion.money_text(None if record["value"] is None else int(record["value"] * 100), record["currency"])
-    output.card(record, title=f"Deal #{record['id']}: {record['title']}", fields=[
-        ("id", record["id"]), ("title", record["title"]), ("status", record["status"]), ("value", value),
-        ("owner", record["owner"]),
-        ("lead", f"#{record['lead_id']}" if record["lead_id"] else None),
-        ("contact", f"#{record['contact_id']} {record['contact'] or ''}".strip() if record["contact_id"] else None),
-        ("company", f"#{record['company_id']} {record['company'] or ''}".strip() if record["company_id"] else None),
-        ("lost reason", record["lost_reason"]), ("created", record["created_at"]),
-        ("updated", record["updated_at"]), ("closed", record["closed_at"]),
-    ])
+        record = deal_records.deal_record(s, deal_id)
+    render_deal(record)
 
 
 @app.command("won")
@@ -134,28 +121,28 @@ def to_lead(
       leadcli deals to-lead 7
       leadcli deals to-lead 7 --reason "not ready to buy yet"
     """
-    from leadcli import conversion, output
+    from leadcli import deal_records, output
     from leadcli.commands._context import current_store
 
     with current_store().session(write=True) as s:
-        deal = conversion.get_deal(s, deal_id)
-        lead = conversion.deal_to_lead(s, deal, reason)
+        deal = deal_records.get_deal(s, deal_id)
+        lead = deal_records.deal_to_lead(s, deal, reason)
         lead_id, label, stage = lead.id, lead.display_name, lead.status
     output.message(f"deal #{deal_id} is now lead #{lead_id} {label} again ({stage})")
 
 
 def _close(deal_id: int, to: str, reason: str | None = None) -> None:
-    from leadcli import conversion, output
+    from leadcli import deal_records, output
     from leadcli.commands._context import current_store
 
     with current_store().session(write=True) as s:
-        deal = conversion.get_deal(s, deal_id)
+        deal = deal_records.get_deal(s, deal_id)
         if to == "won":
-            conversion.win_deal(s, deal)
+            deal_records.win_deal(s, deal)
         elif to == "lost":
-            conversion.lose_deal(s, deal, reason)
+            deal_records.lose_deal(s, deal, reason)
         else:
-            conversion.reopen_deal(s, deal)
+            deal_records.reopen_deal(s, deal)
         title = deal.title
     verb = {"won": "won", "lost": f"lost ({reason.strip() if reason else ''})", "open": "reopened"}[to]
     output.message(f"deal #{deal_id} {title}: {verb}")

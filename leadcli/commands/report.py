@@ -2,66 +2,28 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import typer
 
+from leadcli.commands import _report_more as more
 from leadcli.commands._options import GradeOpt, OwnerOpt, SearchOpt, SourceOpt, StatusOpt, TagOpt
+from leadcli.commands._report_options import (
+    AllTimeOpt,
+    AsOfOpt,
+    ByOpt,
+    DateField,
+    DateFieldOpt,
+    Measure,
+    SinceOpt,
+    UntilOpt,
+    scope,
+)
 
 app = typer.Typer(help="Conversion reports: rates by source, owner or period, the funnel, time to convert, "
                        "lost reasons, cost per lead.", no_args_is_help=True)
 rates_app = typer.Typer(help="Currency rates used to add up values in several currencies.", no_args_is_help=True)
 app.add_typer(rates_app, name="rates")
-
-
-class DateField(str, Enum):
-    created = "created"
-    converted = "converted"
-
-
-class Measure(str, Enum):
-    count = "count"
-    value = "value"
-
-
-ByOpt = Annotated[str | None, typer.Option(
-    "--by", help="Group by a lead field (source, owner, status, grade, company...), tag, a custom field "
-                 "(field.NAME) or a date with a period (created:month, converted:quarter; "
-                 "day|week|month|quarter|year).", show_default=False)]
-SinceOpt = Annotated[str | None, typer.Option(
-    "--since", help="From DATE (YYYY-MM-DD, today, 30d...) on --date-field [default: 1 January of this year].",
-    show_default=False)]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to DATE, the whole day, on --date-field.")]
-AllTimeOpt = Annotated[bool, typer.Option("--all-time", help="Every lead, not only this year's.")]
-DateFieldOpt = Annotated[DateField, typer.Option(
-    "--date-field", help="created: leads created in the window and how many of them converted; converted: "
-                         "leads created in the window and conversions made in it (a rate can pass 100).")]
-AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="The report as it stood at the end of DATE, rebuilt from the status history.")]
-
-
-def scope(status, source, owner, tag, grade, search, since, until, all_time, date_field=DateField.created,
-          as_of=None):
-    from leadcli import reports
-    from leadcli.commands._options import lead_filter
-
-    flt = lead_filter(status, source, owner, tag, grade, search, archived=True)
-    return reports.default_scope(
-        flt, since=_date(since, "--since"), until=_date(until, "--until", end_of_day=True), all_time=all_time,
-        date_field=date_field.value, as_of=_date(as_of, "--as-of", end_of_day=True))
-
-
-def _date(value: str | None, option: str, end_of_day: bool = False) -> str | None:
-    from leadcli import validate
-    from leadcli.errors import InvalidValue
-
-    if value is None:
-        return None
-    try:
-        return validate.user_date(value, option.lstrip("-"), end_of_day=end_of_day)
-    except InvalidValue as exc:
-        raise typer.BadParameter(f"{exc.reason}; {exc.hint}", param_hint=option) from None
 
 
 @app.command("conversion")
@@ -166,108 +128,8 @@ def time_to_convert(
         render.time_to_convert(reports.time_to_convert(s, sc, by), by)
 
 
-@app.command("lost-reasons")
-def lost_reasons(
-    since: SinceOpt = None, until: UntilOpt = None, all_time: AllTimeOpt = False,
-    source: SourceOpt = None, owner: OwnerOpt = None, tag: TagOpt = None,
-    grade: GradeOpt = None, search: SearchOpt = None,
-) -> None:
-    """Why leads were disqualified: each reason's count and share (reasons compared ignoring case).
-
-    \b
-    Example:
-      leadcli report lost-reasons
-      leadcli report lost-reasons --source "Cold Call" --all-time
-    """
-    from leadcli import reports
-    from leadcli.commands import _report_render as render
-    from leadcli.commands._context import current_store
-
-    sc = scope(None, source, owner, tag, grade, search, since, until, all_time)
-    with current_store().session() as s:
-        render.lost_reasons(reports.lost_reasons(s, sc))
-
-
-@app.command("cost")
-def cost(
-    spend: Annotated[str, typer.Option("--spend", metavar="FILE", help="A CSV of source,spend (and optionally "
-                                       "period, currency): what each source cost.")],
-    by: Annotated[str, typer.Option("--by", help="The lead field the spend file is keyed by.")] = "source",
-    currency: Annotated[str | None, typer.Option(
-        "--currency", help="The spend's currency when the file has no currency column.")] = None,
-    since: SinceOpt = None, until: UntilOpt = None, all_time: AllTimeOpt = False,
-    owner: OwnerOpt = None, tag: TagOpt = None, grade: GradeOpt = None,
-) -> None:
-    """Cost per lead, cost per conversion and ROI % ((converted value − spend) × 100 / spend).
-
-    With a period column in the file, leads are counted by the period they were created in.
-
-    \b
-    Example:
-      leadcli report cost --spend spend.csv
-      leadcli report cost --spend spend-by-month.csv --currency USD
-    """
-    from leadcli import reports
-    from leadcli.commands import _report_render as render
-    from leadcli.commands._context import current_store
-
-    sc = scope(None, None, owner, tag, grade, None, since, until, all_time)
-    with current_store().session() as s:
-        render.cost(reports.cost(s, sc, spend, by=by, currency=currency))
-
-
-@app.command("deals")
-def deals(
-    by: Annotated[str | None, typer.Option(
-        "--by", help="owner, source (the lead's), status, created:PERIOD or closed:PERIOD.")] = "owner",
-    since: SinceOpt = None, until: UntilOpt = None, all_time: AllTimeOpt = False, owner: OwnerOpt = None,
-) -> None:
-    """Deal conversion: won × 100 / (won + lost) of the deals created in the window.
-
-    \b
-    Example:
-      leadcli report deals
-      leadcli report deals --by closed:month --all-time
-    """
-    from leadcli import reports
-    from leadcli.commands import _report_render as render
-    from leadcli.commands._context import current_store
-
-    sc = scope(None, None, owner, None, None, None, since, until, all_time)
-    with current_store().session() as s:
-        render.deals(reports.deals(s, sc, by), by)
-
-
-@rates_app.command("set")
-def rates_set(
-    pairs: Annotated[list[str], typer.Argument(metavar="CUR=RATE...", help="One unit of CUR is worth RATE of the base.")],
-    base: Annotated[str, typer.Option("--base", help="The currency the rates are in.")] = "USD",
-) -> None:
-    """Set exchange rates (one unit of CUR = RATE units of --base).
-
-    \b
-    Example:
-      leadcli report rates set EUR=1.08 GBP=1.27 --base USD
-    """
-    from leadcli import output, reports
-    from leadcli.commands._context import current_store
-
-    with current_store().session(write=True) as s:
-        saved = reports.set_rates(s, pairs, base)
-    output.message(f"saved {len(saved)} rate(s)")
-
-
-@rates_app.command("list")
-def rates_list() -> None:
-    """The exchange rates set.
-
-    \b
-    Example:
-      leadcli report rates list
-    """
-    from leadcli import output, reports
-    from leadcli.commands._context import current_store
-
-    with current_store().session() as s:
-        rows = reports.list_rates(s)
-    output.rows(rows, ["currency", "base", "rate", "updated_at"], empty="no rates set")
+app.command("lost-reasons")(more.lost_reasons)
+app.command("cost")(more.cost)
+app.command("deals")(more.deals)
+rates_app.command("set")(more.rates_set)
+rates_app.command("list")(more.rates_list)

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from leadcli.commands._lead_extras import lead_extras
+
 IdArg = Annotated[int, typer.Argument(help="The lead's id.", show_default=False)]
 
 
@@ -19,7 +21,6 @@ def show(lead_id: IdArg) -> None:
     """
     from leadcli import leads
     from leadcli.commands._context import current_store
-    from leadcli.commands._lead_card import lead_extras
 
     with current_store().session() as s:
         lead = leads.get_lead(s, lead_id)

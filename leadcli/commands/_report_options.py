@@ -1,0 +1,57 @@
+"""Options and the report scope shared by the `leadcli report` commands."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+
+class DateField(str, Enum):
+    created = "created"
+    converted = "converted"
+
+
+class Measure(str, Enum):
+    count = "count"  # type: ignore[assignment]  # the option's value, not str.count
+    value = "value"
+
+
+ByOpt = Annotated[str | None, typer.Option(
+    "--by", help="Group by a lead field (source, owner, status, grade, company...), tag, a custom field "
+                 "(field.NAME) or a date with a period (created:month, converted:quarter; "
+                 "day|week|month|quarter|year).", show_default=False)]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="From DATE (YYYY-MM-DD, today, 30d...) on --date-field [default: 1 January of this year].",
+    show_default=False)]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to DATE, the whole day, on --date-field.")]
+AllTimeOpt = Annotated[bool, typer.Option("--all-time", help="Every lead, not only this year's.")]
+DateFieldOpt = Annotated[DateField, typer.Option(
+    "--date-field", help="created: leads created in the window and how many of them converted; converted: "
+                         "leads created in the window and conversions made in it (a rate can pass 100).")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="The report as it stood at the end of DATE, rebuilt from the status history.")]
+
+
+def scope(status, source, owner, tag, grade, search, since, until, all_time, date_field=DateField.created,
+          as_of=None):
+    from leadcli import reports
+    from leadcli.commands._options import lead_filter
+
+    flt = lead_filter(status, source, owner, tag, grade, search, archived=True)
+    return reports.default_scope(
+        flt, since=_date(since, "--since"), until=_date(until, "--until", end_of_day=True), all_time=all_time,
+        date_field=date_field.value, as_of=_date(as_of, "--as-of", end_of_day=True))
+
+
+def _date(value: str | None, option: str, end_of_day: bool = False) -> str | None:
+    from leadcli import validate
+    from leadcli.errors import InvalidValue
+
+    if value is None:
+        return None
+    try:
+        return validate.user_date(value, option.lstrip("-"), end_of_day=end_of_day)
+    except InvalidValue as exc:
+        raise typer.BadParameter(f"{exc.reason}; {exc.hint}", param_hint=option) from None

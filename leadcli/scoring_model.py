@@ -1,0 +1,229 @@
+"""The scoring model itself: how a stored JSON model reads values and adds up a lead's log-odds.
+
+A model is an additive log-odds table (categories, weights, scaling, bin edges) kept as JSON data,
+never as a pickle: a database from someone else cannot run code. Plain Python for a handful of
+leads and numpy for large batches add the same terms in the same order, and the score is read off
+fixed log-odds thresholds, so both give identical scores. No database, no I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadcli.errors import BadModel
+
+FORMAT = 1
+KINDS = ("logistic", "naive_bayes")
+SMALL_BATCH = 2000  # below this many leads, plain Python beats importing numpy
+
+# Lead columns a model may read, and how their values are read: (SQL column, kind).
+LEAD_COLUMNS: dict[str, tuple[str, str]] = {
+    "source": ("source", "text"),
+    "owner": ("owner", "text"),
+    "title": ("title", "text"),
+    "currency": ("currency", "text"),
+    "company": ("company", "text"),
+    "value": ("value_cents", "cents"),
+}
+
+# Web-form defaults and spreadsheet markers that mean "nobody answered".
+MISSING_TOKENS = frozenset({"select", "-- select --", "--select--", "please select", "n/a", "#n/a", "na",
+                            "null", "nan", "none", "-", "--", "?"})
+
+# score = how many of these log-odds thresholds z reaches: the same integer from Python and numpy.
+THRESHOLDS = [math.log((k + 0.5) / (99.5 - k)) for k in range(100)]
+
+
+# ---------------------------------------------------------------- values
+
+
+def norm_category(value: Any) -> str | None:
+    """The key a categorical value is matched on: trimmed, case-folded; None when missing."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, float):
+        if value != value:
+            return None
+        text = str(int(value)) if value.is_integer() else repr(value)
+    else:
+        text = str(value).strip()
+    if not text:
+        return None
+    key = text.casefold()
+    return None if key in MISSING_TOKENS else key
+
+
+def to_number(value: Any) -> float | None:
+    """A float for numeric fields; None when missing or not a number."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else float(value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip().replace(",", "")
+        if not text or text.casefold() in MISSING_TOKENS:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    return number if math.isfinite(number) else None
+
+
+def score_from_logit(z: float) -> int:
+    return bisect.bisect_right(THRESHOLDS, z)
+
+
+def probability(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass
+class Feature:
+    """One input of the model, as stored: where it is read from and the weight of each value."""
+
+    spec: dict
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    @property
+    def source(self) -> tuple[str, str]:
+        return self.spec["from"], self.spec["key"]
+
+    @property
+    def is_number(self) -> bool:
+        return self.spec["type"] == "number"
+
+    # One value, plain Python.
+    def contribution(self, raw: Any) -> float:
+        sp = self.spec
+        if not self.is_number:
+            key = norm_category(raw)
+            if key is None:
+                return sp["missing"]
+            return sp["weights"].get(key, sp["other"])
+        x = to_number(raw)
+        fill = sp["fill"] if x is None else x
+        linear = sp["coef"] * ((min(max(fill, sp["clip"][0]), sp["clip"][1]) - sp["center"]) / sp["scale"])
+        if x is None:
+            return linear + sp["missing"]
+        return linear + sp["bins"][bisect.bisect_right(sp["edges"], x)]
+
+    # A column of values, numpy.
+    def contributions(self, raw: Sequence[Any]):
+        import numpy as np
+
+        sp = self.spec
+        if not self.is_number:
+            weights, other, missing = sp["weights"], sp["other"], sp["missing"]
+            cache: dict[Any, float] = {}
+            out = np.empty(len(raw), dtype=np.float64)
+            for i, value in enumerate(raw):
+                try:
+                    out[i] = cache[value]
+                except KeyError:
+                    key = norm_category(value)
+                    w = missing if key is None else weights.get(key, other)
+                    cache[value] = out[i] = w
+                except TypeError:  # unhashable: a list or object in a custom field
+                    out[i] = other
+            return out
+        x = np.array([to_number(v) for v in raw], dtype=np.float64) if raw else np.empty(0)
+        missing = np.isnan(x)
+        filled = np.where(missing, sp["fill"], x)
+        linear = sp["coef"] * ((np.clip(filled, sp["clip"][0], sp["clip"][1]) - sp["center"]) / sp["scale"])
+        bins = np.asarray(sp["bins"], dtype=np.float64)
+        idx = np.searchsorted(np.asarray(sp["edges"], dtype=np.float64), filled, side="right")
+        return linear + np.where(missing, sp["missing"], bins[idx])
+
+
+@dataclass
+class Model:
+    id: int | None
+    kind: str
+    created_at: str
+    payload: dict
+    features: list[Feature] = field(default_factory=list)
+
+    @property
+    def intercept(self) -> float:
+        return self.payload["intercept"]
+
+    def columns_needed(self) -> tuple[list[str], bool]:
+        """(lead columns, whether custom fields are read)."""
+        cols = sorted({LEAD_COLUMNS[f.source[1]][0] for f in self.features if f.source[0] == "lead"})
+        return cols, any(f.source[0] == "field" for f in self.features)
+
+    def logit_one(self, values: dict[str, Any]) -> float:
+        z = self.intercept
+        for f in self.features:
+            z = z + f.contribution(values.get(f.name))
+        return z
+
+    def logits(self, columns: dict[str, Sequence[Any]], n: int):
+        import numpy as np
+
+        z = np.full(n, self.intercept, dtype=np.float64)
+        for f in self.features:
+            z += f.contributions(columns.get(f.name, [None] * n))
+        return z
+
+    def scores(self, columns: dict[str, Sequence[Any]], n: int) -> list[int]:
+        """Scores 0-100 for n leads given as columns (feature name -> values); plain Python when small."""
+        if n < SMALL_BATCH:
+            rows = [{name: col[i] for name, col in columns.items()} for i in range(n)]
+            return [score_from_logit(self.logit_one(r)) for r in rows]
+        import numpy as np
+
+        return np.searchsorted(np.asarray(THRESHOLDS), self.logits(columns, n), side="right").tolist()
+
+
+def model_from_payload(payload: Any, model_id: int | None = None, created_at: str = "") -> Model:
+    """Validate a stored payload: plain JSON numbers, strings, lists and dicts of the expected shape only."""
+    def bad(why: str) -> BadModel:
+        return BadModel(f"scoring model #{model_id} cannot be read: {why}",
+                        hint="train a new one with `leadcli score train`")
+
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise bad(f"unknown format {payload.get('format') if isinstance(payload, dict) else type(payload)!r}")
+    if payload.get("kind") not in KINDS:
+        raise bad(f"unknown kind {payload.get('kind')!r}")
+    if not _is_number(payload.get("intercept")):
+        raise bad("no intercept")
+    features = []
+    for spec in payload.get("features", []):
+        if not isinstance(spec, dict) or spec.get("type") not in ("category", "number") \
+                or spec.get("from") not in ("lead", "field") or not isinstance(spec.get("name"), str):
+            raise bad("a feature has an unknown shape")
+        if spec["from"] == "lead" and spec.get("key") not in LEAD_COLUMNS:
+            raise bad(f"unknown lead column {spec.get('key')!r}")
+        if spec["type"] == "category":
+            ok = isinstance(spec.get("weights"), dict) and all(_is_number(v) for v in spec["weights"].values()) \
+                and _is_number(spec.get("other")) and _is_number(spec.get("missing"))
+        else:
+            ok = all(_is_number(spec.get(k)) for k in ("fill", "center", "scale", "coef", "missing")) \
+                and spec.get("scale") != 0 and _numbers(spec.get("clip"), 2) and _numbers(spec.get("edges")) \
+                and _numbers(spec.get("bins"), len(spec.get("edges") or []) + 1)
+        if not ok:
+            raise bad(f"feature {spec['name']!r} is malformed")
+        features.append(Feature(spec))
+    return Model(model_id, payload["kind"], created_at, payload, features)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _numbers(value: Any, length: int | None = None) -> bool:
+    return isinstance(value, list) and all(_is_number(v) for v in value) and (length is None or len(value) == length)

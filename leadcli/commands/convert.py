@@ -69,7 +69,6 @@ def convert(
     """
     from leadcli import deals, validate
     from leadcli.commands._context import current_store
-    from leadcli.commands._options import confirm_bulk
     from leadcli.errors import UsageError
 
     options = deals.ConvertOptions(
@@ -82,67 +81,27 @@ def convert(
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
     ids = list(ids or [])
     if not ids:
-        if flt.is_empty():
-            raise UsageError("convert needs lead ids or filters",
-                             hint="e.g. `leadcli convert 12` or `leadcli convert --status qualified --yes`")
-        if not dry_run:
-            with current_store().session() as s:
-                count = deals.count_targets(s, flt)
-            if count:
-                confirm_bulk("Convert", count, yes)
+        _confirm_filtered(flt, dry_run, yes)
     with current_store().session(write=not dry_run) as s:
         results = deals.convert(s, ids, flt, options)
-    render(results, dry_run)
-    summarise(results, dry_run)
+    from leadcli.commands._deal_render import render_conversions, summarise_conversions
+
+    render_conversions(results, dry_run)
+    summarise_conversions(results, dry_run)
 
 
-def summarise(results, dry_run: bool) -> None:
-    """The closing line, and the error (exit 1) when any lead failed."""
-    from leadcli import output
-    from leadcli.errors import LeadcliError
+def _confirm_filtered(flt, dry_run: bool, yes: bool) -> None:
+    """Converting by filters asks first (or needs --yes), as every bulk command does."""
+    from leadcli import deals
+    from leadcli.commands._context import current_store
+    from leadcli.commands._options import confirm_bulk
+    from leadcli.errors import UsageError
 
-    failed = [r for r in results if r.outcome == "error"]
-    unchanged = [r for r in results if r.outcome == "unchanged"]
-    done = len(results) - len(failed) - len(unchanged)
-    left = f"; {len(unchanged)} already converted, left as they were" if unchanged else ""
-    if dry_run:
-        output.message(f"dry run: {done} lead(s) would convert, {len(failed)} would fail{left}; nothing was written")
-    elif len(results) > 1 or not failed:
-        output.message(f"converted {done} lead(s)" + (f"; {len(failed)} failed" if failed else "") + left)
-    if failed:
-        first = failed[0]
-        if len(results) == 1:
-            raise LeadcliError(first.reason or "conversion failed", hint=first.hint)
-        raise LeadcliError(f"{len(failed)} of {len(results)} lead(s) could not be converted"
-                           + ("" if dry_run else "; the others were"),
-                           hint=first.hint or "see the reason column")
-
-
-def render(results, dry_run: bool) -> None:
-    from leadcli import output
-    from leadcli.output import Column
-
-    def record(kind: str):
-        def fmt(r) -> str:
-            action, rec_id = getattr(r, kind), getattr(r, f"{kind}_id")
-            if action in ("none", "skipped"):
-                return "-"
-            if rec_id is None:
-                return "new" if action == "created" else f"{action} (new)"
-            return f"#{rec_id} {action}" if action != "created" else f"#{rec_id} new"
-        return fmt
-
-    rows = [{**r.as_dict(), "_contact": record("contact")(r), "_company": record("company")(r),
-             "_deal": record("deal")(r)} for r in results]
-    columns = ["lead_id", "lead", "contact_id", "contact", "company_id", "company", "deal_id", "deal", "outcome",
-               "reason"]
-    table = [Column("lead_id", header="lead", justify="right"), Column("lead", header="name", max_width=24),
-             Column("_contact", header="contact", fixed=True), Column("_company", header="company", fixed=True),
-             Column("_deal", header="deal", fixed=True), Column("outcome", fixed=True),
-             Column("reason", max_width=60, wrap=True)]
-    clean = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
-    if output.current_format() == "table":
-        output.rows(rows, columns, table_columns=table, title="Dry run: nothing written" if dry_run else None,
-                    empty="no leads to convert")
-    else:
-        output.rows(clean, columns, empty="no leads to convert")
+    if flt.is_empty():
+        raise UsageError("convert needs lead ids or filters",
+                         hint="e.g. `leadcli convert 12` or `leadcli convert --status qualified --yes`")
+    if not dry_run:
+        with current_store().session() as s:
+            count = deals.count_targets(s, flt)
+        if count:
+            confirm_bulk("Convert", count, yes)

@@ -14,7 +14,7 @@ from leadcli import duplicates
 from leadcli.ingest.options import MATCH_KEYS, ImportOptions
 
 if TYPE_CHECKING:
-    from leadcli.ingest.write import BulkWriter
+    from leadcli.ingest.bulk import BulkWriter
 
 _NONE_HASH = hash(None)
 

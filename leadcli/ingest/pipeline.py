@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from leadcli.errors import InvalidValue, LeadcliError, TooManyRejects, UsageError
 from leadcli.ingest import columns, csvfile, dedupe, runs
+from leadcli.ingest.bulk import BulkWriter
 from leadcli.ingest.columnwise import RecordBuilder
 from leadcli.ingest.options import CHUNK, ImportOptions, ImportReport, reject_limit
 from leadcli.ingest.shape import RECORD, SLOT
-from leadcli.ingest.write import BulkWriter, write
+from leadcli.ingest.write import write
 
 if TYPE_CHECKING:
     from leadcli.store import Store

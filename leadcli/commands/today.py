@@ -1,0 +1,124 @@
+"""leadcli today (alias agenda): what is overdue, due today, coming up, and who has no next action."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+
+class TodayFormat(str, Enum):
+    auto = "auto"
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    markdown = "markdown"
+    ics = "ics"
+
+
+TITLES = {"overdue": "Overdue", "today": "Due today", "upcoming": "Coming up",
+          "no-next-action": "No next action, hottest first"}
+
+
+def today(
+    owner: Annotated[str | None, typer.Option(
+        "--owner", help="Only this owner's activities and leads (`me`: you).")] = None,
+    days: Annotated[int, typer.Option("--days", min=0, max=366, help="Also show what is due in the next N days.")] = 7,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0,
+                                       help="At most N leads without a next action (0: all).")] = 10,
+    format: Annotated[TodayFormat | None, typer.Option(
+        "--format", "-f", case_sensitive=False, show_default=False,
+        help="auto, table, csv, json, jsonl, markdown (a mail digest) or ics (every open planned activity "
+             "as an iCalendar feed).")] = None,
+) -> None:
+    """The day's agenda: overdue, due today, coming up, then open leads with no next action.
+
+    Days are local days (TZ); a due date typed without a time is due at 09:00.
+
+    \b
+    Example:
+      leadcli today
+      leadcli agenda --owner me --days 3
+      leadcli today --format markdown | mail -s "Today" me@example.com
+      leadcli today --format ics > ~/calendars/leads.ics
+    """
+    from leadcli import agenda, output, store
+
+    if format is not None and format is not TodayFormat.ics:
+        output.settings.format = format.value
+    with store.session() as s:
+        if format is TodayFormat.ics:
+            events = agenda.calendar_events(s, owner=owner)
+        else:
+            rows = agenda.agenda(s, owner=owner, days=days, no_action_limit=limit or None)
+            more = agenda.count_without_next_action(s, owner=owner) - sum(
+                r["section"] == "no-next-action" for r in rows)
+    if format is TodayFormat.ics:
+        output.ics(events)
+        return
+    render(rows, more)
+
+
+def render(rows: list[dict], more: int) -> None:
+    from leadcli import output
+    from leadcli.agenda import AGENDA_KEYS, SECTIONS
+    from leadcli.output import Column
+
+    fmt = output.current_format()
+    if fmt == "markdown":
+        _markdown(rows, more)
+        return
+    if fmt != "table":
+        output.rows(rows, list(AGENDA_KEYS))
+        return
+    if not rows:
+        output.message("nothing due and every open lead has a next action")
+        return
+    columns = [Column("activity_id", header="act", justify="right"), Column("lead_id", header="lead", justify="right"),
+               Column("name", max_width=24), Column("company", max_width=20, drop=2),
+               Column("phone", fixed=True, drop=3),
+               Column("type", fixed=True), Column("text", max_width=40), Column("due_local", header="due", fixed=True),
+               Column("late", header="", fixed=True)]
+    lead_columns = [Column("lead_id", header="lead", justify="right"), Column("name", max_width=24),
+                    Column("company", max_width=20, drop=2), Column("phone", fixed=True, drop=3),
+                    Column("status", fixed=True), Column("score", justify="right")]
+    for section in SECTIONS:
+        part = [r for r in rows if r["section"] == section]
+        if not part:
+            continue
+        caption = f"and {more:,} more: leadcli list --no-next-action" if section == "no-next-action" and more else None
+        output.rows(part, table_columns=lead_columns if section == "no-next-action" else columns,
+                    title=f"{TITLES[section]} ({len(part)})", caption=caption)
+
+
+def _markdown(rows: list[dict], more: int) -> None:
+    from leadcli import output
+    from leadcli.agenda import SECTIONS
+
+    if not rows:
+        output.line("Nothing due today, and every open lead has a next action.")
+        return
+    for section in SECTIONS:
+        part = [r for r in rows if r["section"] == section]
+        if not part:
+            continue
+        output.line(f"## {TITLES[section]} ({len(part)})\n")
+        for r in part:
+            who = f"**{_md(r['name'])}**" + (f" ({_md(r['company'])})" if r["company"] else "")
+            bits = [who, f"`{r['phone']}`" if r["phone"] else None]
+            if r["activity_id"] is not None:
+                bits += [f"{r['type']}: {_md(r['text'] or '')}", f"{r['due_local']} ({r['late']})",
+                         f"#{r['activity_id']}"]
+            else:
+                score = f"score {r['score']}" if r["score"] is not None else None
+                bits += [r["status"], score, f"lead #{r['lead_id']}"]
+            output.line("- " + " · ".join(b for b in bits if b))
+        if section == "no-next-action" and more:
+            output.line(f"- … and {more:,} more (`leadcli list --no-next-action`)")
+        output.line("")
+
+
+def _md(text: str | None) -> str:
+    return (text or "").replace("*", "\\*").replace("_", "\\_").replace("`", "'")

@@ -361,3 +361,33 @@ def days_in_stage(s: Session, lead_ids: list[int], *, current: _dt.datetime | No
             if entered:
                 out[lead_id] = when.days_between(entered, moment)
     return out
+
+
+def last_activity_at_column(lead_table: Any = None) -> Any:
+    """A column for the lead query: when the lead's latest done activity happened (NULL if none)."""
+    from sqlalchemy import func, select
+
+    t = lead_table if lead_table is not None else sql_table(Lead)
+    a = sql_table(Activity)
+    return (select(func.max(a.c.at)).where(a.c.lead_id == t.c.id, a.c.done_at.is_not(None))
+            .scalar_subquery().label("last_activity_at"))
+
+
+def show_extras(s: Session, lead_id: int) -> tuple[list[tuple[str, Any]], list[tuple[str, list[dict]]], dict]:
+    """What `show` adds for activities: the next action as a field, the timeline as a section, and
+    the JSON keys `next_action_at` and `activities` (the shape of `leads.lead_extras`' parts)."""
+    items = for_lead(s, lead_id)
+    planned = sorted((a for a in items if a["done_at"] is None and a["due_at"]), key=lambda a: (a["due_at"], a["id"]))
+    following = planned[0] if planned else None
+    fields: list[tuple[str, Any]] = []
+    if following is not None:
+        fields.append(("next action", f"{when.local_text(following['due_at'])} {following['type']}: "
+                                      f"{following['text'] or ''} (#{following['id']}, "
+                                      f"{when.relative_text(following['due_at'])})"))
+    rows = [{"at": when.local_text(i["at"]), "what": i["type"] if i["kind"] != "planned" else f"planned {i['type']}",
+             "text": i["text"] or "", "outcome": i["outcome"] or "", "id": i["activity_id"] or ""}
+            for i in timeline(s, lead_id)]
+    data = {"next_action_at": following["due_at"] if following else None,
+            "activities": [{k: a[k] for k in ("id", "type", "text", "outcome", "at", "due_at", "done_at",
+                                              "duration_s", "owner")} for a in items]}
+    return fields, [("Timeline", rows)], data

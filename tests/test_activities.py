@@ -289,3 +289,50 @@ def test_dial_format(monkeypatch):
     assert agenda.dial_format("+14155550100") == "(415) 555-0100"
     assert agenda.dial_format("+493012345678").startswith("+49 30")
     assert agenda.dial_format("not a phone") == "not a phone"
+
+
+def test_show_extras_and_list_columns():
+    from sqlalchemy import select
+
+    with store.session(write=True) as s:
+        ana = _lead(s, "Ana")
+        bo = _lead(s, "Bo")
+        activities.log(s, ana, "call", "intro", outcome_text="reached", at=at("2026-01-02T10:00:00Z"))
+        later = activities.plan(s, ana, "second", at("2030-01-05T09:00:00Z"))
+        sooner = activities.plan(s, ana, "first", at("2030-01-03T09:00:00Z"))
+        fields, sections, data = activities.show_extras(s, ana)
+        t = activities.sql_table(leads.Lead)
+        cols = s.connection().execute(select(t.c.id, activities.next_action_at_column(t),
+                                             activities.last_activity_at_column(t)).order_by(t.c.id)).all()
+    assert data["next_action_at"] == "2030-01-03T09:00:00Z" and f"#{sooner.id}" in fields[0][1]
+    assert [a["text"] for a in data["activities"]] == ["second", "first", "intro"]
+    assert set(data["activities"][0]) >= {"id", "type", "text", "outcome", "at", "due_at", "done_at"}
+    assert sections[0][0] == "Timeline" and sections[0][1][0]["id"] == later.id
+    assert cols == [(ana, "2030-01-03T09:00:00Z", "2026-01-02T10:00:00Z"), (bo, None, None)]
+
+
+def test_engagement_features_see_only_activities_before_the_cutoff():
+    from leadcli import engagement
+
+    with store.session(write=True) as s:
+        ana = _lead(s, "Ana", created="2026-01-01T10:00:00Z")
+        bo = _lead(s, "Bo", created="2026-01-01T10:00:00Z")
+        activities.log(s, ana, "call", outcome_text="no answer", at=at("2026-01-01T12:00:00Z"))
+        activities.log(s, ana, "call", outcome_text="reached", at=at("2026-01-03T10:00:00Z"))
+        activities.log(s, ana, "meeting", outcome_text="held", at=at("2026-02-01T10:00:00Z"))  # after the outcome
+        activities.plan(s, ana, "never done", at("2026-01-02T10:00:00Z"))
+        rows = engagement.features(s, {ana: "2026-01-10T10:00:00Z", bo: "2026-01-10T10:00:00Z"})
+    assert rows[ana]["n_activities"] == 2 and rows[ana]["n_call"] == 2 and rows[ana]["n_meeting"] == 0
+    assert rows[ana]["n_no_answer"] == 1 and rows[ana]["reached"] == 1
+    assert rows[ana]["days_since_last"] == 7.0 and rows[ana]["hours_to_first_contact"] == 2.0
+    assert rows[bo]["n_activities"] == 0 and rows[bo]["days_since_last"] is None
+    assert set(rows[bo]) == set(engagement.FEATURES)
+
+
+def test_a_reason_for_a_lead_already_at_its_stage_is_kept_as_a_note():
+    with store.session(write=True) as s:
+        lead = leads.get_lead(s, _lead(s, "Ana"))
+        note = activities.log_reason(s, lead, "  left a  voicemail ")
+        assert activities.log_reason(s, lead, "   ") is None
+        items = activities.for_lead(s, lead.id)
+    assert note is not None and [(i["type"], i["text"]) for i in items] == [("note", "left a voicemail")]

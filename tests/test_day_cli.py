@@ -190,3 +190,20 @@ def test_a_database_of_the_previous_schema_gains_activities(cli, tmp_path):
     planned = cli.ok("--db", str(path), "-q", "next", "2", "call back", "--due", "-1d").stdout.strip()
     rows = json.loads(cli.ok("--db", str(path), "-f", "json", "today").stdout)
     assert rows[0]["activity_id"] == int(planned) and rows[0]["section"] == "overdue"
+
+
+@pytest.mark.parametrize("args", [["today"], ["log", "1", "call", "--outcome", "reached"],
+                                  ["next", "1", "call back", "--due", "fri"]])
+def test_the_day_commands_stay_light(args, cli, isolated_db):
+    import os
+    import subprocess
+    import sys
+
+    add(cli, "Ana")
+    env = {**os.environ, "LEADCLI_DB": str(isolated_db)}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "leadcli", *args], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in proc.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line}
+    assert not modules & {"pandas", "sklearn", "scipy", "numpy", "icalendar"}

@@ -270,7 +270,7 @@ def next_action_at_column(lead_table: Any = None) -> Any:
 def due_condition(which: str, lead_table: Any = None, *, current: _dt.datetime | None = None) -> Any:
     """`list --due today|overdue|week`: the lead has an open planned activity due in that window
     (local days: overdue = before today; week = today and the 6 days after)."""
-    from sqlalchemy import exists, select
+    from sqlalchemy import select
 
     if which not in DUE_WINDOWS:
         raise InvalidValue("due", f"{which!r} is not a due window", hint="use today, overdue or week", exit_code=2)
@@ -279,10 +279,12 @@ def due_condition(which: str, lead_table: Any = None, *, current: _dt.datetime |
     today = when.local_day_start(current)
     start, end = {"today": (today, when.local_day_start(current, 1)), "overdue": (None, today),
                   "week": (today, when.local_day_start(current, 7))}[which]
-    where = [a.c.lead_id == t.c.id, a.c.done_at.is_(None), a.c.due_at.is_not(None), a.c.due_at < when.to_iso(end)]
+    where = [a.c.done_at.is_(None), a.c.due_at.is_not(None), a.c.due_at < when.to_iso(end)]
     if start is not None:
         where.append(a.c.due_at >= when.to_iso(start))
-    return exists(select(a.c.id).where(*where))
+    # IN, not a correlated EXISTS: the window is read once from the open-activity index instead of
+    # probing it for every lead.
+    return t.c.id.in_(select(a.c.lead_id).where(*where))
 
 
 def no_next_action_condition(lead_table: Any = None) -> Any:

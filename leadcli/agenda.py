@@ -66,33 +66,57 @@ def _row(section: str, lead: dict[str, Any], activity: dict[str, Any] | None, cu
     }
 
 
+def _windows(moment: _dt.datetime, days: int) -> dict[str, tuple[str | None, str]]:
+    """Each activity section's due window [start, end) in stored form: local days."""
+    today, tomorrow = when.local_day_start(moment), when.local_day_start(moment, 1)
+    horizon = when.local_day_start(moment, 1 + max(days, 0))
+    return {"overdue": (None, when.to_iso(today)), "today": (when.to_iso(today), when.to_iso(tomorrow)),
+            "upcoming": (when.to_iso(tomorrow), when.to_iso(horizon))}
+
+
+def _window_where(a: Any, t: Any, window: tuple[str | None, str], owner: str | None) -> list[Any]:
+    start, end = window
+    where = [a.c.done_at.is_(None), a.c.due_at.is_not(None), a.c.due_at < end, t.c.archived_at.is_(None),
+             *_owner_match(a.c.owner, owner)]
+    return where + ([a.c.due_at >= start] if start else [])
+
+
 def agenda(s: Session, *, owner: str | None = None, days: int = 7, no_action_limit: int | None = 10,
-           current: _dt.datetime | None = None) -> list[dict[str, Any]]:
+           shown: int | None = None, current: _dt.datetime | None = None) -> list[dict[str, Any]]:
     """Overdue, due today, due in the next `days` days (local days), then open leads without a next
-    action, hottest first by score."""
+    action, hottest first by score. `shown`: at most that many rows per activity section."""
     from sqlalchemy import select
 
     moment = current or when.now()
-    today, tomorrow = when.local_day_start(moment), when.local_day_start(moment, 1)
-    horizon = when.local_day_start(moment, 1 + max(days, 0))
     a, t = sql_table(Activity), sql_table(Lead)
     lead_cols = [t.c.id.label("lead_id"), t.c.owner.label("lead_owner"), *(t.c[c] for c in _LEAD_COLUMNS)]
     act_cols = [a.c.id, a.c.type, a.c.text, a.c.due_at, a.c.owner.label("activity_owner")]
-    stmt = (select(*act_cols, *lead_cols).join(t, t.c.id == a.c.lead_id)
-            .where(a.c.done_at.is_(None), a.c.due_at.is_not(None), a.c.due_at < when.to_iso(horizon),
-                   t.c.archived_at.is_(None), *_owner_match(a.c.owner, owner))
-            .order_by(a.c.due_at, a.c.id))
     rows = []
-    for row in s.connection().execute(stmt).mappings():
-        due = row["due_at"]
-        section = "overdue" if due < when.to_iso(today) else "today" if due < when.to_iso(tomorrow) else "upcoming"
-        lead = {**row, "owner": row["lead_owner"]}
-        rows.append(_row(section, lead, {**row, "owner": row["activity_owner"]}, moment))
-    order = {name: i for i, name in enumerate(SECTIONS)}
-    rows.sort(key=lambda r: order[r["section"]])  # stable: due order within a section
+    for section, window in _windows(moment, days).items():
+        stmt = (select(*act_cols, *lead_cols).join(t, t.c.id == a.c.lead_id)
+                .where(*_window_where(a, t, window, owner)).order_by(a.c.due_at, a.c.id))
+        if shown:
+            stmt = stmt.limit(shown)
+        for row in s.connection().execute(stmt).mappings():
+            lead = {**row, "owner": row["lead_owner"]}
+            rows.append(_row(section, lead, {**row, "owner": row["activity_owner"]}, moment))
     rows += [_row("no-next-action", lead, None, moment)
              for lead in leads_without_next_action(s, owner=owner, limit=no_action_limit)]
     return rows
+
+
+def section_counts(s: Session, *, owner: str | None = None, days: int = 7,
+                   current: _dt.datetime | None = None) -> dict[str, int]:
+    """How many rows each section has in all (the agenda may show only the first ones)."""
+    from sqlalchemy import func, select
+
+    a, t = sql_table(Activity), sql_table(Lead)
+    counts = {section: s.connection().execute(
+        select(func.count()).select_from(a.join(t, t.c.id == a.c.lead_id))
+        .where(*_window_where(a, t, window, owner))).scalar_one()
+        for section, window in _windows(current or when.now(), days).items()}
+    counts["no-next-action"] = count_without_next_action(s, owner=owner)
+    return counts
 
 
 def leads_without_next_action(s: Session, *, owner: str | None = None, limit: int | None = 10) -> list[dict]:

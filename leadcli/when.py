@@ -30,11 +30,21 @@ _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}t\d{2}:\d{2}")
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
+_zones: dict[str, _dt.tzinfo] = {}
+
+
 def local_zone() -> _dt.tzinfo:
-    """The user's time zone: `TZ` when it names a zone, else the system's."""
+    """The user's time zone: `TZ` when it names a zone, else the system's (looked up once per TZ)."""
+    key = os.environ.get("TZ", "")
+    if key not in _zones:
+        _zones[key] = _find_zone(key)
+    return _zones[key]
+
+
+def _find_zone(tz: str) -> _dt.tzinfo:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    name = os.environ.get("TZ", "").lstrip(":").strip()
+    name = tz.lstrip(":").strip()
     if not name:
         name = _system_zone_name() or ""
     if name:

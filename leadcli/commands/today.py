@@ -18,6 +18,7 @@ class TodayFormat(str, Enum):
     ics = "ics"
 
 
+SHOWN = 50
 TITLES = {"overdue": "Overdue", "today": "Due today", "upcoming": "Coming up",
           "no-next-action": "No next action, hottest first"}
 
@@ -52,23 +53,24 @@ def today(
         if format is TodayFormat.ics:
             events = agenda.calendar_events(s, owner=owner)
         else:
-            rows = agenda.agenda(s, owner=owner, days=days, no_action_limit=limit or None)
-            more = agenda.count_without_next_action(s, owner=owner) - sum(
-                r["section"] == "no-next-action" for r in rows)
+            # A terminal or a mail shows the first rows of each section; csv and json get every one.
+            shown = SHOWN if output.current_format() in ("table", "markdown") else None
+            rows = agenda.agenda(s, owner=owner, days=days, no_action_limit=limit or None, shown=shown)
+            counts = agenda.section_counts(s, owner=owner, days=days)
     if format is TodayFormat.ics:
         output.ics(events)
         return
-    render(rows, more)
+    render(rows, counts)
 
 
-def render(rows: list[dict], more: int) -> None:
+def render(rows: list[dict], counts: dict[str, int]) -> None:
     from leadcli import output
     from leadcli.agenda import AGENDA_KEYS, SECTIONS
     from leadcli.output import Column
 
     fmt = output.current_format()
     if fmt == "markdown":
-        _markdown(rows, more)
+        _markdown(rows, counts)
         return
     if fmt != "table":
         output.rows(rows, list(AGENDA_KEYS))
@@ -88,12 +90,15 @@ def render(rows: list[dict], more: int) -> None:
         part = [r for r in rows if r["section"] == section]
         if not part:
             continue
-        caption = f"and {more:,} more: leadcli list --no-next-action" if section == "no-next-action" and more else None
+        total, caption = counts[section], None
+        if total > len(part):
+            caption = (f"and {total - len(part):,} more: leadcli list --no-next-action" if section == "no-next-action"
+                       else f"the first {len(part)} of {total:,}; --format csv or json lists them all")
         output.rows(part, table_columns=lead_columns if section == "no-next-action" else columns,
-                    title=f"{TITLES[section]} ({len(part)})", caption=caption)
+                    title=f"{TITLES[section]} ({total:,})", caption=caption)
 
 
-def _markdown(rows: list[dict], more: int) -> None:
+def _markdown(rows: list[dict], counts: dict[str, int]) -> None:
     from leadcli import output
     from leadcli.agenda import SECTIONS
 
@@ -104,7 +109,7 @@ def _markdown(rows: list[dict], more: int) -> None:
         part = [r for r in rows if r["section"] == section]
         if not part:
             continue
-        output.line(f"## {TITLES[section]} ({len(part)})\n")
+        output.line(f"## {TITLES[section]} ({counts[section]:,})\n")
         for r in part:
             who = f"**{_md(r['name'])}**" + (f" ({_md(r['company'])})" if r["company"] else "")
             bits = [who, f"`{r['phone']}`" if r["phone"] else None]
@@ -115,8 +120,9 @@ def _markdown(rows: list[dict], more: int) -> None:
                 score = f"score {r['score']}" if r["score"] is not None else None
                 bits += [r["status"], score, f"lead #{r['lead_id']}"]
             output.line("- " + " · ".join(b for b in bits if b))
-        if section == "no-next-action" and more:
-            output.line(f"- … and {more:,} more (`leadcli list --no-next-action`)")
+        if counts[section] > len(part):
+            where = "leadcli list --no-next-action" if section == "no-next-action" else "leadcli today --format csv"
+            output.line(f"- … and {counts[section] - len(part):,} more (`{where}`)")
         output.line("")
 
 

@@ -294,3 +294,18 @@ def main() -> None:
     else:
         application = build()
     application(prog_name="leadcli")
+
+
+# The salesperson's day: activities on leads and the agenda.
+COMMANDS += [
+    ('log', 'activity', 'log',
+     "Record a call, e-mail, meeting, note or task done with a lead; prints the activity's id."),
+    ('next', 'activity', 'next_action',
+     "Plan a lead's next action, due at WHEN; prints the new activity's id."),
+    ('done', 'activity', 'done',
+     "Mark a planned activity done and optionally plan the next one; prints the new one's id."),
+    ('today', 'today', 'today',
+     "The day's agenda: overdue, due today, coming up, then open leads with no next action."),
+    ('agenda', 'today', 'today',
+     "The day's agenda: overdue, due today, coming up, then open leads with no next action."),
+]

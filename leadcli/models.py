@@ -111,3 +111,30 @@ def table_of(model: type[SQLModel]) -> Table:
 def load_all() -> None:
     """Define every table class (for schema checks and tools that need the whole metadata)."""
     from leadcli import models_ext  # noqa: F401
+
+
+# ---------------------------------------------------------------- activities (migration 8)
+
+
+class Activity(SQLModel, table=True):
+    """Something done with a lead (a call, an e-mail ...) or planned for it (a next action).
+
+    Logged: `at` and `done_at` set. Planned: `due_at` set, `done_at` empty until it is done;
+    a lead's next action is its earliest open planned activity. Moments are ISO 8601 UTC.
+    """
+
+    __tablename__ = "activity"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id")
+    type: str
+    text: str | None = None
+    outcome: str | None = None
+    at: str | None = None
+    due_at: str | None = None
+    done_at: str | None = None
+    duration_s: int | None = None
+    owner: str | None = None
+    created_at: str
+    # The import run that brought it in (its undo removes it).
+    run_id: int | None = None

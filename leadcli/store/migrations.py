@@ -240,3 +240,34 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 ]
 
 LATEST = MIGRATIONS[-1][0]
+
+# Activities: what was done with a lead and what is planned next. An open planned activity has a
+# due_at and no done_at; the partial indexes hold only those, so the day's agenda and a lead's next
+# action read a small index however many activities are done.
+M008_ACTIVITIES = [
+    """CREATE TABLE activity (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        text TEXT,
+        outcome TEXT,
+        at TEXT,
+        due_at TEXT,
+        done_at TEXT,
+        duration_s INTEGER CHECK (duration_s IS NULL OR duration_s >= 0),
+        owner TEXT,
+        created_at TEXT NOT NULL,
+        run_id INTEGER REFERENCES import_run (id) ON DELETE SET NULL,
+        CHECK (at IS NOT NULL OR due_at IS NOT NULL)
+    )""",
+    # The agenda: open planned activities by due date.
+    "CREATE INDEX ix_activity_open_due ON activity (due_at, lead_id) WHERE done_at IS NULL AND due_at IS NOT NULL",
+    # A lead's next action, and leads without one.
+    "CREATE INDEX ix_activity_open_lead ON activity (lead_id, due_at) WHERE done_at IS NULL AND due_at IS NOT NULL",
+    # A lead's timeline, newest first.
+    "CREATE INDEX ix_activity_lead_at ON activity (lead_id, at)",
+    "CREATE INDEX ix_activity_run ON activity (run_id) WHERE run_id IS NOT NULL",
+]
+
+MIGRATIONS.append((8, "m008_activities", M008_ACTIVITIES))
+LATEST = MIGRATIONS[-1][0]

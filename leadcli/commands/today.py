@@ -1,0 +1,130 @@
+"""leadcli today (alias agenda): what is overdue, due today, coming up, and who has no next action."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+
+class TodayFormat(str, Enum):
+    auto = "auto"
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    markdown = "markdown"
+    ics = "ics"
+
+
+SHOWN = 50
+TITLES = {"overdue": "Overdue", "today": "Due today", "upcoming": "Coming up",
+          "no-next-action": "No next action, hottest first"}
+
+
+def today(
+    owner: Annotated[str | None, typer.Option(
+        "--owner", help="Only this owner's activities and leads (`me`: you).")] = None,
+    days: Annotated[int, typer.Option("--days", min=0, max=366, help="Also show what is due in the next N days.")] = 7,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0,
+                                       help="At most N leads without a next action (0: all).")] = 10,
+    format: Annotated[TodayFormat | None, typer.Option(
+        "--format", "-f", case_sensitive=False, show_default=False,
+        help="auto, table, csv, json, jsonl, markdown (a mail digest) or ics (every open planned activity "
+             "as an iCalendar feed).")] = None,
+) -> None:
+    """The day's agenda: overdue, due today, coming up, then open leads with no next action.
+
+    Days are local days (TZ); a due date typed without a time is due at 09:00.
+
+    \b
+    Example:
+      leadcli today
+      leadcli agenda --owner me --days 3
+      leadcli today --format markdown | mail -s "Today" me@example.com
+      leadcli today --format ics > ~/calendars/leads.ics
+    """
+    from leadcli import agenda, output, store
+
+    if format is not None and format is not TodayFormat.ics:
+        output.settings.format = format.value
+    with store.session() as s:
+        if format is TodayFormat.ics:
+            events = agenda.calendar_events(s, owner=owner)
+        else:
+            # A terminal or a mail shows the first rows of each section; csv and json get every one.
+            shown = SHOWN if output.current_format() in ("table", "markdown") else None
+            rows = agenda.agenda(s, owner=owner, days=days, no_action_limit=limit or None, shown=shown)
+            counts = agenda.section_counts(s, owner=owner, days=days)
+    if format is TodayFormat.ics:
+        output.ics(events)
+        return
+    render(rows, counts)
+
+
+def render(rows: list[dict], counts: dict[str, int]) -> None:
+    from leadcli import output
+    from leadcli.agenda import AGENDA_KEYS, SECTIONS
+    from leadcli.output import Column
+
+    fmt = output.current_format()
+    if fmt == "markdown":
+        _markdown(rows, counts)
+        return
+    if fmt != "table":
+        output.rows(rows, list(AGENDA_KEYS))
+        return
+    if not rows:
+        output.message("nothing due and every open lead has a next action")
+        return
+    columns = [Column("activity_id", header="act", justify="right"), Column("lead_id", header="lead", justify="right"),
+               Column("name", max_width=24), Column("company", max_width=20, drop=2),
+               Column("phone", fixed=True, drop=3),
+               Column("type", fixed=True), Column("text", max_width=40), Column("due_local", header="due", fixed=True),
+               Column("late", header="", fixed=True)]
+    lead_columns = [Column("lead_id", header="lead", justify="right"), Column("name", max_width=24),
+                    Column("company", max_width=20, drop=2), Column("phone", fixed=True, drop=3),
+                    Column("status", fixed=True), Column("score", justify="right")]
+    for section in SECTIONS:
+        part = [r for r in rows if r["section"] == section]
+        if not part:
+            continue
+        total, caption = counts[section], None
+        if total > len(part):
+            caption = (f"and {total - len(part):,} more: leadcli list --no-next-action" if section == "no-next-action"
+                       else f"the first {len(part)} of {total:,}; --format csv or json lists them all")
+        output.rows(part, table_columns=lead_columns if section == "no-next-action" else columns,
+                    title=f"{TITLES[section]} ({total:,})", caption=caption)
+
+
+def _markdown(rows: list[dict], counts: dict[str, int]) -> None:
+    from leadcli import output
+    from leadcli.agenda import SECTIONS
+
+    if not rows:
+        output.line("Nothing due today, and every open lead has a next action.")
+        return
+    for section in SECTIONS:
+        part = [r for r in rows if r["section"] == section]
+        if not part:
+            continue
+        output.line(f"## {TITLES[section]} ({counts[section]:,})\n")
+        for r in part:
+            who = f"**{_md(r['name'])}**" + (f" ({_md(r['company'])})" if r["company"] else "")
+            bits = [who, f"`{r['phone']}`" if r["phone"] else None]
+            if r["activity_id"] is not None:
+                bits += [f"{r['type']}: {_md(r['text'] or '')}", f"{r['due_local']} ({r['late']})",
+                         f"#{r['activity_id']}"]
+            else:
+                score = f"score {r['score']}" if r["score"] is not None else None
+                bits += [r["status"], score, f"lead #{r['lead_id']}"]
+            output.line("- " + " · ".join(b for b in bits if b))
+        if counts[section] > len(part):
+            where = "leadcli list --no-next-action" if section == "no-next-action" else "leadcli today --format csv"
+            output.line(f"- … and {counts[section] - len(part):,} more (`{where}`)")
+        output.line("")
+
+
+def _md(text: str | None) -> str:
+    return (text or "").replace("*", "\\*").replace("_", "\\_").replace("`", "'")

@@ -185,7 +185,7 @@ def open_counts(s: Session, owners: Iterable[str]) -> dict[str, int]:
     key = func.lower(t.c.owner)
     stmt = (select(key, func.count()).where(key.in_(list(owners)), t.c.status.in_(OPEN_STATUSES),
                                             t.c.archived_at.is_(None)).group_by(key))
-    return dict(s.connection().execute(stmt).tuples().all())
+    return {str(name): int(count) for name, count in s.connection().execute(stmt)}
 
 
 def save_rotation(s: Session, ctx: RoutingContext) -> None:
@@ -199,18 +199,20 @@ def save_rotation(s: Session, ctx: RoutingContext) -> None:
 
 
 def route_batch(s: Session, records: Sequence[dict[str, Any]],
-                assign: str | Strategy | None = None) -> list[Assignment]:
+                assign: str | Strategy | None = None, *, dry_run: bool = False) -> list[Assignment]:
     """Assign owners to a batch of new lead records inside the caller's transaction.
 
-    Sets `owner` on each assigned record and stores the rotations; the caller writes the leads,
-    then passes (lead id, assignment) pairs to `record_assignments`.
+    Sets `owner` on each assigned record and stores the rotations (not with `dry_run`, which
+    previews the same owners); the caller writes the leads, then passes (lead id, assignment)
+    pairs to `record_assignments`.
     """
     fallback = parse_strategy(assign) if isinstance(assign, str) else assign
     ctx = load_context(s, fallback)
     assignments = assign_owners(records, ctx, fallback)
     for a in assignments:
         records[a.index]["owner"] = a.owner
-    save_rotation(s, ctx)
+    if not dry_run:
+        save_rotation(s, ctx)
     return assignments
 
 

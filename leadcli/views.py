@@ -154,8 +154,11 @@ def get(s: Session, name: str) -> ViewOptions:
 
 
 def resolve(s: Session, token: str | None, given: ViewOptions | None = None) -> ViewOptions:
-    """The options a command runs with: the view `@NAME` (if named) overridden by the options given."""
-    given = given or ViewOptions()
+    """The options a command runs with: the view `@NAME` (if named) overridden by the options given.
+
+    The options given are checked as `save` checks them (a bad one is a usage error, exit 2).
+    """
+    given = check(given) if given is not None else ViewOptions()
     name = reference(token)
     if name is None:
         return given

@@ -142,3 +142,12 @@ def test_route_commands(cli):
     assert json.loads(cli.ok("-f", "json", "route", "away").stdout) == []
     cli.ok("route", "delete", rule_id)
     assert len(json.loads(cli.ok("-f", "json", "route", "list").stdout)) == 1
+
+
+def test_a_dry_run_previews_without_moving_the_rotation(isolated_db):
+    with store.session(write=True) as s:
+        preview = [{}, {}]
+        routing.route_batch(s, preview, "round-robin:ana,ben,chen", dry_run=True)
+        real = [{}, {}]
+        routing.route_batch(s, real, "round-robin:ana,ben,chen")
+    assert [r["owner"] for r in preview] == [r["owner"] for r in real] == ["ana", "ben"]

@@ -102,3 +102,17 @@ def test_reference_and_names():
 def test_unknown_view_is_not_found(isolated_db):
     with store.session() as s, pytest.raises(NotFound):
         views.resolve(s, "@nope")
+
+
+def test_bad_options_given_beside_a_view_are_usage_errors(cli):
+    cli.ok("view", "save", "web", "--source", "web")
+    with store.session() as s, pytest.raises(InvalidValue) as caught:
+        views.resolve(s, "@web", views.ViewOptions(since="the day after"))
+    assert caught.value.exit_code == 2
+
+
+def test_view_list_as_a_table(cli, tmp_path):
+    cli.ok("view", "save", "web", "--source", "web", "--asc", "--status", "new", "--status", "qualified")
+    out = cli.ok("-f", "table", "view", "list").stdout
+    assert "web" in out and "--source web" in out and "--status new,qualified" in out and "--asc" in out
+    assert "no saved views" in cli.ok("--db", str(tmp_path / "other.db"), "-f", "table", "view", "list").stderr

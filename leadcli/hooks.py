@@ -119,8 +119,11 @@ def _kill(proc: subprocess.Popen) -> None:
     import signal
     import subprocess
 
+    killpg = getattr(os, "killpg", None)  # POSIX only: elsewhere the hook alone is stopped
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if killpg is None:
+            raise ProcessLookupError
+        killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
     try:

@@ -273,8 +273,12 @@ def _finish(item: IntakeItem) -> IntakeItem:
         return item
     if item.key:
         item.row["external_id"] = item.key
-    if item.kind != "generic" and not item.row.get("source"):
-        item.row["source"] = item.row.get("utm_source") or item.kind
+    # A row with its own source keeps utm_source as a custom field: the import's column aliases
+    # would otherwise read utm_source as the source and drop it from the first touch.
+    if not item.row.get("source"):
+        source = item.row.get("utm_source") or (item.kind if item.kind != "generic" else None)
+        if source:
+            item.row["source"] = source
     if not any(item.row.get(k) for k in ("name", "first_name", "last_name", "email", "phone", "company")):
         item.error = "no name, e-mail, phone or company in the payload"
     return item
@@ -420,3 +424,13 @@ def _tally_value(spec: dict[str, Any], kind: str) -> Any:
     if kind in ("FILE_UPLOAD", "SIGNATURE") and isinstance(value, list):
         return [v.get("url") if isinstance(v, dict) else v for v in value]
     return value
+
+
+def as_table(items: list[IntakeItem]) -> tuple[list[str], list[list[str]]]:
+    """The parsed items (failed ones left out) as a header and rows, the shape a CSV file gives the import."""
+    header: dict[str, None] = {}
+    good = [item for item in items if item.error is None]
+    for item in good:
+        header.update(dict.fromkeys(item.row))
+    columns = list(header)
+    return columns, [[item.row.get(column, "") for column in columns] for item in good]

@@ -99,6 +99,14 @@ def test_a_hook_that_is_not_executable_is_reported(hook_dir):
     assert not outcome.ok and "not executable" in outcome.warning and "chmod +x" in outcome.warning
 
 
+def test_a_hook_that_cannot_start_is_reported(hook_dir):
+    path = hook_dir / "on-lead-created"
+    path.write_bytes(b"\x7fELF not really a program")
+    path.chmod(0o755)
+    (outcome,) = hooks.fire("on-lead-created", {"lead_id": 1})
+    assert not outcome.ok and "could not start" in outcome.warning
+
+
 def test_a_hanging_hook_and_its_children_are_killed(hook_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("LEADCLI_HOOK_TIMEOUT", "1")
     pidfile = tmp_path / "child.pid"

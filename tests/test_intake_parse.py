@@ -99,7 +99,7 @@ def test_generic_json_lines():
     ana, rui, third, bad, empty = items
     assert ana.key == "web-1001" and ana.row["name"] == "Ana Silva"
     assert (ana.row["utm_source"], ana.row["utm_term"], ana.row["last_utm_term"]) == ("google", "crm tool", "crm tool")
-    assert "source" not in ana.row  # a generic object's source is only what it says
+    assert ana.row["source"] == "google"  # its first touch, so utm_source stays a field of its own
     assert rui.key == "web-1002" and rui.row["Industry"] == "Retail"
     assert (rui.row["utm_source"], rui.row["last_utm_source"]) == ("facebook", "newsletter")
     assert (rui.row["utm_medium"], rui.row["last_utm_medium"]) == ("paid_social", "email")
@@ -155,3 +155,14 @@ def test_json_lines_and_a_json_array_read_the_same(objs):
     as_lines = [i.row for i in intake.parse(lines)]
     as_array = [i.row for i in intake.parse(json.dumps(objs))]
     assert as_lines == as_array and len(as_lines) == len(objs)
+
+
+def test_as_table_gives_the_import_a_header_and_rows():
+    items = _items("generic.jsonl")
+    header, rows = intake.as_table(items)
+    assert len(rows) == 3 and len(set(header)) == len(header)
+    assert all(len(row) == len(header) for row in rows)
+    by_column = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [r["external_id"] for r in by_column] == ["web-1001", "web-1002", "1003"]
+    assert by_column[1]["name"] == "" and by_column[1]["Industry"] == "Retail"
+    assert {"utm_source", "last_utm_source", "source"} <= set(header)

@@ -116,6 +116,7 @@ def check(options: ViewOptions) -> ViewOptions:
         raise InvalidValue("limit", "a limit cannot be negative", hint="0 means all", exit_code=2)
     tidy = ViewOptions.from_dict(options.as_dict())
     tidy.source, tidy.owner = validate.clean_text(tidy.source), validate.clean_text(tidy.owner)
+    tidy.tag = " ".join(tidy.tag.split()) or None if tidy.tag is not None else None  # as `list --tag`
     tidy.grade = tidy.grade.upper() if tidy.grade else None
     tidy.sort = tidy.sort.lower() if tidy.sort else None
     try:

@@ -79,6 +79,9 @@ def test_options_given_with_the_view_override_it(cli):
     flt = options.lead_filter()
     assert flt.source == "web" and flt.owner == "ben"
     assert plain.source is None and plain.owner == "ben"
+    with store.session(write=True) as s:
+        views.save(s, "tagged", views.ViewOptions(tag="  expo   2025 "))
+        assert views.get(s, "tagged").tag == "expo 2025"
 
 
 def test_relative_dates_are_read_again_at_each_use(cli, monkeypatch):

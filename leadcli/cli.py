@@ -81,12 +81,14 @@ def root(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also: NO_COLOR env).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Run no hooks (also: LEADCLI_NO_HOOKS=1).")] = False,
 ) -> None:
-    from leadcli import output
+    from leadcli import hooks, output
     from leadcli.store import Store
 
     ctx.obj = Store(db)
     output.configure(format.value if format else None, quiet, no_color)
+    hooks.configure(no_hooks)
 
 
 def _option_names(fn: Any, hints: dict[str, Any]) -> set[str]:
@@ -205,6 +207,10 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "Import a CRM's CSV export (Salesforce, HubSpot, Pipedrive, Zoho, Bitrix24, a spreadsheet)."),
     ('export', 'export', 'export',
      'Export leads (the filters of list) as CSV, JSON or JSON Lines; `leadcli import` reads it back.'),
+    ('view', 'view', 'app',
+     'Saved views: name the filters of list once, then use them as @NAME.'),
+    ('route', 'route', 'app',
+     'Routing: rules that give new leads an owner; owners away are skipped.'),
 ]
 _GLOBAL_OPTIONS_WITH_VALUE = {"--db", "--format", "-f"}
 

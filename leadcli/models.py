@@ -138,3 +138,66 @@ class Activity(SQLModel, table=True):
     created_at: str
     # The import run that brought it in (its undo removes it).
     run_id: int | None = None
+
+
+# ---------------------------------------------------------------- views, routing (migration m009)
+
+
+class SavedView(SQLModel, table=True):
+    """A named set of `list` filters, sort and columns (`leadcli view save`), kept as typed (JSON).
+
+    Dates are stored as the user wrote them (`30d`, `today`) and read again at each use, so a
+    view of "the last 30 days" moves with the calendar.
+    """
+
+    __tablename__ = "saved_view"
+
+    name: str = Field(primary_key=True)
+    filters: str = "{}"
+    created_at: str
+    updated_at: str
+
+
+class RouteRule(SQLModel, table=True):
+    """Who gets a new lead that matches `conditions` (JSON): an owner or a strategy (`round-robin:a,b`)."""
+
+    __tablename__ = "route_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conditions: str = "{}"
+    target: str
+    created_at: str
+
+
+class RouteState(SQLModel, table=True):
+    """Where a round-robin rotation stands, so the next command continues it."""
+
+    __tablename__ = "route_state"
+
+    strategy: str = Field(primary_key=True)
+    last_owner: str | None = None
+    updated_at: str
+
+
+class OwnerAway(SQLModel, table=True):
+    """An owner routing skips until they are back (`owner_key` is the lower-cased name)."""
+
+    __tablename__ = "owner_away"
+
+    owner_key: str = Field(primary_key=True)
+    owner: str
+    since: str
+    note: str | None = None
+
+
+class OwnerChange(SQLModel, table=True):
+    """A lead given to an owner by routing: the lead's ownership history beside its status history."""
+
+    __tablename__ = "owner_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    from_owner: str | None = None
+    to_owner: str
+    at: str
+    reason: str | None = None

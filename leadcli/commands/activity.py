@@ -54,11 +54,12 @@ def log(
       leadcli log 42 call "asked for a quote" --outcome reached --duration 12m
       leadcli log 42 call --outcome "no answer" --at "yesterday 16:30"
     """
-    from leadcli import activities, store, when
+    from leadcli import activities, when
+    from leadcli.commands._context import current_store
 
     moment = when.parse(at, "at") if at else None
     seconds = activities.duration(duration)
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         activity = activities.log(s, lead_id, kind.value, text, outcome_text=outcome, at=moment,
                                   duration_s=seconds, owner=owner)
         record = activities.record(activity)
@@ -82,10 +83,11 @@ def next_action(
       leadcli next 42 "call back about pricing" --due tomorrow --type call
       leadcli next 42 "send the contract" --due "2026-12-03 14:00"
     """
-    from leadcli import activities, store, when
+    from leadcli import activities, when
+    from leadcli.commands._context import current_store
 
     moment = when.parse(due, "due")
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         activity = activities.plan(s, lead_id, text, moment, kind=kind.value, owner=owner)
         record = activities.record(activity)
     late = " (overdue)" if record["due_at"] < when.now_iso() else ""
@@ -110,13 +112,14 @@ def done(
       leadcli done 17 --outcome reached
       leadcli done 17 --outcome "no answer" --next "try again" --due "+2d"
     """
-    from leadcli import activities, store, when
+    from leadcli import activities, when
+    from leadcli.commands._context import current_store
     from leadcli.errors import UsageError
 
     if (next_text is None) != (due is None):
         raise UsageError("--next and --due go together", hint='e.g. --next "send the quote" --due fri')
     moment = when.parse(due, "due") if due else None
-    with store.session(write=True) as s:
+    with current_store().session(write=True) as s:
         result = activities.complete(s, activity_id, outcome_text=outcome, next_text=next_text, next_due=moment,
                                      next_kind=kind.value if kind else None)
         finished = activities.record(result.done)

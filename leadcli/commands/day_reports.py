@@ -23,11 +23,12 @@ def aging(stale_after: SetOpt = None) -> None:
       leadcli report aging
       leadcli report aging --stale-after contacted=10
     """
-    from leadcli import agenda, store
+    from leadcli import agenda
     from leadcli.activities import set_stale_days
+    from leadcli.commands._context import current_store
 
     changes = dict(_stage_days(item) for item in stale_after or [])
-    with store.session(write=bool(changes)) as s:
+    with current_store().session(write=bool(changes)) as s:
         if changes:
             set_stale_days(s, changes)
         rows = agenda.aging(s)
@@ -70,11 +71,12 @@ def activity(
       leadcli report activity --since 30d
       leadcli report activity --speed-to-lead --format json
     """
-    from leadcli import agenda, output, store, validate
+    from leadcli import agenda, output, validate
+    from leadcli.commands._context import current_store
 
     since_at = validate.user_date(since, "since") if since else None
     until_at = validate.user_date(until, "until", end_of_day=True) if until else None
-    with store.session() as s:
+    with current_store().session() as s:
         counts = [] if speed else agenda.activity_counts(s, since=since_at, until=until_at, owner=owner)
         fast = agenda.speed_to_lead(s)
     if speed or output.current_format() == "table":

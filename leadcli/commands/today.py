@@ -45,11 +45,12 @@ def today(
       leadcli today --format markdown | mail -s "Today" me@example.com
       leadcli today --format ics > ~/calendars/leads.ics
     """
-    from leadcli import agenda, output, store
+    from leadcli import agenda, output
+    from leadcli.commands._context import current_store
 
     if format is not None and format is not TodayFormat.ics:
         output.settings.format = format.value
-    with store.session() as s:
+    with current_store().session() as s:
         if format is TodayFormat.ics:
             events = agenda.calendar_events(s, owner=owner)
         else:

@@ -229,18 +229,6 @@ M007_CASELESS_INDEXES = [
     "CREATE INDEX ix_lead_tag_lower ON lead_tag (lower(tag), lead_id)",
 ]
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (1, "m001_foundation", M001_FOUNDATION),
-    (2, "m002_import_runs", M002_IMPORT_RUNS),
-    (3, "m003_conversion", M003_CONVERSION),
-    (4, "m004_scoring", M004_SCORING),
-    (5, "m005_report_indexes", M005_REPORT_INDEXES),
-    (6, "m006_drop_prefix_indexes", M006_DROP_PREFIX_INDEXES),
-    (7, "m007_caseless_indexes", M007_CASELESS_INDEXES),
-]
-
-LATEST = MIGRATIONS[-1][0]
-
 # Activities: what was done with a lead and what is planned next. An open planned activity has a
 # due_at and no done_at; the partial indexes hold only those, so the day's agenda and a lead's next
 # action read a small index however many activities are done.
@@ -269,5 +257,56 @@ M008_ACTIVITIES = [
     "CREATE INDEX ix_activity_run ON activity (run_id) WHERE run_id IS NOT NULL",
 ]
 
-MIGRATIONS.append((8, "m008_activities", M008_ACTIVITIES))
+# Saved views, routing rules and the ownership history routing writes. `saved_view.filters` and
+# `route_rule.conditions` are JSON text; names and owner keys are stored lower-cased so matching
+# needs no collation the other database lacks.
+M009_VIEWS_ROUTING = [
+    """CREATE TABLE saved_view (
+        name TEXT PRIMARY KEY,
+        filters TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE route_rule (
+        id INTEGER PRIMARY KEY,
+        conditions TEXT NOT NULL DEFAULT '{}',
+        target TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE route_state (
+        strategy TEXT PRIMARY KEY,
+        last_owner TEXT,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE owner_away (
+        owner_key TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        since TEXT NOT NULL,
+        note TEXT
+    )""",
+    """CREATE TABLE owner_change (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,
+        from_owner TEXT,
+        to_owner TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT
+    )""",
+    "CREATE INDEX ix_owner_change_lead ON owner_change (lead_id, at)",
+]
+
+
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "m001_foundation", M001_FOUNDATION),
+    (2, "m002_import_runs", M002_IMPORT_RUNS),
+    (3, "m003_conversion", M003_CONVERSION),
+    (4, "m004_scoring", M004_SCORING),
+    (5, "m005_report_indexes", M005_REPORT_INDEXES),
+    (6, "m006_drop_prefix_indexes", M006_DROP_PREFIX_INDEXES),
+    (7, "m007_caseless_indexes", M007_CASELESS_INDEXES),
+    (8, "m008_activities", M008_ACTIVITIES),
+    (9, "m009_views_routing", M009_VIEWS_ROUTING),
+]
+
 LATEST = MIGRATIONS[-1][0]

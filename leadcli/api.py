@@ -144,6 +144,7 @@ class Database:
 
         with self.store.session(write=True) as s:
             model = scoring.require_model(s)
+            scoring.require_trusted(model)
             result = scoring.score_leads(s, model, ids=list(ids) or None, keep_rows=bool(ids))
         return _plain({"model_id": result.model_id, "scored": result.scored, "grades": result.grades,
                        "skipped": result.skipped, "rows": result.rows})

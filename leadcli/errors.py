@@ -76,5 +76,9 @@ class BadModel(LeadcliError):
     """A stored model is not in a shape this leadcli reads."""
 
 
+class UntrustedModel(LeadcliError):
+    """The active model failed its backtest (too few outcomes, or an AUC too low): it scores nothing."""
+
+
 class NoOutcomes(LeadcliError):
     """Nothing to learn from: no converted or disqualified leads (or only one kind)."""

@@ -155,3 +155,18 @@ class ImportChange(SQLModel, table=True):
     before: str = "{}"
     tags_added: str = "[]"
     history_ids: str = "[]"
+
+
+# ---------------------------------------------------------------- pinned scores (m010)
+
+
+class ScorePin(SQLModel, table=True):
+    """A score set by hand: `score train` and `score run` leave the lead's score alone while it stands."""
+
+    __tablename__ = "score_pin"
+
+    lead_id: int = Field(foreign_key="lead.id", primary_key=True)
+    score: int
+    reason: str
+    who: str
+    at: str

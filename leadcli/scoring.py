@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from leadcli.errors import BadModel, InvalidValue, LeadcliError, NoModel, NotFound
+from leadcli.errors import BadModel, InvalidValue, LeadcliError, NoModel, NotFound, UntrustedModel
 from leadcli.scoring_explain import Explanation, evidence, explain
 from leadcli.scoring_model import (
     FORMAT,
+    KIND_NAMES,
     KINDS,
     LEAD_COLUMNS,
     MISSING_TOKENS,
@@ -27,6 +28,7 @@ from leadcli.scoring_model import (
     Feature,
     Model,
     model_from_payload,
+    model_summary,
     norm_category,
     probability,
     score_from_logit,
@@ -38,14 +40,15 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 OPEN = ("new", "contacted", "qualified")
-DEFAULT_BANDS = {"A": 75, "B": 50, "C": 25}
+DEFAULT_BANDS = {"A": 75, "B": 50, "C": 25}  # before any model: no base rate to follow
+ODDS_STEP = 2.5
 BANDS_KEY = "score.grade_bands"
 TREND_STEP = 5  # points a score must move, past which it is improving / declining
 
 __all__ = [  # the model's names stay reachable from here, where callers have always found them
     "FORMAT", "KINDS", "LEAD_COLUMNS", "MISSING_TOKENS", "SMALL_BATCH", "THRESHOLDS", "BadModel", "Feature",
     "Model", "NoModel", "model_from_payload", "norm_category", "probability", "score_from_logit", "to_number",
-    "Explanation", "evidence", "explain",
+    "Explanation", "evidence", "explain", "KIND_NAMES", "model_summary",
 ]
 
 
@@ -57,6 +60,7 @@ class _Tables:
     score_model: Any
     score_history: Any
     setting: Any
+    score_pin: Any
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +72,24 @@ def _tables() -> _Tables:
     return _Tables(
         score_model=table("score_model", *map(column, ("id", "kind", "created_at", "active", "payload"))),
         score_history=table("score_history", *map(column, ("id", "lead_id", "model_id", "score", "grade", "at"))),
-        setting=table("setting", column("key"), column("value")))
+        setting=table("setting", column("key"), column("value")),
+        score_pin=table("score_pin", *map(column, ("lead_id", "score", "reason", "who", "at"))))
+
+
+def pin_table() -> Any:
+    """The pinned scores (`scoring_pins`): lead_id, score, reason, who, at."""
+    return _tables().score_pin
+
+
+def score_history_table() -> Any:
+    return _tables().score_history
+
+
+def not_pinned(lead_id_column: Any) -> Any:
+    """A where clause: leads whose score nobody pinned."""
+    from sqlalchemy import select
+
+    return lead_id_column.not_in(select(_tables().score_pin.c.lead_id))
 
 
 def save_model(s: Session, payload: dict) -> int:
@@ -140,18 +161,44 @@ def _loads(text: str, model_id: int) -> Any:
 # ---------------------------------------------------------------- grades
 
 
-def grade_bands(s: Session) -> dict[str, int]:
+def grade_bands(s: Session, model: Model | None = None) -> dict[str, int]:
+    """The bands set with `score grades`, else those that follow the model's base rate (`base_rate_bands`)."""
     from sqlalchemy import select
 
     t = _tables().setting
     value = s.connection().execute(select(t.c.value).where(t.c.key == BANDS_KEY)).scalar()
-    if value is None:
-        return dict(DEFAULT_BANDS)
-    try:
-        bands = json.loads(value)
-        return {g: int(bands[g]) for g in ("A", "B", "C")}
-    except (ValueError, KeyError, TypeError):
-        return dict(DEFAULT_BANDS)
+    if value is not None:
+        try:
+            bands = json.loads(value)
+            return {g: int(bands[g]) for g in ("A", "B", "C")}
+        except (ValueError, KeyError, TypeError):
+            pass
+    model = model or _usable_model(s)
+    counts = (model.payload.get("counts") or {}) if model is not None else {}
+    if counts.get("closed"):
+        return base_rate_bands(counts.get("converted", 0) / counts["closed"])
+    return dict(DEFAULT_BANDS)
+
+
+def base_rate_bands(rate: float) -> dict[str, int]:
+    """Bands by how a lead's chance compares with the average lead's (the base rate), in odds.
+
+    A: at least ODDS_STEP times the odds of an average lead; B: at least its odds; C: at least
+    1/ODDS_STEP of them; D below. With a 38 % base rate that is A 61+, B 38+, C 20+; with 5 %,
+    A 12+, B 5+, C 2+: the grades mean "better or worse than usual here" whatever the base rate.
+    """
+    rate = min(max(rate, 0.001), 0.999)
+    odds = rate / (1 - rate)
+
+    def score(o: float) -> int:
+        return round(100 * o / (1 + o))
+
+    c = max(1, score(odds / ODDS_STEP))
+    b = max(c + 1, score(odds))
+    a = max(b + 1, score(odds * ODDS_STEP))
+    if a > 100:
+        a, b, c = 100, min(b, 99), min(c, 98)
+    return {"A": a, "B": b, "C": c}
 
 
 def grade_for(score: int, bands: dict[str, int]) -> str:
@@ -186,7 +233,7 @@ def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: i
         conn.execute(update(st).where(st.c.key == BANDS_KEY).values(value=json.dumps(bands)))
     t = Lead.metadata.tables["lead"]
     cur = s.connection().execute(update(t).where(t.c.score.is_not(None)).values(grade=grade_expr(t.c.score, bands)))
-    _expire_loaded(s, None)
+    expire_loaded(s, None)
     return {"bands": bands, "regraded": cur.rowcount}
 
 
@@ -324,7 +371,7 @@ def score_leads(s: Session, model: Model, *, ids: Sequence[int] | None = None,
             n = len(keep)
             if n == 0:
                 return result
-    bands = grade_bands(s)
+    bands = grade_bands(s, model)
     a, b, c = bands["A"], bands["B"], bands["C"]
     grades = ["A" if x >= a else "B" if x >= b else "C" if x >= c else "D" for x in scores]  # grade_for, inlined
     trends = [trend_for(p, x) for p, x in zip(previous, scores, strict=False)]
@@ -347,7 +394,7 @@ def _open_clause() -> Any:
 def _read_open(s: Session, model: Model, id_range: tuple[int, int] | None) -> tuple[list, list, dict]:
     from leadcli.models import Lead
 
-    where = [_open_clause()]
+    where = [_open_clause(), not_pinned(Lead.metadata.tables["lead"].c.id)]
     if id_range is not None:
         where.append(Lead.metadata.tables["lead"].c.id.between(*id_range))
     return read_columns(s, model, *where, ordered=False)
@@ -362,7 +409,8 @@ def _read_ids(s: Session, model: Model, wanted: list[int]) -> tuple[list, list, 
     columns: dict[str, list] = {f.name: [] for f in model.features}
     for start in range(0, len(wanted), 900):
         chunk = wanted[start:start + 900]
-        i, p, c = read_columns(s, model, _open_clause(), Lead.metadata.tables["lead"].c.id.in_(chunk), ordered=False)
+        t = Lead.metadata.tables["lead"]
+        i, p, c = read_columns(s, model, _open_clause(), not_pinned(t.c.id), t.c.id.in_(chunk), ordered=False)
         lead_ids += i
         previous += p
         for k, v in c.items():
@@ -389,10 +437,10 @@ def _write_scores(s: Session, model: Model, lead_ids: list, previous: list, scor
     db.executemany(insert(_tables().score_history), ("lead_id", "model_id", "score", "grade", "at"),
                    ((i, model.id, x, g, at) for i, p, x, g in zip(lead_ids, previous, scores, grades, strict=False)
                     if p != x))
-    _expire_loaded(s, lead_ids if len(lead_ids) < SMALL_BATCH else None)
+    expire_loaded(s, lead_ids if len(lead_ids) < SMALL_BATCH else None)
 
 
-def _expire_loaded(s: Session, ids: Iterable[int] | None) -> None:
+def expire_loaded(s: Session, ids: Iterable[int] | None) -> None:
     """Leads already loaded in the session see the scores written under them."""
     from leadcli.models import Lead
 
@@ -447,14 +495,36 @@ def closed_and_missing(s: Session, skipped: Sequence[int]) -> tuple[list[int], l
 
 
 def explain_lead(s: Session, lead: Any) -> dict:
-    """`score explain`: a lead's live score, grade, chance and reasons, with its stored score and history."""
+    """`score explain`: a lead's live score, grade, chance and reasons, with its stored score, pin and history."""
     model = require_model(s)
     ex = explain(model, lead_values(model, lead))
-    return {"id": lead.id, "name": lead.display_name, "status": lead.status, "score": ex.score,
-            "grade": grade_for(ex.score, grade_bands(s)), "trend": lead.trend,
+    pin = get_pin(s, lead.id)
+    score = pin["score"] if pin else ex.score if model.trusted else None
+    return {"id": lead.id, "name": lead.display_name, "status": lead.status, "score": score,
+            "grade": None if score is None else grade_for(score, grade_bands(s, model)), "trend": lead.trend,
             "stored_score": lead.score, "probability": round(ex.probability, 4), "model": model.id,
+            "model_score": ex.score, "pinned": pin, "trusted": model.trusted,
+            "untrusted_why": None if model.trusted else (model.payload.get("readiness") or {}).get("why"),
             "model_kind": model.kind, "chance": ex.probability, "for": ex.reasons_for, "against": ex.reasons_against,
             "history": history(s, lead.id)}
+
+
+def get_pin(s: Session, lead_id: int) -> dict | None:
+    """A lead's pinned score (score, reason, who, at), or None."""
+    from sqlalchemy import select
+
+    p = pin_table()
+    row = s.connection().execute(select(p.c.score, p.c.reason, p.c.who, p.c.at).where(p.c.lead_id == lead_id)).first()
+    return None if row is None else {"score": row.score, "reason": row.reason, "who": row.who, "at": row.at}
+
+
+def require_trusted(model: Model) -> None:
+    """A model that failed its backtest scores nothing: UntrustedModel says why."""
+    if not model.trusted:
+        why = (model.payload.get("readiness") or {}).get("why") or "it failed its backtest"
+        raise UntrustedModel(f"model #{model.id} cannot be trusted, so no lead was scored: {why}",
+                             hint="add outcomes or fields, then `leadcli score train`; pin scores by hand with "
+                                  "`leadcli score set ID SCORE --reason TEXT`")
 
 
 def _usable_model(s: Session) -> Model | None:
@@ -464,7 +534,8 @@ def _usable_model(s: Session) -> Model | None:
     if s.connection().execute(select(t.c.id).where(t.c.active == 1).limit(1)).first() is None:
         return None
     try:
-        return active_model(s)
+        model = active_model(s)
+        return model if model is not None and model.trusted else None
     except LeadcliError:
         # An unreadable model must not stop anyone adding, editing or importing leads: they stay
         # as scored, and `score run` / `score model` say what is wrong with the model.
@@ -493,24 +564,3 @@ def score_reasons(s: Session, lead: Any) -> dict | None:
         return None
     ex = explain(model, lead_values(model, lead), top=3)
     return {"model": model.id, "for": ex.reasons_for, "against": ex.reasons_against}
-
-
-# ---------------------------------------------------------------- describing a model
-
-
-KIND_NAMES = {"logistic": "logistic regression (calibrated)", "naive_bayes": "naive-Bayes frequency model"}
-
-
-def model_summary(model: Model, active: bool = True) -> dict:
-    """What `score model` shows: data used, metrics, readiness, fields used and not used, leaks."""
-    p = model.payload
-    return {
-        "id": model.id, "kind": model.kind, "kind_name": KIND_NAMES[model.kind], "active": active,
-        "created_at": p.get("created_at") or model.created_at, "why": p.get("why"),
-        "counts": p.get("counts"), "window": p.get("window"), "options": p.get("options"),
-        "metrics": p.get("metrics"), "readiness": p.get("readiness"), "calibration": p.get("calibration"),
-        "features": [{"field": f.name, "type": f.spec["type"],
-                      "values": len(f.spec["weights"]) if not f.is_number else None} for f in model.features],
-        "influence": p.get("influence") or [], "leaks": p.get("leaks") or [],
-        "skipped": [{"field": k, "why": v} for k, v in (p.get("skipped") or {}).items()],
-    }

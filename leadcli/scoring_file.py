@@ -37,7 +37,7 @@ def score_file(s: Session, path: str, *, encoding: str = "auto", delimiter: str 
     from leadcli import ingest
 
     model = require_model(s)
-    bands = grade_bands(s)
+    bands = grade_bands(s, model)
     result = ingest.read_rows(path, encoding=encoding, delimiter=delimiter)
     src, builder = result.source, result.builder
     try:

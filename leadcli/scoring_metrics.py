@@ -13,6 +13,7 @@ MIN_PER_CLASS = 40
 LEAK_RATE = 0.03  # a value converting at <= 3 % or >= 97 % ...
 LEAK_SHARE = 0.02  # ... on at least 2 % of closed leads (and 30 of them) almost decides the outcome
 LEAK_AUC = 0.9  # or one field alone ranking the outcomes this well
+TRUST_AUC = 0.65  # under this on the backtest a model scores nothing
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
@@ -68,9 +69,8 @@ def holdout_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     calibration = []
     for i, part in enumerate(np.array_split(order, groups)):
         if len(part):
-            calibration.append({"group": i + 1, "leads": int(len(part)),
-                                "predicted": round(float(p[part].mean()) * 100, 1),
-                                "converted": round(float(y[part].mean()) * 100, 1)})
+            calibration.append({"decile": i + 1, "predicted": round(float(p[part].mean()) * 100, 1),
+                                "observed": round(float(y[part].mean()) * 100, 1), "n": int(len(part))})
     top = order[-max(1, len(order) // 10):]
     auc = _auc(y, p)
     return {
@@ -85,21 +85,31 @@ def holdout_metrics(y: np.ndarray, p: np.ndarray) -> dict:
 
 
 def readiness(kind: str, metrics: dict | None, leaks: list[dict], pos: int, neg: int) -> dict:
+    """The verdict on the backtest's figures (the time split when outcome dates allow one).
+
+    `trusted` is False when the model must score nothing: too few outcomes to measure it, or a
+    backtest AUC under TRUST_AUC (it would grade nearly every lead alike).
+    """
     auc = (metrics or {}).get("auc")
-    if kind == "naive_bayes":
-        why = (f"only {pos} converted and {neg} disqualified leads (a logistic regression needs "
-               f"{MIN_PER_CLASS} of each); scores are a rough first guide")
-        return {"verdict": "early", "why": why}
+    split = "time-split" if (metrics or {}).get("method") == "time" else "random-split"
     if auc is None:
-        return {"verdict": "unmeasured", "why": "too few outcomes for a hold-out measurement"}
+        return {"verdict": "too few outcomes", "trusted": False,
+                "why": f"only {pos} converted and {neg} disqualified leads: too few to test a model on leads "
+                       "it has not seen, so it scores nothing; record more outcomes and train again"}
+    if auc < TRUST_AUC:
+        return {"verdict": "not ready", "trusted": False,
+                "why": f"{split} AUC {auc:.3f} is under {TRUST_AUC}: barely better than chance, so it scores "
+                       "nothing; add fields that describe the leads or more outcomes"}
+    if kind == "naive_bayes":
+        return {"verdict": "early", "trusted": True,
+                "why": f"only {pos} converted and {neg} disqualified leads (a logistic regression needs "
+                       f"{MIN_PER_CLASS} of each); {split} AUC {auc:.3f}; scores are a rough first guide"}
     if auc >= 0.95:
-        return {"verdict": "suspicious", "why": f"hold-out AUC {auc:.3f} is too good to be true: a field probably "
-                                                "records the outcome" + (f" ({leaks[0]['field']})" if leaks else "")}
+        return {"verdict": "suspicious", "trusted": True,
+                "why": f"{split} AUC {auc:.3f} is too good to be true: a field probably records the outcome"
+                       + (f" ({leaks[0]['field']})" if leaks else "")}
     if auc >= 0.75:
-        return {"verdict": "ready", "why": f"hold-out AUC {auc:.3f}: ranks a converting lead above a lost one "
-                                           f"{auc * 100:.0f} times in 100"}
-    if auc >= 0.65:
-        return {"verdict": "usable", "why": f"hold-out AUC {auc:.3f}: better than chance, not sharp; "
-                                            "more fields or outcomes will help"}
-    return {"verdict": "not ready", "why": f"hold-out AUC {auc:.3f}: barely better than chance; "
-                                           "add fields that describe the leads or more outcomes"}
+        return {"verdict": "ready", "trusted": True,
+                "why": f"{split} AUC {auc:.3f}: ranks a converting lead above a lost one {auc * 100:.0f} times in 100"}
+    return {"verdict": "usable", "trusted": True,
+            "why": f"{split} AUC {auc:.3f}: better than chance, not sharp; more fields or outcomes will help"}

@@ -160,6 +160,15 @@ class Model:
     def intercept(self) -> float:
         return self.payload["intercept"]
 
+    @property
+    def trusted(self) -> bool:
+        """False when the backtest said the model must score nothing (models stored before it are trusted)."""
+        return bool((self.payload.get("readiness") or {}).get("trusted", True))
+
+    @property
+    def trained_at(self) -> str:
+        return self.payload.get("trained_at") or self.payload.get("created_at") or self.created_at
+
     def columns_needed(self) -> tuple[list[str], bool]:
         """(lead columns, whether custom fields are read)."""
         cols = sorted({LEAD_COLUMNS[f.source[1]][0] for f in self.features if f.source[0] == "lead"})
@@ -227,3 +236,39 @@ def _is_number(value: Any) -> bool:
 
 def _numbers(value: Any, length: int | None = None) -> bool:
     return isinstance(value, list) and all(_is_number(v) for v in value) and (length is None or len(value) == length)
+
+
+# ---------------------------------------------------------------- describing a model
+
+
+KIND_NAMES = {"logistic": "logistic regression (calibrated)", "naive_bayes": "naive-Bayes frequency model"}
+
+
+def model_summary(model: Model, active: bool = True) -> dict:
+    """What `score model` shows: data used, metrics (the verdict's), the backtest beside the random split,
+    readiness, fields used and not used, leaks."""
+    p = model.payload
+    counts = p.get("counts") or {}
+    backtest = p.get("backtest")
+    random_split = p.get("metrics")
+    verdict_metrics = None
+    if backtest:
+        verdict_metrics = {k: backtest.get(k) for k in ("auc", "brier", "holdout", "base_rate")} | {
+            "split": backtest.get("method"), "random_auc": (random_split or {}).get("auc"),
+            "random_brier": (random_split or {}).get("brier")}
+    elif random_split:  # a model trained before backtests: its random split is all there is
+        verdict_metrics = {k: random_split.get(k) for k in ("auc", "brier", "holdout", "base_rate")} | {
+            "split": "random", "random_auc": random_split.get("auc"), "random_brier": random_split.get("brier")}
+    return {
+        "id": model.id, "kind": model.kind, "kind_name": KIND_NAMES[model.kind], "active": active,
+        "created_at": p.get("created_at") or model.created_at, "trained_at": model.trained_at,
+        "outcomes": counts.get("closed"), "why": p.get("why"),
+        "counts": counts, "window": p.get("window"), "options": p.get("options"),
+        "metrics": verdict_metrics, "backtest": backtest, "random_split": random_split,
+        "readiness": p.get("readiness"), "trusted": model.trusted, "calibration": p.get("calibration"),
+        "features": [{"field": f.name, "type": f.spec["type"],
+                      "values": len(f.spec["weights"]) if not f.is_number else None} for f in model.features],
+        "influence": p.get("influence") or [], "leaks": p.get("leaks") or [],
+        "skipped": [{"field": k, "why": v} for k, v in (p.get("skipped") or {}).items()],
+        "excluded": list((p.get("options") or {}).get("exclude") or []),
+    }

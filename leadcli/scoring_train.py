@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from leadcli.errors import LeadcliError, NoOutcomes, UsageError
 from leadcli.scoring import parse_fields, save_model
+from leadcli.scoring_backtest import Split, import_stamps, outcome_at, subsample, time_split
+from leadcli.scoring_fit import REFIT_LIMIT, SEED, Encoded, contributions, design, encode, fit_tables, neutralise, stats
 from leadcli.scoring_metrics import MIN_PER_CLASS, find_leaks, holdout_metrics, readiness
 from leadcli.scoring_model import FORMAT, LEAD_COLUMNS, model_from_payload, norm_category
 from leadcli.store import now_iso
@@ -28,9 +29,7 @@ from leadcli.store import now_iso
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-SEED = 42
 HOLDOUT = 0.2
-REFIT_LIMIT = 100_000  # below this many outcomes the model is refit on all of them after measuring
 AUTO_LEAD_COLUMNS = ("source", "owner", "title", "currency", "value")  # company is a name: only on request
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -52,20 +51,6 @@ class Column:
 
 
 @dataclass
-class Encoded:
-    """A feature's encoding fitted on some rows: one-hot block codes plus, for numbers, a linear term."""
-
-    col: Column
-    kind: str  # "category" | "number"
-    codes: np.ndarray  # 0..levels-1 per row
-    levels: int
-    keys: list = field(default_factory=list)  # category keys (kept ones) for categories
-    labels: dict = field(default_factory=dict)
-    z: np.ndarray | None = None
-    num: dict = field(default_factory=dict)  # fill, clip, center, scale, edges
-
-
-@dataclass
 class TrainResult:
     model_id: int
     payload: dict
@@ -81,7 +66,7 @@ class TrainResult:
 # ---------------------------------------------------------------- reading closed leads
 
 
-def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict]:
+def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict, list[str | None]]:
     import numpy as np
     from sqlalchemy import String, select, type_coerce
 
@@ -91,12 +76,15 @@ def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict]:
     cols = sorted({c for c, _ in LEAD_COLUMNS.values()})
     # `fields` as its stored JSON text: parse_fields reads it leniently.
     rows = s.connection().execute(
-        select(t.c.status, t.c.created_at, type_coerce(t.c.fields, String), t.c.id, *(t.c[c] for c in cols))
+        select(t.c.status, t.c.created_at, type_coerce(t.c.fields, String), t.c.id, outcome_at(t),
+               *(t.c[c] for c in cols))
         .where(t.c.status.in_(("converted", "disqualified")))).fetchall()
     y = np.fromiter((r[0] == "converted" for r in rows), dtype=np.int8, count=len(rows))
     window = {"from": min((r[1] for r in rows), default=None), "to": max((r[1] for r in rows), default=None)}
     ids = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-    at = {c: i + 4 for i, c in enumerate(cols)}
+    stamps = import_stamps(s)
+    moments = [None if not r[4] or r[4] in stamps else str(r[4]) for r in rows]
+    at = {c: i + 5 for i, c in enumerate(cols)}
     columns = []
     for name in LEAD_COLUMNS:
         column, how = LEAD_COLUMNS[name]
@@ -115,7 +103,7 @@ def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict]:
         taken.add(name.casefold())
         columns.append(Column(name, "field", key, [d.get(key) for d in parsed]))
     del rows, parsed
-    return ids, y, columns, window
+    return ids, y, columns, window, moments
 
 
 # ---------------------------------------------------------------- choosing features
@@ -244,201 +232,17 @@ def _number(value: Any) -> float:
     return np.nan if x is None else x
 
 
-# ---------------------------------------------------------------- encoding
-
-
-def _min_count(n: int, naive: bool) -> int:
-    """How many leads a category needs to keep its own weight; rarer ones are grouped as "other".
-
-    Naive Bayes smooths its counts, so with a handful of outcomes every value may count.
-    """
-    if naive:
-        return max(1, min(3, n // 20))
-    return int(min(20, max(3, n * 0.005)))
-
-
-def _encode(col: Column, kind: str, data: Any, rows: np.ndarray, naive: bool) -> Encoded | None:
-    """Fit the encoding of one column on `rows`; None when fewer than two levels are left."""
-    n = len(rows)
-    if kind == "category":
-        key_codes, keys, labels = data
-        fit = key_codes[rows]
-        counts = np.bincount(fit[fit >= 0], minlength=len(keys))
-        kept = [i for i, c in enumerate(counts) if c >= _min_count(n, naive)]
-        if len(kept) + (1 if (counts > 0).sum() > len(kept) else 0) + (1 if (fit < 0).any() else 0) < 2:
-            return None
-        remap = np.full(len(keys) + 1, len(kept), dtype=np.int64)  # rare -> "other"
-        for new, old in enumerate(kept):
-            remap[old] = new
-        remap[-1] = len(kept) + 1  # missing
-        codes = remap[np.where(key_codes < 0, len(keys), key_codes)]
-        kept_keys = [keys[i] for i in kept]
-        return Encoded(col, "category", codes, len(kept) + 2, kept_keys, {k: labels[k] for k in kept_keys})
-    x = data
-    fit = x[rows]
-    fit = fit[~np.isnan(fit)]
-    if len(fit) < 2 or np.unique(fit).size < 2:
-        return None
-    n_bins = min(10, max(2, n // 30)) if naive else min(20, max(4, n // 300))
-    edges = np.quantile(fit, np.linspace(0, 1, n_bins + 1)[1:-1])
-    if np.all(np.mod(fit, 1) == 0):  # whole numbers get whole bin edges: "5 to under 8", not "4.6 to 7.2"
-        edges = np.ceil(edges)
-    edges = np.unique(edges)
-    missing = np.isnan(x)
-    median = float(np.median(fit))
-    lo, hi = (float(v) for v in np.quantile(fit, [0.01, 0.99]))
-    if lo == hi:
-        lo, hi = float(fit.min()), float(fit.max())
-    filled = np.where(missing, median, x)
-    clipped = np.clip(filled, lo, hi)
-    center = float(clipped[rows].mean())
-    scale = float(clipped[rows].std()) or 1.0
-    codes = np.where(missing, len(edges) + 1, np.searchsorted(edges, filled, side="right"))
-    z = None if naive else (clipped - center) / scale
-    return Encoded(col, "number", codes, len(edges) + 2, z=z,
-                   num={"fill": median, "clip": [lo, hi], "center": center, "scale": scale,
-                        "edges": [float(e) for e in edges]})
-
-
-def _design(encs: list[Encoded], rows: np.ndarray):
-    """A sparse one-hot (+ linear terms) matrix of `rows`: one block per feature."""
-    from scipy import sparse
-
-    n = len(rows)
-    parts_idx, parts_val = [], []
-    offset = 0
-    for e in encs:
-        if e.kind == "number":
-            parts_idx.append(np.full(n, offset, dtype=np.int64))
-            parts_val.append(e.z[rows])  # type: ignore[index]  # a number column always has z
-            offset += 1
-        parts_idx.append(offset + e.codes[rows])
-        parts_val.append(np.ones(n))
-        offset += e.levels
-    width = len(parts_idx)
-    indices = np.column_stack(parts_idx).ravel() if width else np.empty(0, dtype=np.int64)
-    data = np.column_stack(parts_val).ravel() if width else np.empty(0)
-    indptr = np.arange(0, n * width + 1, width, dtype=np.int64) if width else np.zeros(n + 1, dtype=np.int64)
-    return sparse.csr_matrix((data, indices, indptr), shape=(n, offset))
-
-
-# ---------------------------------------------------------------- fitting
-
-
-def _fit_logistic(X, y: np.ndarray, folds: int) -> tuple[Any, float, float]:
-    """Logistic regression plus Platt scaling of its log-odds: from out-of-fold values when folds > 1."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    def lr() -> LogisticRegression:
-        return LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=200, tol=1e-6)
-
-    est = lr().fit(X, y)
-    if folds > 1:
-        cv = StratifiedKFold(folds, shuffle=True, random_state=SEED)
-        raw = cross_val_predict(lr(), X, y, cv=cv, method="decision_function")
-    else:
-        raw = est.decision_function(X)
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    if not (0.05 < a < 20):  # a degenerate fit (tiny or separable data): keep the model's own scale
-        a, b = 1.0, 0.0
-    return est, a, b
-
-
-def _tables_logistic(encs: list[Encoded], est: Any, a: float, b: float) -> tuple[float, list[dict]]:
-    coef = est.coef_[0] * a
-    intercept = float(est.intercept_[0]) * a + b
-    out, offset = [], 0
-    for e in encs:
-        if e.kind == "number":
-            linear = float(coef[offset])
-            offset += 1
-        block = coef[offset:offset + e.levels]
-        offset += e.levels
-        out.append(_table(e, block, linear if e.kind == "number" else 0.0))
-    return intercept, out
-
-
-def _tables_naive_bayes(encs: list[Encoded], y: np.ndarray, rows: np.ndarray) -> tuple[float, list[dict]]:
-    yy = y[rows]
-    pos, neg = int(yy.sum()), int(len(yy) - yy.sum())
-    out = []
-    for e in encs:
-        codes = e.codes[rows]
-        p = np.bincount(codes[yy == 1], minlength=e.levels).astype(float)
-        q = np.bincount(codes[yy == 0], minlength=e.levels).astype(float)
-        seen = (p + q) > 0
-        levels = int(seen.sum())
-        w = np.log((p + 1) / (pos + levels)) - np.log((q + 1) / (neg + levels))
-        out.append(_table(e, np.where(seen, w, 0.0), 0.0))
-    return math.log(pos / neg), out
-
-
-def _table(e: Encoded, block: np.ndarray, linear: float) -> dict:
-    spec: dict[str, Any] = {"name": e.col.name, "from": e.col.origin, "key": e.col.key, "type": e.kind}
-    if e.kind == "category":
-        k = len(e.keys)
-        spec["weights"] = {key: float(block[i]) for i, key in enumerate(e.keys)}
-        spec["other"] = float(block[k])
-        spec["missing"] = float(block[k + 1])
-        spec["labels"] = e.labels
-    else:
-        spec.update(e.num)
-        spec["coef"] = linear
-        spec["bins"] = [float(v) for v in block[:-1]]
-        spec["missing"] = float(block[-1])
-    return spec
-
-
-def _contributions(e: Encoded, spec: dict, rows: np.ndarray) -> np.ndarray:
-    codes = e.codes[rows]
-    if e.kind == "category":
-        table = np.array([spec["weights"][k] for k in e.keys] + [spec["other"], spec["missing"]])
-        return table[codes]
-    table = np.array(spec["bins"] + [spec["missing"]])
-    linear = spec["coef"] * e.z[rows] if e.z is not None else 0.0
-    return linear + table[codes]
-
-
-def _neutralise(encs: list[Encoded], tables: list[dict], rows: np.ndarray) -> None:
-    """Values never seen in training (no empty cells, no rare ones) count as an average lead, not as 0."""
-    for e, t in zip(encs, tables, strict=False):
-        seen = np.bincount(e.codes[rows], minlength=e.levels) > 0
-        mean = float(np.mean(_contributions(e, t, rows)))
-        if e.kind == "category":
-            k = len(e.keys)
-            if not seen[k]:
-                t["other"] = mean
-            if not seen[k + 1]:
-                t["missing"] = mean
-        elif not seen[-1]:
-            fill_z = (min(max(t["fill"], t["clip"][0]), t["clip"][1]) - t["center"]) / t["scale"]
-            t["missing"] = mean - t["coef"] * fill_z
-
-
-def _stats(e: Encoded, spec: dict, y: np.ndarray, rows: np.ndarray) -> None:
-    """Per value: how many closed leads had it and how many converted (the evidence behind reasons)."""
-    codes = e.codes[rows]
-    n = np.bincount(codes, minlength=e.levels)
-    k = np.bincount(codes, weights=y[rows], minlength=e.levels)
-    pairs = [[int(a), int(b)] for a, b in zip(n, k, strict=False)]
-    if e.kind == "category":
-        stats = {key: pairs[i] for i, key in enumerate(e.keys)}
-        stats["(other)"] = pairs[len(e.keys)]
-        stats["(missing)"] = pairs[len(e.keys) + 1]
-        spec["stats"] = stats
-    else:
-        spec["bin_stats"] = pairs
-
-
 # ---------------------------------------------------------------- the whole run
 
 
-def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[str] | None = None
-          ) -> TrainResult:
-    """Train on every converted and disqualified lead, store the model and make it active."""
-    ids, y, columns, window = _load(s)
+def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+          holdout_since: str | None = None) -> TrainResult:
+    """Train on every converted and disqualified lead, store the model and make it active.
+
+    The verdict comes from a backtest by time (the newest 20 % of outcomes held out, or those
+    closed since `holdout_since`), the random split's figures stand beside it.
+    """
+    ids, y, columns, window, moments = _load(s)
     pos, neg = _check_outcomes(y)
     picked, forced, skipped = _pick(columns, fields, exclude)
     naive = pos < MIN_PER_CLASS or neg < MIN_PER_CLASS
@@ -446,8 +250,9 @@ def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[
     profiles = _profiles(picked, forced, skipped)
     order = _canonical_order(profiles, y)
     y, ids = y[order], ids[order]
+    moments = [moments[i] for i in order]
     profiles = [(c, t, (d[0][order], d[1], d[2]) if t == "category" else d[order]) for c, t, d in profiles]
-    fit = _fit_measured(kind, profiles, y, naive, skipped, min(pos, neg))
+    fit = _fit_measured(kind, profiles, y, naive, skipped, min(pos, neg), moments, holdout_since)
     leaks = find_leaks(fit.encs, y, fit.rows)
     payload = _payload(kind, fit, y, leaks, window, skipped, pos, neg, fields, exclude)
     model_from_payload(json.loads(json.dumps(payload)))
@@ -455,7 +260,7 @@ def train(s: Session, *, fields: Sequence[str] | None = None, exclude: Sequence[
     warnings = [f"{leak['field']} looks like a leak: {leak['value']!s} converted {leak['rate']:g} % of "
                 f"{leak['closed']:,} closed leads; a field filled in after contact gives the outcome away "
                 f"(retrain with --exclude \"{leak['field']}\")" for leak in leaks]
-    X = _design(fit.encs, fit.rows) if fit.est is not None else None
+    X = design(fit.encs, fit.rows) if fit.est is not None else None
     return TrainResult(model_id, payload, warnings, fit.est, X, y[fit.rows], (fit.a, fit.b), ids[fit.rows])
 
 
@@ -506,42 +311,71 @@ class _Fitted:
     a: float
     b: float
     rows: np.ndarray  # the rows the stored model was fitted on
-    metrics: dict | None
+    metrics: dict | None  # the random split's
+    backtest: dict | None = None  # the time split's, or the random split's when there is no time order
+
+
+def _fit_on(kind: str, profiles: list, y: np.ndarray, rows: np.ndarray, naive: bool, skipped: dict[str, str]
+            ) -> tuple[list[Encoded], list[dict], float, Any, float, float]:
+    encs = _encodings(profiles, rows, naive, skipped)
+    _require_features(encs, skipped)
+    intercept, tables, est, a, b = fit_tables(kind, encs, y, rows)
+    neutralise(encs, tables, rows)
+    return encs, tables, intercept, est, a, b
+
+
+def _measure(encs: list[Encoded], tables: list[dict], intercept: float, y: np.ndarray, test: np.ndarray,
+             trained_on: int) -> dict:
+    z = intercept + sum(contributions(e, t, test) for e, t in zip(encs, tables, strict=False))
+    metrics = holdout_metrics(y[test].astype(float), 1 / (1 + np.exp(-z)))
+    metrics["trained_on"] = trained_on
+    return metrics
 
 
 def _fit_measured(kind: str, profiles: list, y: np.ndarray, naive: bool, skipped: dict[str, str],
-                  min_class: int) -> _Fitted:
-    """Measure on a hold-out (when there are enough of each outcome), then fit the model to store."""
+                  min_class: int, moments: list[str | None], since: str | None) -> _Fitted:
+    """Measure on a random and a time hold-out (when there are enough of each outcome), then fit the model."""
     n = len(y)
     everyone = np.arange(n)
-    metrics = None
+    metrics = backtest = None
     if min_class >= 5:
         from sklearn.model_selection import train_test_split
 
         fit_rows, test_rows = train_test_split(everyone, test_size=HOLDOUT, stratify=y, random_state=SEED)
         fit_rows, test_rows = np.sort(fit_rows), np.sort(test_rows)
-        encs = _encodings(profiles, fit_rows, naive, skipped)
-        _require_features(encs, skipped)
-        intercept, tables, est, a, b = _fit(kind, encs, y, fit_rows)
-        _neutralise(encs, tables, fit_rows)
-        z = intercept + sum(_contributions(e, t, test_rows) for e, t in zip(encs, tables, strict=False))
-        metrics = holdout_metrics(y[test_rows].astype(float), 1 / (1 + np.exp(-z)))
-        metrics["trained_on"] = int(len(fit_rows))
+        encs, tables, intercept, est, a, b = _fit_on(kind, profiles, y, fit_rows, naive, skipped)
+        metrics = _measure(encs, tables, intercept, y, test_rows, len(fit_rows))
+        backtest = _backtest(kind, profiles, y, naive, skipped, moments, since, metrics)
     final_rows = everyone if metrics is None or n < REFIT_LIMIT else fit_rows
     if metrics is None or n < REFIT_LIMIT:
-        encs = _encodings(profiles, final_rows, naive, skipped)
-        _require_features(encs, skipped)
-        intercept, tables, est, a, b = _fit(kind, encs, y, final_rows)
-        _neutralise(encs, tables, final_rows)
+        encs, tables, intercept, est, a, b = _fit_on(kind, profiles, y, final_rows, naive, skipped)
     for e, t in zip(encs, tables, strict=False):
-        _stats(e, t, y, final_rows)
-    return _Fitted(encs, tables, intercept, est, a, b, final_rows, metrics)
+        stats(e, t, y, final_rows)
+    return _Fitted(encs, tables, intercept, est, a, b, final_rows, metrics, backtest)
+
+
+def _backtest(kind: str, profiles: list, y: np.ndarray, naive: bool, skipped: dict[str, str],
+              moments: list[str | None], since: str | None, random_metrics: dict) -> dict:
+    """The time split's figures: learnt from the leads closed before, tested on those closed since.
+
+    Above REFIT_LIMIT outcomes the measuring model learns from a sample of that many earlier leads:
+    the figures hardly move, the time does.
+    """
+    split: Split = time_split(moments, y, since)
+    if split.method == "random" or split.fit is None or split.test is None:
+        out = {k: random_metrics[k] for k in ("auc", "brier", "holdout", "base_rate", "calibration")}
+        return out | {"method": "random", "holdout_since": None, "undated": split.undated, "note": split.note}
+    rows = subsample(split.fit, REFIT_LIMIT)
+    encs, tables, intercept, *_ = _fit_on(kind, profiles, y, rows, naive, dict(skipped))
+    m = _measure(encs, tables, intercept, y, split.test, len(rows))
+    return {k: m[k] for k in ("auc", "brier", "holdout", "base_rate", "calibration", "trained_on")} | {
+        "method": "time", "holdout_since": split.since, "undated": split.undated, "note": split.note}
 
 
 def _payload(kind: str, fit: _Fitted, y: np.ndarray, leaks: list[dict], window: dict, skipped: dict[str, str],
              pos: int, neg: int, fields: Sequence[str] | None, exclude: Sequence[str] | None) -> dict:
     """The model as stored: JSON numbers, strings, lists and dicts only."""
-    contrib = [_contributions(e, t, fit.rows) for e, t in zip(fit.encs, fit.tables, strict=False)]
+    contrib = [contributions(e, t, fit.rows) for e, t in zip(fit.encs, fit.tables, strict=False)]
     for t, c in zip(fit.tables, contrib, strict=False):
         t["mean"] = float(np.mean(c))
     spread = [float(np.std(c)) for c in contrib]
@@ -549,8 +383,9 @@ def _payload(kind: str, fit: _Fitted, y: np.ndarray, leaks: list[dict], window: 
     influence = sorted(({"field": t["name"], "share": round(100 * sp / total, 1)}
                         for t, sp in zip(fit.tables, spread, strict=False)), key=lambda r: -r["share"])
     naive = kind == "naive_bayes"
+    created = now_iso()
     payload = {
-        "format": FORMAT, "kind": kind, "created_at": now_iso(),
+        "format": FORMAT, "kind": kind, "created_at": created, "trained_at": created,
         "why": (f"{pos:,} converted and {neg:,} disqualified leads: enough for a calibrated logistic regression"
                 if not naive else
                 f"only {pos:,} converted and {neg:,} disqualified leads; a logistic regression needs "
@@ -562,15 +397,24 @@ def _payload(kind: str, fit: _Fitted, y: np.ndarray, leaks: list[dict], window: 
         "window": window,
         "options": {"fields": list(fields or []), "exclude": list(exclude or [])},
         "skipped": skipped, "leaks": leaks, "influence": influence, "metrics": fit.metrics,
+        "backtest": fit.backtest, "reference": score_histogram(fit, y),
     }
-    payload["readiness"] = readiness(kind, fit.metrics, leaks, pos, neg)
+    payload["readiness"] = readiness(kind, fit.backtest, leaks, pos, neg)
     return payload
+
+
+def score_histogram(fit: _Fitted, y: np.ndarray) -> list[float]:
+    """The share of training leads in each tenth of the score range: what live scores are compared with."""
+    z = fit.intercept + sum(contributions(e, t, fit.rows) for e, t in zip(fit.encs, fit.tables, strict=False))
+    p = 1 / (1 + np.exp(-np.asarray(z, dtype=np.float64)))
+    counts = np.bincount(np.minimum((p * 10).astype(np.int64), 9), minlength=10)
+    return [round(float(c) / max(1, len(p)), 5) for c in counts]
 
 
 def _encodings(profiles: list, rows: np.ndarray, naive: bool, skipped: dict[str, str]) -> list[Encoded]:
     out = []
     for col, ftype, data in profiles:
-        e = _encode(col, ftype, data, rows, naive)
+        e = encode(col, ftype, data, rows, naive)
         if e is None:
             skipped[col.name] = "one value after grouping rare ones"
         else:
@@ -586,13 +430,3 @@ def _require_features(encs: list[Encoded], skipped: dict[str, str]) -> None:
     raise LeadcliError("none of the lead fields can be used to score" + (f" ({why})" if why else ""),
                        hint="give leads fields that describe them (source, owner, custom fields with --field), "
                             "or name the fields to use with --fields")
-
-
-def _fit(kind: str, encs: list[Encoded], y: np.ndarray, rows: np.ndarray):
-    if kind == "naive_bayes" or not encs:
-        intercept, tables = _tables_naive_bayes(encs, y, rows)
-        return intercept, tables, None, 1.0, 0.0
-    X = _design(encs, rows)
-    est, a, b = _fit_logistic(X, y[rows], folds=3 if len(rows) < REFIT_LIMIT else 1)
-    intercept, tables = _tables_logistic(encs, est, a, b)
-    return intercept, tables, est, a, b

@@ -41,7 +41,7 @@ def test_enough_outcomes_give_a_calibrated_logistic_regression(trained):
     m = p["metrics"]
     assert m["holdout"] == 300 and 0.7 < m["auc"] < 0.95
     assert 0 < m["brier"] < 0.25
-    assert sum(g["leads"] for g in m["calibration"]) == 300
+    assert sum(g["n"] for g in m["calibration"]) == 300
     assert p["readiness"]["verdict"] in ("ready", "usable")
     assert p["counts"]["closed"] == 1500
     assert p["counts"]["converted"] + p["counts"]["disqualified"] == 1500
@@ -78,13 +78,14 @@ def test_small_data_falls_back_to_naive_bayes():
     assert scores[0] > scores[1]
 
 
-def test_a_handful_of_outcomes_is_enough_for_naive_bayes():
+def test_a_handful_of_outcomes_gives_a_model_that_scores_nothing():
     leads = scoring_data.make(40, seed=4)
     closed = [d for d in leads if d["converted"]][:2] + [d for d in leads if not d["converted"]][:2]
     scoring_data.load(closed)
     p = train().payload
     assert p["kind"] == "naive_bayes" and p["metrics"] is None
-    assert p["readiness"]["verdict"] == "early"
+    assert p["readiness"]["verdict"] == "too few outcomes" and p["readiness"]["trusted"] is False
+    assert "scores nothing" in p["readiness"]["why"]
 
 
 def test_no_outcomes_and_one_sided_outcomes_are_clear_errors():

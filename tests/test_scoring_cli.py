@@ -29,7 +29,16 @@ def test_train_on_few_outcomes_uses_naive_bayes(cli):
     result = cli.ok("score", "train")
     assert "naive-Bayes frequency model" in result.stderr and "needs 40 of each" in result.stderr
     model = json.loads(cli.ok("-f", "json", "score", "model").stdout)
-    assert model["kind"] == "naive_bayes" and model["readiness"]["verdict"] == "early"
+    # Six leads held out cannot vouch for it: the model says why and scores nothing, rather than grade all alike.
+    assert model["kind"] == "naive_bayes" and model["readiness"]["verdict"] == "not ready"
+    assert model["trusted"] is False and "scores nothing" in model["readiness"]["why"]
+    lead = cli.ok("-q", "add", "Ana", "--source", "referral").stdout.strip()
+    run = cli("score", "run", "--all")
+    assert run.exit_code == 1 and "cannot be trusted, so no lead was scored" in run.stderr and "AUC" in run.stderr
+    shown = json.loads(cli.ok("-f", "json", "show", lead).stdout)
+    assert shown["score"] is None and shown["grade"] is None
+    explained = cli.ok("-f", "table", "score", "explain", lead, env={"COLUMNS": "200"}).stdout
+    assert "not scored" in explained
 
 
 def test_train_without_outcomes_is_a_clear_error(cli):
@@ -67,13 +76,14 @@ def test_run_on_an_unknown_id_scores_the_others_and_exits_1(cli, history_db):
 def test_model_shows_metrics_influence_and_unused_fields(cli, history_db):
     cli.ok("score", "train")
     model = json.loads(cli.ok("-f", "json", "score", "model").stdout)
-    assert model["metrics"]["auc"] and model["metrics"]["brier"] and model["metrics"]["calibration"]
+    assert model["metrics"]["auc"] and model["metrics"]["brier"] and model["backtest"]["calibration"]
     assert model["counts"]["closed"] == 900
     assert model["influence"][0]["field"] in ("source", "Industry", "Employees", "Newsletter")
     skipped = {s["field"] for s in model["skipped"]}
     assert {"Lead code", "Comment"} <= skipped
     table = cli.ok("-f", "table", "score", "model", env={"COLUMNS": "140"}).stdout
-    for text in ("hold-out (20 %)", "AUC", "readiness", "Most influential fields", "Calibration", "Fields not used"):
+    for text in ("random split (20 %)", "backtest by time", "AUC", "readiness", "Most influential fields",
+                 "Calibration", "Fields not used"):
         assert text in table
 
 

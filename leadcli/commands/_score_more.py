@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -57,3 +57,88 @@ def file(
     output.message(f"scored {result.scored:,} row(s) of {path}" + (f" into {output_path}" if output_path else "")
                    + (f"; {result.unreadable:,} row(s) could not be read (see the reason column)"
                       if result.unreadable else ""))
+
+
+def parse_since(text: str | None) -> str | None:
+    """--holdout-since DATE as a stored moment (ISO, UTC)."""
+    if text is None:
+        return None
+    from leadcli import when
+
+    return when.to_iso(when.parse(text, "--holdout-since"))
+
+
+def needs_training(s: Any) -> bool:
+    """For `score train --if-stale`: True when there is no usable model or it is stale (said on stderr)."""
+    from leadcli import output, scoring, scoring_health
+    from leadcli.errors import LeadcliError
+
+    try:
+        model = scoring.active_model(s)
+    except LeadcliError:
+        model = None
+    if model is None:
+        return True
+    health = scoring_health.staleness(s, model)
+    if health["stale"]:
+        output.message(f"model #{model.id} is stale ({'; '.join(health['stale_reasons'])}): retraining")
+        return True
+    output.message(f"model #{model.id} is current: not retrained")
+    return False
+
+
+def warn_stale(s: Any) -> None:
+    """A warning line on stderr when the active model is stale (for `list` and `score explain`)."""
+    from leadcli import output, scoring_health
+
+    health = scoring_health.active_staleness(s)
+    if health and health["stale"]:
+        output.warn(f"the scoring model is stale: {'; '.join(health['stale_reasons'])} "
+                    "(retrain: `leadcli score train --if-stale`)")
+
+
+def warn_skipped(s: Any, existing: list[int]) -> None:
+    """Ids `score run` left alone although they exist: closed leads, or scores pinned by hand."""
+    from leadcli import output, scoring_pins
+
+    pinned = [i for i in existing if scoring_pins.get_pin(s, i) is not None]
+    closed = [i for i in existing if i not in pinned]
+    if closed:
+        output.warn(f"not scored (closed: only open leads get scores): {', '.join(map(str, closed))}")
+    if pinned:
+        output.warn(f"not scored (pinned by hand; `leadcli score unset ID` releases): {', '.join(map(str, pinned))}")
+
+
+
+def model(
+    model_id: Annotated[int | None, typer.Argument(help="An older model's id (default: the active one).",
+                                                      show_default=False)] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List every stored model instead.")] = False,
+    calibration: Annotated[bool, typer.Option("--calibration", help="Only the calibration rows: predicted vs "
+                                                                    "converted % per decile.")] = False,
+) -> None:
+    """Show the active model: backtest by time and random split, calibration, readiness, fields and leaks.
+
+    \b
+    Example:
+      leadcli score model
+      leadcli score model --list
+      leadcli --format json score model 3
+      leadcli --format csv score model --calibration
+    """
+    from leadcli import output, scoring, scoring_health
+    from leadcli.commands._context import current_store
+    from leadcli.commands._score_render import calibration_chart, render_model
+
+    with current_store().session() as s:
+        if list_:
+            output.rows(scoring.list_models(s), empty="no models yet: `leadcli score train`")
+            return
+        active = scoring.active_model(s)
+        chosen = scoring.get_model(s, model_id) if model_id is not None else scoring.require_model(s)
+        summary = scoring.model_summary(chosen, active=active is not None and active.id == chosen.id)
+        summary |= scoring_health.staleness(s, chosen)
+    if calibration:
+        calibration_chart(summary.get("backtest") or {})
+    else:
+        render_model(summary)

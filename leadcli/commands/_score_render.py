@@ -37,11 +37,18 @@ def grade_bars(grades: dict[str, int], scored: int) -> None:
 def render_explanation(record: dict[str, Any]) -> None:
     """`score explain`: the score card with the reasons for and against and the score history."""
     kind, chance = record.pop("model_kind"), record.pop("chance")
-    score, lead_id = record["score"], record["id"]
+    score, lead_id, pin = record["score"], record["id"], record["pinned"]
     reasons_for, reasons_against = record["for"], record["against"]
-    stored = "" if record["stored_score"] in (None, score) else \
+    stored = "" if record["stored_score"] in (None, score) or pin else \
         f" (stored score {record['stored_score']}; `leadcli score run {lead_id}` updates it)"
-    fields = [("score", f"{score} / 100{stored}"), ("grade", record["grade"]),
+    if pin:
+        shown = (f"{score} / 100, pinned by {pin['who']} on {pin['at'][:10]}: {pin['reason']} "
+                 f"(the model says {record['model_score']}; `leadcli score unset {lead_id}` releases it)")
+    elif score is None:
+        shown = f"not scored: {record['untrusted_why']}"
+    else:
+        shown = f"{score} / 100{stored}"
+    fields = [("score", shown), ("grade", record["grade"]),
               ("trend", record["trend"] or "not enough info"), ("status", record["status"]),
               ("chance to convert", f"{chance * 100:.1f} %"), ("model", f"#{record['model']} ({kind})")]
     cols = [Column("points", justify="right"), Column("text", header="reason", wrap=True)]
@@ -51,41 +58,71 @@ def render_explanation(record: dict[str, Any]) -> None:
                           Section("Reasons against", [{"points": str(r["points"]), "text": r["text"]}
                                                       for r in reasons_against], cols),
                           Section("Score history", record["history"])],
-                flat={k: v for k, v in record.items() if k not in ("for", "against", "history")}
+                flat={k: v for k, v in record.items() if k not in ("for", "against", "history", "pinned")}
+                | {"pinned_reason": pin["reason"] if pin else None, "pinned_by": pin["who"] if pin else None}
                 | {"reasons_for": " | ".join(r["text"] for r in reasons_for),
                    "reasons_against": " | ".join(r["text"] for r in reasons_against)})
 
 
+def _split_text(name: str, figures: dict | None) -> str:
+    if not figures or figures.get("auc") is None:
+        return "not measured (too few outcomes)"
+    text = f"{figures['holdout']:,} leads: AUC {figures['auc']}, Brier {figures['brier']}"
+    if figures.get("top_decile_rate") is not None:
+        text += f", top 10 % convert at {figures['top_decile_rate']} % (base {figures['base_rate']} %)"
+    return text
+
+
 def render_model(m: dict) -> None:
-    metrics = m["metrics"] or {}
-    counts = m["counts"] or {}
-    window = m["window"] or {}
-    held = (f"{metrics['holdout']:,} leads: AUC {metrics['auc']}, Brier {metrics['brier']}, "
-            f"accuracy {metrics['accuracy'] * 100:.1f} %, top 10 % convert at {metrics['top_decile_rate']} % "
-            f"(base {metrics['base_rate']} %)") if metrics else "not measured (too few outcomes)"
+    counts, window = m["counts"] or {}, m["window"] or {}
+    backtest, random_split = m.get("backtest") or {}, m.get("random_split") or {}
     readiness = m["readiness"] or {}
+    by_time = backtest.get("method") == "time"
     fields = [
         ("model", f"#{m['id']} {m['kind_name']}" + ("" if m["active"] else " (not active)")),
-        ("trained", m["created_at"]),
+        ("trained", m.get("trained_at") or m["created_at"]),
         ("outcomes", f"{counts.get('closed', 0):,} closed leads: {counts.get('converted', 0):,} converted, "
                      f"{counts.get('disqualified', 0):,} disqualified; model fit on {counts.get('trained_on', 0):,}"),
         ("leads created", f"{(window.get('from') or '')[:10]} to {(window.get('to') or '')[:10]}"),
-        ("hold-out (20 %)", held),
+        ("backtest by time", _split_text("time", backtest) + f" ({backtest.get('note')})" if by_time
+         else f"none: {backtest.get('note') or 'no outcome dates'}"),
+        ("random split (20 %)", _split_text("random", random_split)),
         ("readiness", f"{readiness.get('verdict')}: {readiness.get('why')}"),
+        ("current", "stale: " + "; ".join(m["stale_reasons"]) + " (retrain: `leadcli score train --if-stale`)"
+         if m.get("stale") else "yes" if "stale" in m else None),
         ("fields used", ", ".join(f["field"] for f in m["features"])),
+        ("excluded", ", ".join(m.get("excluded") or [])),
         ("probable leaks", "; ".join(f"{x['field']} ({x['value']}: {x['rate']:g} % of {x['closed']:,} converted)"
                                      for x in m["leaks"]) + (" — retrain with --exclude FIELD" if m["leaks"] else "")),
     ]
     pct = [Column("share", header="influence %", justify="right", fmt=lambda v: f"{v:.1f}")]
     output.card(m, title=f"Scoring model #{m['id']}", fields=fields, sections=[
         Section("Most influential fields", m["influence"][:10], [Column("field"), *pct]),
-        Section("Calibration on the hold-out (predicted vs converted %)", metrics.get("calibration") or []),
         Section("Fields not used", m["skipped"]),
     ], flat={"id": m["id"], "kind": m["kind"], "active": m["active"], "created_at": m["created_at"],
+             "trained_at": m.get("trained_at"), "outcomes": m.get("outcomes"),
              "closed": counts.get("closed"), "converted": counts.get("converted"),
-             "disqualified": counts.get("disqualified"), "auc": metrics.get("auc"), "brier": metrics.get("brier"),
-             "verdict": readiness.get("verdict"), "fields": ";".join(f["field"] for f in m["features"]),
-             "leaks": ";".join(x["field"] for x in m["leaks"])})
+             "disqualified": counts.get("disqualified"), "auc": (m.get("metrics") or {}).get("auc"),
+             "brier": (m.get("metrics") or {}).get("brier"), "backtest": backtest.get("method"),
+             "holdout_since": backtest.get("holdout_since"), "random_auc": random_split.get("auc"),
+             "random_brier": random_split.get("brier"), "verdict": readiness.get("verdict"),
+             "stale": m.get("stale"), "stale_reasons": "; ".join(m.get("stale_reasons") or []),
+             "fields": ";".join(f["field"] for f in m["features"]), "leaks": ";".join(x["field"] for x in m["leaks"])})
+    if output.current_format() == "table":
+        calibration_chart(backtest)
+
+
+def calibration_chart(backtest: dict) -> None:
+    """Predicted against observed conversion per decile of the backtest's hold-out: bars of observed %."""
+    rows = [{"decile": r.get("decile", i + 1), "predicted": r["predicted"], "observed": r["observed"], "n": r["n"]}
+            for i, r in enumerate(backtest.get("calibration") or [])]
+    split = "time" if backtest.get("method") == "time" else "random"
+    output.bars(rows, [Column("decile", justify="right"),
+                       Column("predicted", header="predicted %", justify="right", fmt=lambda v: f"{v:.1f}"),
+                       Column("observed", header="converted %", justify="right", fmt=lambda v: f"{v:.1f}"),
+                       Column("n", header="leads", justify="right")],
+                value_key="observed", scale_max=100, empty="no hold-out to calibrate on",
+                title=f"Calibration on the {split}-split hold-out: predicted vs converted, per decile of score")
 
 
 def render_file_scores(result: Any, output_path: str | None) -> None:

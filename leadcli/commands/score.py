@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from leadcli.commands import _score_more as more
+from leadcli.commands import _score_pin as pins
 
 app = typer.Typer(help="Predictive lead scoring: train on converted and disqualified leads, score the open ones "
                        "0-100 with grades A-D, and explain each score.", no_args_is_help=True)
@@ -23,24 +24,36 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 @app.command("train")
-def train(fields: FieldsOpt = None, exclude: ExcludeOpt = None) -> None:
+def train(
+    fields: FieldsOpt = None, exclude: ExcludeOpt = None,
+    holdout_since: Annotated[str | None, typer.Option(
+        "--holdout-since", metavar="DATE", help="Backtest on the leads closed since DATE (default: the newest "
+                                                "20 % by outcome date).")] = None,
+    if_stale: Annotated[bool, typer.Option("--if-stale", help="Retrain only when the active model is stale "
+                                                              "(for cron).")] = False,
+) -> None:
     """Train a scoring model on converted (positive) and disqualified (negative) leads.
 
-    Fields are chosen automatically (never ids, e-mails, phones, names or free text); the model,
-    its hold-out metrics and a readiness verdict are stored in the database as JSON.
+    Fields are chosen automatically (never ids, e-mails, phones, names or free text); the model is
+    backtested on the most recently closed leads (and on a random split), and stored as JSON.
 
     \b
     Example:
       leadcli score train
       leadcli score train --exclude Tags --exclude "Lead Quality"
-      leadcli score train --fields source,Industry,Employees
+      leadcli score train --holdout-since 2025-01-01
+      leadcli score train --if-stale && leadcli score run --all
     """
     from leadcli import scoring, scoring_train
     from leadcli.commands._context import current_store
     from leadcli.commands._score_render import render_trained
 
+    since = more.parse_since(holdout_since)
     with current_store().session(write=True) as s:
-        result = scoring_train.train(s, fields=_split([fields] if fields else None), exclude=_split(exclude))
+        if if_stale and not more.needs_training(s):
+            return
+        result = scoring_train.train(s, fields=_split([fields] if fields else None), exclude=_split(exclude),
+                                     holdout_since=since)
         model = scoring.get_model(s, result.model_id)
         open_leads = scoring.count_open(s)
     render_trained(scoring.model_summary(model), result.warnings, open_leads)
@@ -58,7 +71,7 @@ def run(
       leadcli score run --all
       leadcli score run 12 15
     """
-    from leadcli import output, scoring
+    from leadcli import scoring
     from leadcli.commands._context import current_store
     from leadcli.commands._score_render import render_run
     from leadcli.errors import UsageError
@@ -68,11 +81,11 @@ def run(
     missing: list[int] = []
     with current_store().session(write=True) as s:
         model = scoring.require_model(s)
+        scoring.require_trusted(model)
         result = scoring.score_leads(s, model, ids=ids if ids else None, keep_rows=bool(ids))
         if result.skipped:
             closed, missing = scoring.closed_and_missing(s, result.skipped)
-            if closed:
-                output.warn(f"not scored (closed: only open leads get scores): {', '.join(map(str, closed))}")
+            more.warn_skipped(s, closed)
     render_run(result, by_id=bool(ids))
     if missing:
         from leadcli.errors import NotFound
@@ -97,36 +110,12 @@ def explain(lead_id: Annotated[int, typer.Argument(help="The lead's id.", show_d
 
     with current_store().session() as s:
         record = scoring.explain_lead(s, leads.get_lead(s, lead_id))
+        more.warn_stale(s)
     render_explanation(record)
 
 
-@app.command("model")
-def model(
-    model_id: Annotated[int | None, typer.Argument(help="An older model's id (default: the active one).",
-                                                      show_default=False)] = None,
-    list_: Annotated[bool, typer.Option("--list", help="List every stored model instead.")] = False,
-) -> None:
-    """Show the active model: data used, hold-out metrics, influential fields, readiness and leaks.
-
-    \b
-    Example:
-      leadcli score model
-      leadcli score model --list
-      leadcli --format json score model 3
-    """
-    from leadcli import output, scoring
-    from leadcli.commands._context import current_store
-    from leadcli.commands._score_render import render_model
-
-    with current_store().session() as s:
-        if list_:
-            output.rows(scoring.list_models(s), empty="no models yet: `leadcli score train`")
-            return
-        active = scoring.active_model(s)
-        chosen = scoring.get_model(s, model_id) if model_id is not None else scoring.require_model(s)
-        summary = scoring.model_summary(chosen, active=active is not None and active.id == chosen.id)
-    render_model(summary)
-
-
+app.command("model")(more.model)
 app.command("grades")(more.grades)
 app.command("file")(more.file)
+app.command("set")(pins.set_score)
+app.command("unset")(pins.unset_score)

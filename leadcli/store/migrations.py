@@ -295,6 +295,18 @@ M009_VIEWS_ROUTING = [
     "CREATE INDEX ix_owner_change_lead ON owner_change (lead_id, at)",
 ]
 
+# Scores a salesperson pinned by hand (`score set`): kept apart from the model's scores so training
+# and `score run` can leave them alone, with the reason and who set it.
+M010_SCORE_PINS = [
+    """CREATE TABLE score_pin (
+        lead_id INTEGER PRIMARY KEY REFERENCES lead (id) ON DELETE CASCADE,
+        score INTEGER NOT NULL CHECK (score >= 0 AND score <= 100),
+        reason TEXT NOT NULL,
+        who TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
+]
+
 
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
@@ -307,6 +319,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (7, "m007_caseless_indexes", M007_CASELESS_INDEXES),
     (8, "m008_activities", M008_ACTIVITIES),
     (9, "m009_views_routing", M009_VIEWS_ROUTING),
+    (10, "m010_score_pins", M010_SCORE_PINS),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -32,6 +32,7 @@ from leadcli.scoring_model import (
     norm_category,
     probability,
     score_from_logit,
+    score_shares,
     to_number,
 )
 from leadcli.store import now_iso
@@ -213,7 +214,7 @@ def grade_for(score: int, bands: dict[str, int]) -> str:
 
 def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: int | None = None) -> dict:
     """Change the bands (the lowest score of grades A, B and C) and re-grade every scored lead."""
-    from sqlalchemy import insert, select, update
+    from sqlalchemy import update
 
     from leadcli.models import Lead
 
@@ -225,12 +226,7 @@ def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: i
         raise InvalidValue("grades", f"bands must satisfy 100 >= A > B > C >= 1 (got A={bands['A']}, "
                            f"B={bands['B']}, C={bands['C']})",
                            hint="e.g. leadcli score grades --a 75 --b 50 --c 25", exit_code=2)
-    st = _tables().setting
-    conn = s.connection()
-    if conn.execute(select(st.c.key).where(st.c.key == BANDS_KEY)).first() is None:
-        conn.execute(insert(st).values(key=BANDS_KEY, value=json.dumps(bands)))
-    else:
-        conn.execute(update(st).where(st.c.key == BANDS_KEY).values(value=json.dumps(bands)))
+    put_setting(s, BANDS_KEY, json.dumps(bands))
     t = Lead.metadata.tables["lead"]
     cur = s.connection().execute(update(t).where(t.c.score.is_not(None)).values(grade=grade_expr(t.c.score, bands)))
     expire_loaded(s, None)
@@ -262,16 +258,18 @@ def trend_for(previous: int | None, score: int) -> str:
 # ---------------------------------------------------------------- scoring leads in the database
 
 
-def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True) -> tuple[list, list, dict]:
+def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True,
+                 stored: list | None = None) -> tuple[list, list, dict]:
     """(ids, current scores, feature columns) of the leads matching the `where` clauses, set-based
-    (in id order unless `ordered` is False)."""
+    (in id order unless `ordered` is False); `stored` gets each lead's (grade, trend) when given."""
     from sqlalchemy import select as sql_select
 
     from leadcli.models import Lead
 
     t = Lead.metadata.tables["lead"]
     cols, wants_fields = model.columns_needed()
-    select = ["id", "score"] + cols + (["fields"] if wants_fields else [])
+    select = ["id", "score"] + cols + (["fields"] if wants_fields else []) + (["grade", "trend"] if stored is not None
+                                                                               else [])
     # `fields` is read as the stored JSON text: parse_fields reads it leniently, row by row.
     columns_sql = [t.c[c] if c != "fields" else _json_text(t.c.fields) for c in select]
     from leadcli.store.sqlite_fast import FastSQL
@@ -280,6 +278,8 @@ def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True) ->
     rows = FastSQL(s).fetchall(stmt.order_by(t.c.id) if ordered else stmt)
     ids = [r[0] for r in rows]
     previous = [r[1] for r in rows]
+    if stored is not None:
+        stored.extend((r[-2], r[-1]) for r in rows)
     position = {name: i for i, name in enumerate(select)}
     columns: dict[str, list] = {}
     parsed: list[dict] = []
@@ -342,40 +342,42 @@ class RunResult:
     skipped: list[int] = field(default_factory=list)  # closed leads among the ids asked for
     rows: list[dict] = field(default_factory=list)  # per lead, when ids were given
     grades: dict[str, int] = field(default_factory=dict)
+    shares: list[float] | None = None  # after a full run: the share of scores in each tenth of 0-100
 
 
 def score_leads(s: Session, model: Model, *, ids: Sequence[int] | None = None,
                 id_range: tuple[int, int] | None = None, keep_rows: bool = False,
-                changed_only: bool = False) -> RunResult:
+                changed_only: bool = True) -> RunResult:
     """Score open leads (all of them, the ids given, or an id range) and write score, grade, trend and history.
 
-    `changed_only` leaves alone the leads whose score comes out as it was (their trend keeps saying
-    how the last real change went).
+    A lead whose score and grade come out as they were is left alone: its trend keeps saying how
+    the last real change went, so running twice in a row changes nothing the second time.
+    (`changed_only` is kept for callers that passed it; every run works this way.)
     """
     result = RunResult(model_id=model.id or 0)
+    stored: list = []
     if ids is not None:
         wanted = list(dict.fromkeys(ids))
-        lead_ids, previous, columns = _read_ids(s, model, wanted)
+        lead_ids, previous, columns = _read_ids(s, model, wanted, stored)
         scored = set(lead_ids)
         result.skipped = [i for i in wanted if i not in scored]
     else:
-        lead_ids, previous, columns = _read_open(s, model, id_range)
+        lead_ids, previous, columns = _read_open(s, model, id_range, stored)
     n = len(lead_ids)
     if n == 0:
         return result
     scores = model.scores(columns, n)
-    if changed_only:
-        keep = [i for i, (p, x) in enumerate(zip(previous, scores, strict=False)) if p != x]
-        if len(keep) < n:
-            lead_ids, previous, scores = ([v[i] for i in keep] for v in (lead_ids, previous, scores))
-            n = len(keep)
-            if n == 0:
-                return result
     bands = grade_bands(s, model)
     a, b, c = bands["A"], bands["B"], bands["C"]
     grades = ["A" if x >= a else "B" if x >= b else "C" if x >= c else "D" for x in scores]  # grade_for, inlined
-    trends = [trend_for(p, x) for p, x in zip(previous, scores, strict=False)]
-    _write_scores(s, model, lead_ids, previous, scores, grades, trends)
+    trends = [trend_for(p, x) if p != x or st[1] is None else st[1]
+              for p, x, st in zip(previous, scores, stored, strict=False)]
+    keep = [i for i in range(n) if previous[i] != scores[i] or stored[i][0] != grades[i]]
+    if keep:
+        picked = [[v[i] for i in keep] for v in (lead_ids, previous, scores, grades, trends)]
+        _write_scores(s, model, *picked)
+    if ids is None and id_range is None:
+        result.shares = score_shares(scores)
     result.scored = n
     for g in grades:
         result.grades[g] = result.grades.get(g, 0) + 1
@@ -385,22 +387,34 @@ def score_leads(s: Session, model: Model, *, ids: Sequence[int] | None = None,
     return result
 
 
+def put_setting(s: Session, key: str, value: str) -> None:
+    from sqlalchemy import insert, select, update
+
+    st = _tables().setting
+    conn = s.connection()
+    if conn.execute(select(st.c.key).where(st.c.key == key)).first() is None:
+        conn.execute(insert(st).values(key=key, value=value))
+    else:
+        conn.execute(update(st).where(st.c.key == key).values(value=value))
+
+
 def _open_clause() -> Any:
     from leadcli.models import Lead
 
     return Lead.metadata.tables["lead"].c.status.in_(OPEN)
 
 
-def _read_open(s: Session, model: Model, id_range: tuple[int, int] | None) -> tuple[list, list, dict]:
+def _read_open(s: Session, model: Model, id_range: tuple[int, int] | None, stored: list
+               ) -> tuple[list, list, dict]:
     from leadcli.models import Lead
 
     where = [_open_clause(), not_pinned(Lead.metadata.tables["lead"].c.id)]
     if id_range is not None:
         where.append(Lead.metadata.tables["lead"].c.id.between(*id_range))
-    return read_columns(s, model, *where, ordered=False)
+    return read_columns(s, model, *where, ordered=False, stored=stored)
 
 
-def _read_ids(s: Session, model: Model, wanted: list[int]) -> tuple[list, list, dict]:
+def _read_ids(s: Session, model: Model, wanted: list[int], stored: list) -> tuple[list, list, dict]:
     """The open leads among `wanted`, read in chunks that stay under any driver's limit of parameters."""
     from leadcli.models import Lead
 
@@ -410,7 +424,8 @@ def _read_ids(s: Session, model: Model, wanted: list[int]) -> tuple[list, list, 
     for start in range(0, len(wanted), 900):
         chunk = wanted[start:start + 900]
         t = Lead.metadata.tables["lead"]
-        i, p, c = read_columns(s, model, _open_clause(), not_pinned(t.c.id), t.c.id.in_(chunk), ordered=False)
+        i, p, c = read_columns(s, model, _open_clause(), not_pinned(t.c.id), t.c.id.in_(chunk), ordered=False,
+                               stored=stored)
         lead_ids += i
         previous += p
         for k, v in c.items():

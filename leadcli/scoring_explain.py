@@ -30,7 +30,7 @@ def evidence(f: Feature, raw: Any, overall: float) -> tuple[str, str]:
         n, converted = stats or (0, 0)
         if not n:
             return ""
-        return f"{_pct(converted / n)} of {n:,} closed {group} converted ({_pct(overall)} overall)"
+        return f"{converted:,} of {n:,} {group} converted: {_pct(converted / n)} vs {_pct(overall)} overall"
 
     if not f.is_number:
         key = norm_category(raw)

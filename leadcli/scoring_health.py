@@ -8,11 +8,12 @@ Cheap enough for `list` to ask: two aggregate queries. Takes a session, never pr
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from leadcli import when
-from leadcli.scoring_model import Model
+from leadcli.scoring_model import Model, psi
+
+__all__ = ["psi", "staleness", "active_staleness"]
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -21,15 +22,6 @@ MAX_AGE_DAYS = 30
 NEW_OUTCOMES_SHARE = 0.2
 PSI_LIMIT = 0.2
 MIN_LIVE = 100  # fewer scored open leads than this say nothing about drift
-
-
-def psi(expected: list[float], actual: list[float], eps: float = 1e-4) -> float:
-    """Population stability index between two distributions over the same bins (shares summing to 1)."""
-    total = 0.0
-    for e, a in zip(expected, actual, strict=False):
-        e, a = max(e, eps), max(a, eps)
-        total += (a - e) * math.log(a / e)
-    return total
 
 
 def _closed_now(s: Session) -> int:
@@ -61,8 +53,12 @@ def _live_histogram(s: Session) -> tuple[list[float], int]:
     return [c / max(1, n) for c in counts], n
 
 
-def staleness(s: Session, model: Model, now: Any = None) -> dict:
-    """{"stale": bool, "stale_reasons": [...], "age_days", "new_outcomes", "psi"} for `model`."""
+def staleness(s: Session, model: Model, now: Any = None, live: bool = True) -> dict:
+    """{"stale": bool, "stale_reasons": [...], "age_days", "new_outcomes", "psi"} for `model`.
+
+    `live` measures the drift on the scores now stored; otherwise the figure the last `score run
+    --all` recorded is read (cheap enough for `list`).
+    """
     reasons: list[str] = []
     at = when.parse_iso(model.trained_at) if model.trained_at else None
     age = when.days_between(model.trained_at, now or when.now()) if at else None
@@ -73,17 +69,53 @@ def staleness(s: Session, model: Model, now: Any = None) -> dict:
     if learnt and new > NEW_OUTCOMES_SHARE * learnt:
         reasons.append(f"{new:,} leads closed since training: over {NEW_OUTCOMES_SHARE:.0%} of the {learnt:,} "
                        "it learnt from")
-    drift = None
-    reference = model.payload.get("reference")
-    if isinstance(reference, list) and len(reference) == 10:
-        live, n = _live_histogram(s)
-        if n >= MIN_LIVE:
-            drift = round(psi(reference, live), 3)
-            if drift > PSI_LIMIT:
-                reasons.append(f"the scores of open leads have shifted from the training leads' "
-                               f"(population stability index {drift:.2f} > {PSI_LIMIT})")
+    drift = _drift(s, model, live)
+    if drift is not None and drift > PSI_LIMIT:
+        reasons.append(f"the scores of open leads have shifted from the training leads' "
+                       f"(population stability index {drift:.2f} > {PSI_LIMIT})")
     return {"stale": bool(reasons), "stale_reasons": reasons, "age_days": None if age is None else round(age, 1),
             "new_outcomes": new, "psi": drift}
+
+
+def _drift(s: Session, model: Model, live: bool) -> float | None:
+    reference = model.payload.get("reference")
+    if not (isinstance(reference, list) and len(reference) == 10):
+        return None
+    if not live:
+        recorded = recorded_drift(s)
+        return recorded["psi"] if recorded and recorded.get("model") == model.id else None
+    live_shares, n = _live_histogram(s)
+    return round(psi(reference, live_shares), 3) if n >= MIN_LIVE else None
+
+
+DRIFT_KEY = "score.drift"
+
+
+def record_drift(s: Session, model: Model, shares: list[float] | None, n: int) -> None:
+    """After a full `score run`: how far the open leads' scores drifted from the training leads' (PSI),
+    kept for `list` and `score explain`, which must not read every score to warn."""
+    import json
+
+    from leadcli import scoring
+
+    reference = model.payload.get("reference")
+    value = None
+    if shares is not None and isinstance(reference, list) and len(reference) == 10 and n >= MIN_LIVE:
+        value = round(psi(reference, shares), 3)
+    scoring.put_setting(s, DRIFT_KEY, json.dumps({"model": model.id, "psi": value, "n": n}))
+
+
+def recorded_drift(s: Session) -> dict | None:
+    import json
+
+    from sqlalchemy import column, select, table
+
+    t = table("setting", column("key"), column("value"))
+    value = s.connection().execute(select(t.c.value).where(t.c.key == DRIFT_KEY)).scalar()
+    try:
+        return json.loads(value) if value else None
+    except ValueError:
+        return None
 
 
 def active_staleness(s: Session) -> dict | None:
@@ -95,4 +127,4 @@ def active_staleness(s: Session) -> dict | None:
         model = scoring.active_model(s)
     except LeadcliError:
         return None
-    return None if model is None else staleness(s, model)
+    return None if model is None else staleness(s, model, live=False)

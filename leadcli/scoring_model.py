@@ -84,6 +84,23 @@ def probability(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
+def psi(expected: Sequence[float], actual: Sequence[float], eps: float = 1e-4) -> float:
+    """Population stability index between two distributions over the same bins (shares summing to 1)."""
+    total = 0.0
+    for e, a in zip(expected, actual, strict=False):
+        e, a = max(e, eps), max(a, eps)
+        total += (a - e) * math.log(a / e)
+    return total
+
+
+def score_shares(scores: Sequence[int]) -> list[float]:
+    """The share of scores in each tenth of 0-100 (90-100 together): what `psi` compares."""
+    counts = [0] * 10
+    for x in scores:
+        counts[min(9, max(0, int(x) // 10))] += 1
+    return [c / max(1, len(scores)) for c in counts]
+
+
 # ---------------------------------------------------------------- the model
 
 

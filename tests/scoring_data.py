@@ -60,3 +60,43 @@ def load(leads: list[dict]) -> None:
 
     with store.session(write=True) as s:
         insert(s, leads)
+
+
+def make_drifting(n: int, seed: int = 7, start: str = "2024-01-01") -> list[dict]:
+    """Closed leads over a year whose world drifts: referrals grow from 5 % to 45 % of leads, and the
+    industries that used to convert stop doing so. Each lead has an outcome date (`closed_at`)."""
+    import datetime as dt
+
+    rng = random.Random(seed)
+    day0 = dt.date.fromisoformat(start)
+    out = []
+    for i in range(n):
+        t = i / max(1, n - 1)
+        source = "referral" if rng.random() < 0.05 + 0.4 * t else rng.choice(["web", "ads", "event", "cold call"])
+        industry = rng.choice(list(INDUSTRIES))
+        newsletter = "Yes" if rng.random() < 0.4 else "No"
+        z = -0.5 + SOURCES[source] + 2.4 * (1 - 2 * t) * INDUSTRIES[industry] + (0.4 if newsletter == "Yes" else 0)
+        converted = rng.random() < 1 / (1 + math.exp(-z))
+        closed = (day0 + dt.timedelta(days=int(365 * t))).isoformat() + "T12:00:00Z"
+        out.append({"name": f"Drift {i}", "email": f"drift{seed}x{i}@example.com", "phone": f"+1666{seed:02d}{i:05d}",
+                    "source": source, "status": "converted" if converted else "disqualified",
+                    "fields": {"Industry": industry, "Newsletter": newsletter}, "converted": converted,
+                    "closed_at": closed})
+    return out
+
+
+def load_dated(leads: list[dict]) -> None:
+    """Closed leads with their outcome dates: converted_at, or the status change to disqualified."""
+    from leadcli import store
+
+    with store.session(write=True) as s:
+        raw = store.raw_connection(s)
+        for d in leads:
+            cur = raw.execute(
+                "INSERT INTO lead (name, email, email_key, phone, phone_key, source, status, fields, created_at, "
+                "updated_at, converted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (d["name"], d["email"], d["email"], d["phone"], d["phone"], d["source"], d["status"],
+                 json.dumps(d["fields"]), d["closed_at"], d["closed_at"],
+                 d["closed_at"] if d["status"] == "converted" else None))
+            raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) VALUES (?,?,?,?,?)",
+                        (cur.lastrowid, "new", d["status"], d["closed_at"], "test"))

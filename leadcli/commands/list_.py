@@ -53,6 +53,7 @@ def list_leads(
     """
     from leadcli import leads, output
     from leadcli.commands._context import current_store
+    from leadcli.commands._score_more import warn_stale
 
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
     # A table on a terminal is for reading: the first screenfuls, and how many there are in all.
@@ -64,6 +65,7 @@ def list_leads(
         if paged and len(records) > TERMINAL_LIMIT:
             records = records[:TERMINAL_LIMIT]
             total = leads.count_leads(s, flt)
+        warn_stale(s)
     render(records, total)
 
 

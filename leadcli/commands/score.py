@@ -71,7 +71,7 @@ def run(
       leadcli score run --all
       leadcli score run 12 15
     """
-    from leadcli import scoring
+    from leadcli import scoring, scoring_health
     from leadcli.commands._context import current_store
     from leadcli.commands._score_render import render_run
     from leadcli.errors import UsageError
@@ -83,6 +83,8 @@ def run(
         model = scoring.require_model(s)
         scoring.require_trusted(model)
         result = scoring.score_leads(s, model, ids=ids if ids else None, keep_rows=bool(ids))
+        if all_:
+            scoring_health.record_drift(s, model, result.shares, result.scored)
         if result.skipped:
             closed, missing = scoring.closed_and_missing(s, result.skipped)
             more.warn_skipped(s, closed)

@@ -29,6 +29,7 @@ import _score_data  # noqa: E402
 from _common import LEADCLI, ROOT  # noqa: E402
 
 XED = ROOT.parent / "shared" / "data" / "x-education-leads" / "Leads.csv.gz"
+ENGAGEMENT_NUMBERS = ["TotalVisits", "Total Time Spent on Website", "Page Views Per Visit"]
 LEAKY = ["Tags", "Lead Quality", "Lead Profile", "Asymmetrique*", "How did you hear*", "Last Activity",
          "Last Notable Activity"]
 
@@ -65,14 +66,21 @@ def x_education(work: Path) -> None:
     leadcli(db, "import", str(XED), "--map", "Converted=status", "--status-map", "0=disqualified",
             "--status-map", "1=converted")
     print("\n### X Education (9,240 real leads; stratified 20 % hold-out, seed 42)\n")
-    print("| fields | model | hold-out AUC | Brier | accuracy | verdict | leaks flagged |")
-    print("|---|---|---:|---:|---:|---|---|")
+    print("| fields | model | hold-out AUC | Brier | verdict | backtest | leaks flagged |")
+    print("|---|---|---:|---:|---|---|---|")
+    strict = [a for f in LEAKY for a in ("--exclude", f)]
+    no_engagement = strict + [a for f in ENGAGEMENT_NUMBERS for a in ("--exclude", f)]
+    with_last_activity = [a for f in LEAKY if f != "Last Activity" for a in ("--exclude", f)]
     for label, args in (("every column except the ids", []),
-                        ("leaky columns excluded", [a for f in LEAKY for a in ("--exclude", f)])):
+                        ("leaky columns excluded (strict)", strict),
+                        ("strict, without the engagement numbers (visits, time on site, pages per visit)",
+                         no_engagement),
+                        ("strict, plus Last Activity as engagement", with_last_activity)):
         m = json.loads(leadcli(db, "score", "train", *args))
-        met = m["metrics"]
-        print(f"| {label} | {m['kind']} | {met['auc']:.4f} | {met['brier']:.4f} | {met['accuracy']:.3f} "
-              f"| {m['readiness']['verdict']} | {', '.join(x['field'] for x in m['leaks']) or 'none'} |")
+        met = m["random_split"]
+        print(f"| {label} | {m['kind']} | {met['auc']:.4f} | {met['brier']:.4f} "
+              f"| {m['readiness']['verdict']} | {m['backtest']['method']} "
+              f"| {', '.join(x['field'] for x in m['leaks']) or 'none'} |")
 
 
 def synthetic(work: Path, n: int) -> None:
@@ -94,7 +102,7 @@ def synthetic(work: Path, n: int) -> None:
     print(f"| true generating probabilities | {truth:.4f} |")
     print(f"| leadcli integer scores (`score run --all`) | {got:.4f} |")
     print(f"| difference (target ≤ 0.01) | {truth - got:+.4f} |")
-    print(f"\nmodel: {m['kind']}, hold-out AUC {m['metrics']['auc']}, fields used: "
+    print(f"\nmodel: {m['kind']}, hold-out AUC {m['random_split']['auc']}, fields used: "
           f"{', '.join(f['field'] for f in m['features'])}; not used: "
           f"{', '.join(s['field'] + ' (' + s['why'] + ')' for s in m['skipped'])}")
 

@@ -23,10 +23,15 @@ from leadcli.scoring_model import (
     KINDS,
     LEAD_COLUMNS,
     MISSING_TOKENS,
+    ODDS_STEP,
     SMALL_BATCH,
     THRESHOLDS,
+    TREND_STEP,
     Feature,
     Model,
+    band_rows,
+    base_rate_bands,
+    grade_for,
     model_from_payload,
     model_summary,
     norm_category,
@@ -34,6 +39,7 @@ from leadcli.scoring_model import (
     score_from_logit,
     score_shares,
     to_number,
+    trend_for,
 )
 from leadcli.store import now_iso
 
@@ -42,14 +48,13 @@ if TYPE_CHECKING:
 
 OPEN = ("new", "contacted", "qualified")
 DEFAULT_BANDS = {"A": 75, "B": 50, "C": 25}  # before any model: no base rate to follow
-ODDS_STEP = 2.5
 BANDS_KEY = "score.grade_bands"
-TREND_STEP = 5  # points a score must move, past which it is improving / declining
 
 __all__ = [  # the model's names stay reachable from here, where callers have always found them
     "FORMAT", "KINDS", "LEAD_COLUMNS", "MISSING_TOKENS", "SMALL_BATCH", "THRESHOLDS", "BadModel", "Feature",
     "Model", "NoModel", "model_from_payload", "norm_category", "probability", "score_from_logit", "to_number",
     "Explanation", "evidence", "explain", "KIND_NAMES", "model_summary",
+    "ODDS_STEP", "TREND_STEP", "band_rows", "base_rate_bands", "grade_for", "trend_for",
 ]
 
 
@@ -181,37 +186,6 @@ def grade_bands(s: Session, model: Model | None = None) -> dict[str, int]:
     return dict(DEFAULT_BANDS)
 
 
-def base_rate_bands(rate: float) -> dict[str, int]:
-    """Bands by how a lead's chance compares with the average lead's (the base rate), in odds.
-
-    A: at least ODDS_STEP times the odds of an average lead; B: at least its odds; C: at least
-    1/ODDS_STEP of them; D below. With a 38 % base rate that is A 61+, B 38+, C 20+; with 5 %,
-    A 12+, B 5+, C 2+: the grades mean "better or worse than usual here" whatever the base rate.
-    """
-    rate = min(max(rate, 0.001), 0.999)
-    odds = rate / (1 - rate)
-
-    def score(o: float) -> int:
-        return round(100 * o / (1 + o))
-
-    c = max(1, score(odds / ODDS_STEP))
-    b = max(c + 1, score(odds))
-    a = max(b + 1, score(odds * ODDS_STEP))
-    if a > 100:
-        a, b, c = 100, min(b, 99), min(c, 98)
-    return {"A": a, "B": b, "C": c}
-
-
-def grade_for(score: int, bands: dict[str, int]) -> str:
-    if score >= bands["A"]:
-        return "A"
-    if score >= bands["B"]:
-        return "B"
-    if score >= bands["C"]:
-        return "C"
-    return "D"
-
-
 def set_grade_bands(s: Session, a: int | None = None, b: int | None = None, c: int | None = None) -> dict:
     """Change the bands (the lowest score of grades A, B and C) and re-grade every scored lead."""
     from sqlalchemy import update
@@ -238,21 +212,6 @@ def grade_expr(score: Any, bands: dict[str, int]) -> Any:
     from sqlalchemy import case
 
     return case((score >= bands["A"], "A"), (score >= bands["B"], "B"), (score >= bands["C"], "C"), else_="D")
-
-
-def band_rows(bands: dict[str, int]) -> list[dict]:
-    return [{"grade": "A", "from": bands["A"], "to": 100}, {"grade": "B", "from": bands["B"], "to": bands["A"] - 1},
-            {"grade": "C", "from": bands["C"], "to": bands["B"] - 1}, {"grade": "D", "from": 0, "to": bands["C"] - 1}]
-
-
-def trend_for(previous: int | None, score: int) -> str:
-    if previous is None:
-        return "not enough info"
-    if score - previous > TREND_STEP:
-        return "improving"
-    if previous - score > TREND_STEP:
-        return "declining"
-    return "steady"
 
 
 # ---------------------------------------------------------------- scoring leads in the database
@@ -293,9 +252,22 @@ def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True,
             at = position[column]
             values = [r[at] for r in rows]
             columns[f.name] = [None if v is None else v / 100 for v in values] if how == "cents" else values
-        else:
+        elif kind == "field":
             columns[f.name] = [d.get(key) for d in parsed]
+    if model.activity_keys():
+        engaged = engagement_now(s, ids)
+        for f in model.features:
+            if f.source[0] == "activity":
+                columns[f.name] = [engaged[i].get(f.source[1]) for i in ids]
     return ids, previous, columns
+
+
+def engagement_now(s: Session, ids: Sequence[int]) -> dict[int, dict]:
+    """The engagement features of open leads: their activities up to now."""
+    from leadcli import engagement, when
+
+    now = when.now_iso()
+    return engagement.features(s, dict.fromkeys(ids, now))
 
 
 def _json_text(column: Any) -> Any:
@@ -330,9 +302,20 @@ def lead_values(model: Model, lead: Any) -> dict[str, Any]:
             column, how = LEAD_COLUMNS[key]
             value = get(column)
             out[f.name] = None if value is None else (value / 100 if how == "cents" else value)
-        else:
+        elif kind == "field":
             out[f.name] = fields.get(key)
+        else:  # activities: read with the session (`values_of`)
+            out[f.name] = None
     return out
+
+
+def values_of(s: Session, model: Model, lead: Any) -> dict[str, Any]:
+    """A stored lead's feature values, its activities included."""
+    values = lead_values(model, lead)
+    if model.activity_keys():
+        engaged = engagement_now(s, [lead.id])[lead.id]
+        values |= {f.name: engaged.get(f.source[1]) for f in model.features if f.source[0] == "activity"}
+    return values
 
 
 @dataclass
@@ -512,7 +495,7 @@ def closed_and_missing(s: Session, skipped: Sequence[int]) -> tuple[list[int], l
 def explain_lead(s: Session, lead: Any) -> dict:
     """`score explain`: a lead's live score, grade, chance and reasons, with its stored score, pin and history."""
     model = require_model(s)
-    ex = explain(model, lead_values(model, lead))
+    ex = explain(model, values_of(s, model, lead))
     pin = get_pin(s, lead.id)
     score = pin["score"] if pin else ex.score if model.trusted else None
     return {"id": lead.id, "name": lead.display_name, "status": lead.status, "score": score,
@@ -577,5 +560,5 @@ def score_reasons(s: Session, lead: Any) -> dict | None:
     model = active_model(s)
     if model is None:
         return None
-    ex = explain(model, lead_values(model, lead), top=3)
+    ex = explain(model, values_of(s, model, lead), top=3)
     return {"model": model.id, "for": ex.reasons_for, "against": ex.reasons_against}

@@ -101,6 +101,58 @@ def score_shares(scores: Sequence[int]) -> list[float]:
     return [c / max(1, len(scores)) for c in counts]
 
 
+# ---------------------------------------------------------------- grades and trends
+
+ODDS_STEP = 2.5
+TREND_STEP = 5  # points a score must move, past which it is improving / declining
+
+
+def base_rate_bands(rate: float) -> dict[str, int]:
+    """Bands by how a lead's chance compares with the average lead's (the base rate), in odds.
+
+    A: at least ODDS_STEP times the odds of an average lead; B: at least its odds; C: at least
+    1/ODDS_STEP of them; D below. With a 38 % base rate that is A 61+, B 38+, C 20+; with 5 %,
+    A 12+, B 5+, C 2+: the grades mean "better or worse than usual here" whatever the base rate.
+    """
+    rate = min(max(rate, 0.001), 0.999)
+    odds = rate / (1 - rate)
+
+    def score(o: float) -> int:
+        return round(100 * o / (1 + o))
+
+    c = max(1, score(odds / ODDS_STEP))
+    b = max(c + 1, score(odds))
+    a = max(b + 1, score(odds * ODDS_STEP))
+    if a > 100:
+        a, b, c = 100, min(b, 99), min(c, 98)
+    return {"A": a, "B": b, "C": c}
+
+
+def grade_for(score: int, bands: dict[str, int]) -> str:
+    if score >= bands["A"]:
+        return "A"
+    if score >= bands["B"]:
+        return "B"
+    if score >= bands["C"]:
+        return "C"
+    return "D"
+
+
+def band_rows(bands: dict[str, int]) -> list[dict]:
+    return [{"grade": "A", "from": bands["A"], "to": 100}, {"grade": "B", "from": bands["B"], "to": bands["A"] - 1},
+            {"grade": "C", "from": bands["C"], "to": bands["B"] - 1}, {"grade": "D", "from": 0, "to": bands["C"] - 1}]
+
+
+def trend_for(previous: int | None, score: int) -> str:
+    if previous is None:
+        return "not enough info"
+    if score - previous > TREND_STEP:
+        return "improving"
+    if previous - score > TREND_STEP:
+        return "declining"
+    return "steady"
+
+
 # ---------------------------------------------------------------- the model
 
 
@@ -191,6 +243,10 @@ class Model:
         cols = sorted({LEAD_COLUMNS[f.source[1]][0] for f in self.features if f.source[0] == "lead"})
         return cols, any(f.source[0] == "field" for f in self.features)
 
+    def activity_keys(self) -> list[str]:
+        """The engagement features (`engagement.FEATURES`) the model reads from activities."""
+        return [f.source[1] for f in self.features if f.source[0] == "activity"]
+
     def logit_one(self, values: dict[str, Any]) -> float:
         z = self.intercept
         for f in self.features:
@@ -230,7 +286,7 @@ def model_from_payload(payload: Any, model_id: int | None = None, created_at: st
     features = []
     for spec in payload.get("features", []):
         if not isinstance(spec, dict) or spec.get("type") not in ("category", "number") \
-                or spec.get("from") not in ("lead", "field") or not isinstance(spec.get("name"), str):
+                or spec.get("from") not in ("lead", "field", "activity") or not isinstance(spec.get("name"), str):
             raise bad("a feature has an unknown shape")
         if spec["from"] == "lead" and spec.get("key") not in LEAD_COLUMNS:
             raise bad(f"unknown lead column {spec.get('key')!r}")

@@ -102,8 +102,36 @@ def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict, list[
         name = key if key.casefold() not in taken else f"{key} (custom field)"
         taken.add(name.casefold())
         columns.append(Column(name, "field", key, [d.get(key) for d in parsed]))
+    columns += _activity_columns(s, [(r[3], r[4]) for r in rows])
     del rows, parsed
     return ids, y, columns, window, moments
+
+
+def _activity_columns(s: Session, closed: list[tuple[int, str | None]]) -> list[Column]:
+    """Engagement features of the closed leads, from activities done before each outcome (none if no
+    activity was ever done): counts by type and outcome, reached, days since the last, speed to first."""
+    from sqlalchemy import column, select, table
+
+    from leadcli import engagement, when
+
+    a = table("activity", column("id"), column("done_at"))
+    if not closed or s.connection().execute(select(a.c.id).where(a.c.done_at.is_not(None)).limit(1)).first() is None:
+        return []
+    now = when.now_iso()
+    rows = engagement.features(s, {lead_id: moment or now for lead_id, moment in closed})
+    return [Column(activity_name(key), "activity", key, [rows[lead_id].get(key) for lead_id, _ in closed])
+            for key in engagement.FEATURES]
+
+
+def activity_name(key: str) -> str:
+    """How an engagement feature is named in the model: `activities: calls (count)`, `activities: reached (yes/no)`."""
+    if key == "n_activities":
+        return "activities: all (count)"
+    if key.startswith("n_"):
+        return f"activities: {key[2:].replace('_', ' ')} (count)"
+    if key == "reached":
+        return "activities: reached (yes/no)"
+    return f"activities: {key.replace('_', ' ')}"
 
 
 # ---------------------------------------------------------------- choosing features
@@ -116,7 +144,7 @@ def _words(name: str) -> set[str]:
 def _pick(columns: list[Column], fields: Sequence[str] | None, exclude: Sequence[str] | None
           ) -> tuple[list[Column], set[str], dict[str, str]]:
     """The candidate columns after --fields / --exclude; names given explicitly are forced in."""
-    known = [c for c in columns if c.origin == "field" or c.name in LEAD_COLUMNS]
+    known = [c for c in columns if c.origin in ("field", "activity") or c.name in LEAD_COLUMNS]
 
     def matches(pattern: str) -> list[Column]:
         p = pattern.strip().casefold()
@@ -137,7 +165,7 @@ def _pick(columns: list[Column], fields: Sequence[str] | None, exclude: Sequence
         forced = set(chosen)
         picked = [c for c in known if c.name in chosen]
     else:
-        picked = [c for c in known if c.origin == "field" or c.name in AUTO_LEAD_COLUMNS]
+        picked = [c for c in known if c.origin in ("field", "activity") or c.name in AUTO_LEAD_COLUMNS]
     if exclude:
         check(exclude, "--exclude")
         dropped = {c.name for p in exclude for c in matches(p)}
@@ -282,7 +310,7 @@ def _check_outcomes(y: np.ndarray) -> tuple[int, int]:
 def _profiles(picked: list[Column], forced: set[str], skipped: dict[str, str]) -> list:
     profiles = []
     for col in picked:
-        ftype, why, data = _profile(col, col.name in forced)
+        ftype, why, data = _profile(col, col.name in forced or col.origin == "activity")
         if ftype is None:
             skipped[col.name] = why or "not usable"
         else:

@@ -100,3 +100,41 @@ def load_dated(leads: list[dict]) -> None:
                  d["closed_at"] if d["status"] == "converted" else None))
             raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) VALUES (?,?,?,?,?)",
                         (cur.lastrowid, "new", d["status"], d["closed_at"], "test"))
+
+
+def make_engaged(n: int, seed: int = 9) -> list[dict]:
+    """Closed leads whose outcome depends on how the calls before it went, plus a meeting logged after
+    each conversion (which must not count: it happened after the outcome)."""
+    import datetime as dt
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        created = dt.datetime(2025, 1, 1, 9) + dt.timedelta(hours=3 * i)
+        source = rng.choice(list(SOURCES))
+        calls = rng.randrange(0, 5)
+        reached = sum(rng.random() < 0.4 for _ in range(calls))
+        z = -1.0 + 0.5 * SOURCES[source] + 1.1 * reached - 0.2 * calls
+        converted = rng.random() < 1 / (1 + math.exp(-z))
+        closed = created + dt.timedelta(days=10)
+        acts = [("call", "reached" if k < reached else "no answer", created + dt.timedelta(days=1 + k))
+                for k in range(calls)]
+        if converted:
+            acts.append(("meeting", "held", closed + dt.timedelta(days=2)))
+        iso = "%Y-%m-%dT%H:%M:%SZ"
+        out.append({"name": f"E{i}", "email": f"e{seed}x{i}@example.com", "phone": f"+1888{seed:02d}{i:05d}",
+                    "source": source, "status": "converted" if converted else "disqualified",
+                    "fields": {}, "converted": converted, "closed_at": closed.strftime(iso),
+                    "activities": [(k, o, at.strftime(iso)) for k, o, at in acts]})
+    return out
+
+
+def load_activities(leads: list[dict], first_id: int = 1) -> None:
+    """The leads' activities (done), for leads loaded in order from `first_id`."""
+    from leadcli import store
+
+    with store.session(write=True) as s:
+        store.raw_connection(s).executemany(
+            "INSERT INTO activity (lead_id, type, outcome, at, done_at, created_at) VALUES (?,?,?,?,?,?)",
+            [(first_id + i, kind, outcome, at, at, at) for i, d in enumerate(leads)
+             for kind, outcome, at in d["activities"]])

@@ -210,3 +210,29 @@ def test_reasons_carry_their_evidence_and_excluded_fields_are_reported(cli):
     import re
 
     assert re.search(r"source is referral: [\d,]+ of [\d,]+ referral leads converted: \d+ % vs \d+ % overall", text)
+
+
+def test_engagement_features_from_activities_before_the_outcome_lift_the_backtest(cli):
+    leads = scoring_data.make_engaged(1500)
+    scoring_data.load_dated(leads)
+    scoring_data.load_activities(leads)
+    cli.ok("score", "train", "--exclude", "activities: *")
+    without = _model(cli)
+    cli.ok("score", "train")
+    with_activity = _model(cli)
+    used = [f["field"] for f in with_activity["features"]]
+    assert "activities: reached (count)" in used or "activities: reached (yes/no)" in used
+    # The meeting after each conversion never counts: before the outcome, no lead had one.
+    assert "activities: meeting (count)" not in used
+    assert with_activity["backtest"]["method"] == "time"
+    assert with_activity["backtest"]["auc"] > without["backtest"]["auc"] + 0.05
+    # Open leads are scored on their activities too.
+    hot = cli.ok("-q", "add", "Hot", "--source", "web").stdout.strip()
+    cold = cli.ok("-q", "add", "Cold", "--source", "web").stdout.strip()
+    for _ in range(3):
+        cli.ok("log", hot, "call", "--outcome", "reached")
+    cli.ok("score", "run", hot, cold)
+    scores = {row["id"]: row["score"] for row in json.loads(cli.ok("-f", "json", "list").stdout)}
+    assert scores[int(hot)] > scores[int(cold)] + 10
+    reasons = json.loads(cli.ok("-f", "json", "score", "explain", hot).stdout)["for"]
+    assert any(r["field"].startswith("activities:") for r in reasons)

@@ -28,7 +28,8 @@ def _leadcli(db: Path, *args: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _write_csv(path: Path, n: int, start: int = 0, statuses: list[str] | None = None) -> None:
+def _write_csv(path: Path, n: int, start: int = 0, statuses: list[str] | None = None, signal_: bool = False) -> None:
+    """With `signal_`, referrals that closed converted and cold calls did not: a model worth trusting."""
     rng = random.Random(n + start)
     statuses = statuses or ["Open - Not Contacted", "Working - Contacted", "Qualified", "Closed - Converted",
                             "Closed - Not Converted"]
@@ -38,8 +39,11 @@ def _write_csv(path: Path, n: int, start: int = 0, statuses: list[str] | None = 
                     "Disqualified Reason", "Industry"])
         for i in range(start, start + n):
             status = rng.choice(statuses)
+            source = rng.choice(["web", "referral", "cold call"])
+            if signal_ and status.startswith("Closed") and source != "web":
+                status = "Closed - Converted" if source == "referral" else "Closed - Not Converted"
             w.writerow([f"First{i}", f"Last{i}", f"person{i}@company{i % 500}.com", f"Company {i % 500}",
-                        rng.choice(["web", "referral", "cold call"]), status,
+                        source, status,
                         "no budget" if status == "Closed - Not Converted" else "", rng.choice(["Retail", "IT"])])
 
 
@@ -120,13 +124,13 @@ def _trials(tmp_path: Path, base_db: Path, args: list[str], trials: int, rerun_e
     assert killed >= trials // 2, "most kills came after the command had finished; nothing was tested"
 
 
-def _import_base(tmp_path: Path, rows: int) -> tuple[Path, Path]:
+def _import_base(tmp_path: Path, rows: int, signal_: bool = False) -> tuple[Path, Path]:
     base = tmp_path / "base.db"
     small = tmp_path / "small.csv"
     _write_csv(small, 200, start=10_000_000)
     _run(base, "import", str(small))
     big = tmp_path / "big.csv"
-    _write_csv(big, rows)
+    _write_csv(big, rows, signal_=signal_)
     return base, big
 
 
@@ -151,7 +155,7 @@ def test_kill_9_during_bulk_convert(tmp_path):
 
 
 def test_kill_9_during_score_run(tmp_path):
-    base, big = _import_base(tmp_path, 6_000)
+    base, big = _import_base(tmp_path, 6_000, signal_=True)
     _run(base, "import", str(big))
     _run(base, "score", "train")
     _trials(tmp_path, base, ["score", "run", "--all"], TRIALS)

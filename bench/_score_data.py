@@ -60,7 +60,20 @@ def rows(d: dict, now: str, start_id: int = 1):
         status = "new" if d["open"][i] else ("converted" if d["y"][i] else "disqualified")
         yield (lead_id, f"Lead {lead_id}", f"lead{lead_id}@example.com", f"+1555{lead_id:07d}",
                SOURCES[d["src"][i]], OWNERS[d["own"][i]], int(round(d["value"][i] * 100)), "EUR", status,
-               json.dumps(fields), now, now, now if status == "converted" else None)
+               json.dumps(fields), now, now, closed_at(lead_id) if status == "converted" else None)
+
+
+def closed_at(lead_id: int) -> str:
+    """An outcome date spread over 2024 by id, so `score train` backtests by time as it would on real data."""
+    day = lead_id % 366
+    return f"2024-{1 + day // 31 % 12:02d}-{1 + day % 28:02d}T12:00:00Z"
+
+
+def status_rows(d: dict, start_id: int = 1):
+    """The status change to `disqualified` of each disqualified lead, dated as `closed_at`."""
+    for i in range(d["n"]):
+        if not d["open"][i] and not d["y"][i]:
+            yield (start_id + i, "new", "disqualified", closed_at(start_id + i), "bench")
 
 
 def write(path: Path, d: dict, start_id: int = 1) -> None:
@@ -76,5 +89,7 @@ def write(path: Path, d: dict, start_id: int = 1) -> None:
     con.executemany("INSERT INTO lead (id, name, email, phone, source, owner, value_cents, currency, status, fields, "
                     "created_at, updated_at, converted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     rows(d, "2025-06-01T12:00:00Z", start_id))
+    con.executemany("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) VALUES (?,?,?,?,?)",
+                    status_rows(d, start_id))
     con.commit()
     con.close()

@@ -13,7 +13,9 @@ def render_trained(summary: dict, warnings: list[str], open_leads: int) -> None:
     for warning in warnings:
         output.warn(warning)
     render_model(summary)
-    if open_leads:
+    if not summary.get("trusted", True):
+        output.warn(f"this model cannot be trusted and scores nothing: {(summary['readiness'] or {}).get('why')}")
+    elif open_leads:
         output.message(f"next: `leadcli score run --all` scores the {open_leads:,} open lead(s)")
 
 
@@ -64,7 +66,7 @@ def render_explanation(record: dict[str, Any]) -> None:
                    "reasons_against": " | ".join(r["text"] for r in reasons_against)})
 
 
-def _split_text(name: str, figures: dict | None) -> str:
+def _split_text(figures: dict | None) -> str:
     if not figures or figures.get("auc") is None:
         return "not measured (too few outcomes)"
     text = f"{figures['holdout']:,} leads: AUC {figures['auc']}, Brier {figures['brier']}"
@@ -74,9 +76,8 @@ def _split_text(name: str, figures: dict | None) -> str:
 
 
 def render_model(m: dict) -> None:
-    counts, window = m["counts"] or {}, m["window"] or {}
+    counts, window, readiness = m["counts"] or {}, m["window"] or {}, m["readiness"] or {}
     backtest, random_split = m.get("backtest") or {}, m.get("random_split") or {}
-    readiness = m["readiness"] or {}
     by_time = backtest.get("method") == "time"
     fields = [
         ("model", f"#{m['id']} {m['kind_name']}" + ("" if m["active"] else " (not active)")),
@@ -84,9 +85,9 @@ def render_model(m: dict) -> None:
         ("outcomes", f"{counts.get('closed', 0):,} closed leads: {counts.get('converted', 0):,} converted, "
                      f"{counts.get('disqualified', 0):,} disqualified; model fit on {counts.get('trained_on', 0):,}"),
         ("leads created", f"{(window.get('from') or '')[:10]} to {(window.get('to') or '')[:10]}"),
-        ("backtest by time", _split_text("time", backtest) + f" ({backtest.get('note')})" if by_time
+        ("backtest by time", _split_text(backtest) + f" ({backtest.get('note')})" if by_time
          else f"none: {backtest.get('note') or 'no outcome dates'}"),
-        ("random split (20 %)", _split_text("random", random_split)),
+        ("random split (20 %)", _split_text(random_split)),
         ("readiness", f"{readiness.get('verdict')}: {readiness.get('why')}"),
         ("current", "stale: " + "; ".join(m["stale_reasons"]) + " (retrain: `leadcli score train --if-stale`)"
          if m.get("stale") else "yes" if "stale" in m else None),

@@ -56,16 +56,14 @@ def time_split(moments: list[str | None], y: np.ndarray, since: str | None = Non
                share: float = HOLDOUT_SHARE) -> Split:
     """Hold out the leads closed at or after `since` (default: the newest `share` of dated ones)."""
     n = len(moments)
-    dated = np.array([m is not None for m in moments], dtype=bool)
-    undated = int(n - dated.sum())
-    if not dated.any():
+    dated_rows = [i for i, m in enumerate(moments) if m is not None]
+    undated = n - len(dated_rows)
+    if not dated_rows:
         return Split("random", undated=undated, note="no closed lead has a known outcome date: random split")
-    keys = np.array([m or "" for m in moments], dtype=object)
     if since is None:
-        order = np.flatnonzero(dated)[np.argsort(keys[dated].astype(str), kind="stable")]
-        cut = order[int(len(order) * (1 - share))] if len(order) > 1 else order[0]
-        since = str(keys[cut])
-    held = dated & (keys.astype(str) >= since)
+        order = sorted(dated_rows, key=lambda i: moments[i] or "")
+        since = str(moments[order[min(len(order) - 1, int(len(order) * (1 - share)))]])
+    held = np.fromiter((m is not None and m >= since for m in moments), dtype=bool, count=n)
     fit = np.flatnonzero(~held)
     test = np.flatnonzero(held)
     yt, yf = y[test], y[fit]
@@ -74,7 +72,7 @@ def time_split(moments: list[str | None], y: np.ndarray, since: str | None = Non
         why = (f"outcomes closed since {since[:10]} and before it need {MIN_HELD_PER_CLASS} of each result"
                if len(test) and len(fit) else f"the outcome dates do not spread out around {since[:10]}")
         return Split("random", since=since, undated=undated, note=f"{why}: random split")
-    if len(test) > 0.6 * dated.sum() and since is not None and share == HOLDOUT_SHARE:
+    if len(test) > 0.6 * len(dated_rows) and share == HOLDOUT_SHARE:
         return Split("random", since=since, undated=undated,
                      note="most outcomes share one date, so there is no time order: random split")
     note = f"held out the {len(test):,} leads closed since {since[:10]}"

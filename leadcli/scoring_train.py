@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 HOLDOUT = 0.2
+BACKTEST_FIT_LIMIT = 50_000
 AUTO_LEAD_COLUMNS = ("source", "owner", "title", "currency", "value")  # company is a name: only on request
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -386,14 +387,14 @@ def _backtest(kind: str, profiles: list, y: np.ndarray, naive: bool, skipped: di
               moments: list[str | None], since: str | None, random_metrics: dict) -> dict:
     """The time split's figures: learnt from the leads closed before, tested on those closed since.
 
-    Above REFIT_LIMIT outcomes the measuring model learns from a sample of that many earlier leads:
-    the figures hardly move, the time does.
+    Above BACKTEST_FIT_LIMIT earlier outcomes the measuring model learns from a sample of that many:
+    with a few hundred weights the figures hardly move, the time does.
     """
     split: Split = time_split(moments, y, since)
     if split.method == "random" or split.fit is None or split.test is None:
         out = {k: random_metrics[k] for k in ("auc", "brier", "holdout", "base_rate", "calibration")}
         return out | {"method": "random", "holdout_since": None, "undated": split.undated, "note": split.note}
-    rows = subsample(split.fit, REFIT_LIMIT)
+    rows = subsample(split.fit, BACKTEST_FIT_LIMIT)
     encs, tables, intercept, *_ = _fit_on(kind, profiles, y, rows, naive, dict(skipped))
     m = _measure(encs, tables, intercept, y, split.test, len(rows))
     return {k: m[k] for k in ("auc", "brier", "holdout", "base_rate", "calibration", "trained_on")} | {

@@ -263,11 +263,13 @@ def read_columns(s: Session, model: Model, *where: Any, ordered: bool = True,
 
 
 def engagement_now(s: Session, ids: Sequence[int]) -> dict[int, dict]:
-    """The engagement features of open leads: their activities up to now."""
+    """The engagement features of open leads: their activities up to now (this second included)."""
+    import datetime as dt
+
     from leadcli import engagement, when
 
-    now = when.now_iso()
-    return engagement.features(s, dict.fromkeys(ids, now))
+    cutoff = when.to_iso(when.now() + dt.timedelta(seconds=1))
+    return engagement.features(s, dict.fromkeys(ids, cutoff))
 
 
 def _json_text(column: Any) -> Any:

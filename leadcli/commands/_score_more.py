@@ -12,7 +12,7 @@ def grades(
     b: Annotated[int | None, typer.Option("--b", min=1, max=100, help="Lowest score of grade B.")] = None,
     c: Annotated[int | None, typer.Option("--c", min=1, max=100, help="Lowest score of grade C.")] = None,
 ) -> None:
-    """Show or set the grade bands (default A 75+, B 50+, C 25+, D below); re-grades scored leads.
+    """Show or set the grade bands (default: relative to the base rate, see README); re-grades scored leads.
 
     \b
     Example:

@@ -53,6 +53,8 @@ class Lead(SQLModel, table=True):
     company_id: int | None = None
     deal_id: int | None = None
     repeat_lead: bool = False
+    # The lead that absorbed this one (`leadcli merge`); a merged lead leaves lists and reports.
+    merged_into: int | None = None
 
     @property
     def value(self) -> Decimal | None:

@@ -214,6 +214,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      'Routing: rules that give new leads an owner; owners away are skipped.'),
     ('duplicates', 'duplicates', 'app',
      'Find leads that are probably the same person (merge them with `leadcli merge`).'),
+    ('intake', 'intake', 'intake',
+     'Take leads from web forms and other tools: JSON or JSON Lines on stdin.'),
     ('merge', 'merge', 'merge',
      'Merge duplicate leads into one; prints the merge id (`leadcli merge undo MERGE_ID` reverses it).'),
 ]

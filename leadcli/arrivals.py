@@ -54,9 +54,9 @@ def route(s: Session, records: list[dict[str, Any]], assign: str | None) -> int:
     from leadcli import routing
 
     assignments = routing.route_batch(s, records, assign)
-    for a in assignments:
+    if assignments:
         s.connection().execute(text("UPDATE lead SET owner = :owner WHERE id = :id"),
-                               {"owner": a.owner, "id": records[a.index]["id"]})
+                               [{"owner": a.owner, "id": records[a.index]["id"]} for a in assignments])
     routing.record_assignments(s, [(records[a.index]["id"], a) for a in assignments])
     return len(assignments)
 
@@ -73,6 +73,18 @@ def run_leads(s: Session, run_id: int | None) -> list[int]:
         return []
     return [i for (i,) in s.connection().execute(
         text("SELECT id FROM lead WHERE id BETWEEN :a AND :b ORDER BY id"), {"a": row[0], "b": row[1]})]
+
+
+def route_run(db: Store, run_id: int | None, assign: str | None) -> list[dict[str, Any]]:
+    """Route the leads an import run created (when `assign` is given or rules exist); returns them."""
+    from leadcli import routing
+
+    with db.session(write=True) as s:
+        if assign is None and not routing.rules(s):
+            return []
+        records = lead_rows(s, run_leads(s, run_id))
+        route(s, records, assign)
+    return records
 
 
 @dataclass
@@ -133,3 +145,29 @@ def intake(data: str, options: ImportOptions, db: Store, assign: str | None = No
             result.assigned = route(s, records, assign)
             result.created = records
     return result
+
+
+def claim_due(s: Session, now: str, owner: str | None = None) -> list[dict[str, Any]]:
+    """The planned activities due by `now` not yet announced, marked announced in the session's transaction.
+
+    Each comes with its lead (id, name, company, e-mail, phone, owner) for the `on-activity-due` hook.
+    """
+    from sqlalchemy import text
+
+    where = ("a.done_at IS NULL AND a.due_at IS NOT NULL AND a.due_at <= :now AND a.due_announced_at IS NULL "
+             "AND l.archived_at IS NULL AND l.merged_into IS NULL")
+    params: dict[str, Any] = {"now": now}
+    if owner:
+        where += " AND lower(l.owner) = lower(:owner)"
+        params["owner"] = owner
+    rows = s.connection().execute(text(
+        "SELECT a.id, a.type, a.text, a.due_at, a.owner AS activity_owner, l.id AS lead_id, l.name, l.company, "
+        f"l.email, l.phone, l.owner FROM activity a JOIN lead l ON l.id = a.lead_id WHERE {where} "
+        "ORDER BY a.due_at, a.id"), params).mappings().all()
+    if rows:
+        s.connection().execute(text("UPDATE activity SET due_announced_at = :now WHERE id = :id"),
+                               [{"now": now, "id": r["id"]} for r in rows])
+    return [{"activity": {"id": r["id"], "type": r["type"], "text": r["text"], "due_at": r["due_at"],
+                          "owner": r["activity_owner"]},
+             "lead": {"id": r["lead_id"], "name": r["name"], "company": r["company"], "email": r["email"],
+                      "phone": r["phone"], "owner": r["owner"]}} for r in rows]

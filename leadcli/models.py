@@ -140,6 +140,8 @@ class Activity(SQLModel, table=True):
     created_at: str
     # The import run that brought it in (its undo removes it).
     run_id: int | None = None
+    # When the on-activity-due hook was told it is due (migration 11).
+    due_announced_at: str | None = None
 
 
 # ---------------------------------------------------------------- views, routing (migration m009)

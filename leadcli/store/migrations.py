@@ -303,6 +303,8 @@ M009_VIEWS_ROUTING = [
 M011_MERGES = [
     "ALTER TABLE lead ADD COLUMN merged_into INTEGER REFERENCES lead (id)",
     "CREATE INDEX ix_lead_merged_into ON lead (merged_into) WHERE merged_into IS NOT NULL",
+    # When the on-activity-due hook was told about a planned activity: each is announced once.
+    "ALTER TABLE activity ADD COLUMN due_announced_at TEXT",
     """CREATE TABLE duplicate_ignore (
         lead_a INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,
         lead_b INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,

@@ -14,6 +14,7 @@ book (dictionaries keyed by each evidence, then union-find), linear in the numbe
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 SWITCHBOARD = 20
+_NOT_DIGIT = re.compile(r"\D+")
 _LOCAL_PLACEHOLDERS = frozenset(("none", "noemail", "no-email", "no_email", "nomail", "no-reply", "noreply",
                                  "donotreply", "do-not-reply", "test", "your", "youremail", "email", "na", "n/a",
                                  "null", "unknown", "nobody", "fake", "asdf", "xxx", "abc", "info"))
@@ -49,7 +51,7 @@ def email_is_key(key: str) -> bool:
 
 def phone_digits(phone: str | None) -> str | None:
     """A phone compared by its last nine digits (formats and the +/00 prefix ignored); None for a placeholder."""
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    digits = _NOT_DIGIT.sub("", phone or "")
     if len(digits) < 7:
         return None
     shared = getattr(duplicates, "phone_is_key", None)
@@ -65,6 +67,8 @@ def fold(text: str | None) -> str | None:
     """Case, accents and spacing ignored: "José  PÉREZ" and "jose perez" are one key."""
     if not text:
         return None
+    if text.isascii():
+        return " ".join(text.casefold().split()) or None
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     out = " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
     return out or None
@@ -76,24 +80,37 @@ class Group:
     why: list[str] = field(default_factory=list)
 
 
-def _evidence(row: Any) -> Iterable[tuple[str, str]]:
-    from leadcli.contacts import company_domain, company_key
-
-    if row.email_key and email_is_key(row.email_key):
+def _evidence(row: Any, company_key: Any) -> Iterable[tuple[str, str]]:
+    """Each row's keys, cheaply: placeholders and free mail are weeded out per bucket (`_useful`)."""
+    if row.email_key:
         yield "email_key", row.email_key
-    phone = phone_digits(row.phone_key or row.phone)
+    phone = row.phone_key or row.phone
     if phone:
-        yield "phone_key", phone
+        digits = _NOT_DIGIT.sub("", phone)
+        if len(digits) >= 7:
+            yield "phone_key", digits[-9:]
     if row.external_id:
         yield "external_id", row.external_id.strip()
     name = fold(row.name)
     if name and " " in name:  # a first name alone is nobody in particular
-        company = company_key(row.company)
+        company = company_key(row.company) if row.company else None
         if company:
             yield "name_company", f"{name}\x1f{company}"
-        domain = company_domain(row.email_key or row.email)
-        if domain and row.email_key and email_is_key(row.email_key):
-            yield "name_domain", f"{name}\x1f{domain}"
+        if row.email_key and "@" in row.email_key:
+            yield "name_domain", f"{name}\x1f{row.email_key.rpartition('@')[2]}"
+
+
+def _useful(kind: str, key: str, members: list[Any]) -> list[Any]:
+    """The members of a bucket whose key is evidence at all (no placeholder, no free-mail domain)."""
+    from leadcli.contacts import company_domain
+
+    if kind == "email_key":
+        return members if email_is_key(key) else []
+    if kind == "phone_key":
+        return [m for m in members if phone_digits(m.phone_key or m.phone)]
+    if kind == "name_domain":
+        return [m for m in members if email_is_key(m.email_key) and company_domain(m.email_key)]
+    return members
 
 
 def _vetoed(kind: str, a: Any, b: Any) -> bool:
@@ -139,15 +156,21 @@ def scan(s: Session) -> list[dict[str, Any]]:
     rows = s.connection().execute(
         select(t.c.id, t.c.name, t.c.email, t.c.email_key, t.c.phone, t.c.phone_key, t.c.external_id,
                t.c.company).where(t.c.merged_into.is_(None)).order_by(t.c.id)).all()
+    from functools import lru_cache
+
+    from leadcli.contacts import company_key
+
+    cached_company = lru_cache(maxsize=65536)(company_key)
     buckets: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for row in rows:
-        for kind, key in _evidence(row):
+        for kind, key in _evidence(row, cached_company):
             buckets[(kind, key)].append(row)
     ignored = _ignored_pairs(s)
     union, reasons = _Union(), defaultdict(set)
-    for (kind, _key), members in buckets.items():
-        if len(members) < 2 or len(members) > SWITCHBOARD:
+    for (kind, key), found in buckets.items():
+        if len(found) < 2 or len(found) > SWITCHBOARD:
             continue
+        members = _useful(kind, key, found)
         for i, a in enumerate(members):
             for b in members[i + 1:]:
                 if (a.id, b.id) in ignored or _vetoed(kind, a, b):

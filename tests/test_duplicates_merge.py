@@ -139,5 +139,5 @@ def test_scan_is_linear_on_a_large_book(isolated_db):
     started = time.monotonic()
     with store.session() as s:
         groups = duplicate_scan.scan(s)
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60  # about 3-5 s on a busy 2-core machine
     assert [g["lead_ids"] for g in groups] == [[6, 100_001]]

@@ -69,3 +69,22 @@ def activities_due(owner: str | None = None) -> None:
     with current_store().session(write=True) as s:
         due = arrivals.claim_due(s, now_iso(), owner)
     _fire(("on-activity-due", hooks.activity_due(d["activity"], d["lead"])) for d in due)
+
+
+def check_assign(assign: str | None) -> None:
+    """A bad `--assign` is a usage error before anything is written."""
+    if assign:
+        from leadcli import routing
+
+        routing.parse_strategy(assign)
+
+
+def after_import(report: Any, assign: str | None, dry_run: bool) -> None:
+    """After an import has committed: route the leads it created (rules, `--assign`), then the hooks."""
+    from leadcli import arrivals
+    from leadcli.commands._context import current_store
+
+    if dry_run:
+        return
+    arrivals.route_run(current_store(), report.run_id, assign)
+    import_finished(report.summary(), "import")

@@ -72,7 +72,8 @@ def import_file(
       leadcli import export.csv --map "Deal Size=value" --status-map "Hot=qualified" --dry-run
       curl -s https://crm.example.com/leads.csv | leadcli -q import - --mapping crm.json --json
     """
-    from leadcli import ingest, routing
+    from leadcli import ingest
+    from leadcli.commands import _events
     from leadcli.commands._context import current_store
     from leadcli.commands._import_render import Progress, render
     from leadcli.commands._import_render import save_mapping as save
@@ -82,8 +83,7 @@ def import_file(
                                    max_rejects=max_rejects, day_first=day_first, missing=list(missing or []),
                                    reprocess=reprocess)
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
-    if assign:
-        routing.parse_strategy(assign)
+    _events.check_assign(assign)
     try:
         with Progress() as tick:
             report = ingest.import_file(file, options, progress=tick, db=current_store())
@@ -97,12 +97,7 @@ def import_file(
     if save_mapping:
         save(save_mapping, report.mapping.as_file())
     render(report, json)
-    if not dry_run:
-        from leadcli import arrivals
-        from leadcli.commands import _events
-
-        arrivals.route_run(current_store(), report.run_id, assign)
-        _events.import_finished(report.summary(), "import")
+    _events.after_import(report, assign, dry_run)
 
 
 @app.command("runs")

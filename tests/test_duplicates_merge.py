@@ -141,3 +141,26 @@ def test_scan_is_linear_on_a_large_book(isolated_db):
         groups = duplicate_scan.scan(s)
     assert time.monotonic() - started < 60  # about 3-5 s on a busy 2-core machine
     assert [g["lead_ids"] for g in groups] == [[6, 100_001]]
+
+
+def test_several_merges_with_deals_and_tags_undo_to_the_same_dump(cli, isolated_db):
+    won = _add(cli, "Eva Green", "eva@initech.com", None, "Initech")
+    cli.ok("edit", str(won), "--tag", "vip")
+    cli.ok("qualify", str(won))
+    cli.ok("convert", str(won))
+    open_dup = _add(cli, "eva green", None, "+14155550177", "Initech Inc")
+    cli.ok("edit", str(open_dup), "--tag", "VIP", "--field", "Budget=10k")
+    other = _add(cli, "Rui Costa", "rui@luso.pt", None, None)
+    other_dup = _add(cli, "Rui Costa", "RUI@luso.pt", None, "Luso")
+    cli.ok("next", str(other_dup), "call", "--due", "2030-01-01")
+    before = _dump(isolated_db)
+    groups = json.loads(cli.ok("duplicates", "--format", "json").stdout)
+    assert sorted(g["lead_ids"] for g in groups) == [[won, open_dup], [other, other_dup]]
+    first = int(cli.ok("merge", str(won), str(open_dup)).stdout)
+    second = int(cli.ok("merge", str(other), str(other_dup)).stdout)
+    assert json.loads(cli.ok("duplicates", "--format", "json").stdout) == []
+    tags = json.loads(cli.ok("show", str(won), "--format", "json").stdout)["tags"]
+    assert [t.lower() for t in tags] == ["vip"]
+    cli.ok("merge", "undo", str(first))
+    cli.ok("merge", "undo", str(second))
+    assert _dump(isolated_db) == before

@@ -161,6 +161,7 @@ def test_several_merges_with_deals_and_tags_undo_to_the_same_dump(cli, isolated_
     assert json.loads(cli.ok("duplicates", "--format", "json").stdout) == []
     tags = json.loads(cli.ok("show", str(won), "--format", "json").stdout)["tags"]
     assert [t.lower() for t in tags] == ["vip"]
+    assert json.loads(cli.ok("show", str(open_dup), "--format", "json").stdout)["merged_into"] == won
     cli.ok("merge", "undo", str(first))
     cli.ok("merge", "undo", str(second))
     assert _dump(isolated_db) == before

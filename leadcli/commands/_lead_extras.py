@@ -34,6 +34,9 @@ def lead_extras(s: Session, lead: Lead) -> LeadExtras:
 
     extras = LeadExtras()
     _add_links(extras, lead, deal_records.lead_links(s, lead))
+    if lead.merged_into is not None:
+        extras.fields.append(("merged into", f"#{lead.merged_into} (`leadcli merge list` to undo)"))
+    extras.data["merged_into"] = lead.merged_into
     _add_owners(extras, routing.owner_history(s, lead.key))
     reasons = scoring.score_reasons(s, lead)
     if reasons is not None:

@@ -83,12 +83,13 @@ def root(
                                           help="Print the version and exit.")] = False,
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Run no hooks (also: LEADCLI_NO_HOOKS=1).")] = False,
 ) -> None:
-    from leadcli import hooks, output
+    from leadcli import output
     from leadcli.store import Store
 
     ctx.obj = Store(db)
+    # Beside the Store, on the context: commands build their hooks.Batch from both.
+    ctx.meta["leadcli.no_hooks"] = no_hooks
     output.configure(format.value if format else None, quiet, no_color)
-    hooks.configure(no_hooks)
 
 
 def _option_names(fn: Any, hints: dict[str, Any]) -> set[str]:
@@ -211,6 +212,12 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      'Saved views: name the filters of list once, then use them as @NAME.'),
     ('route', 'route', 'app',
      'Routing: rules that give new leads an owner; owners away are skipped.'),
+    ('duplicates', 'duplicates', 'app',
+     'Find leads that are probably the same person (merge them with `leadcli merge`).'),
+    ('intake', 'intake', 'intake',
+     'Take leads from web forms and other tools: JSON or JSON Lines on stdin.'),
+    ('merge', 'merge', 'merge',
+     'Merge duplicate leads into one; prints the merge id (`leadcli merge undo MERGE_ID` reverses it).'),
 ]
 _GLOBAL_OPTIONS_WITH_VALUE = {"--db", "--format", "-f"}
 

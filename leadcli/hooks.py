@@ -7,7 +7,8 @@ them after the block, so a hook only ever sees committed data and can read the d
 
 A hook that fails (non-zero exit, not executable, crashes) or hangs (killed after
 `LEADCLI_HOOK_TIMEOUT` seconds, default 10) is reported as a warning; the command's work stays.
-`--no-hooks` or `LEADCLI_NO_HOOKS=1` skips them all. This module never prints: callers show
+`--no-hooks` (kept on the command's context, handed to `Batch`) or `LEADCLI_NO_HOOKS=1` skips
+them all. This module never prints: callers show
 `Outcome.warning`.
 """
 
@@ -27,17 +28,11 @@ ENV_DISABLED = "LEADCLI_NO_HOOKS"
 ENV_TIMEOUT = "LEADCLI_HOOK_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0
 _FALSE = ("", "0", "false", "no", "off")
-_disabled_by_option = False
 
 
-def configure(no_hooks: bool) -> None:
-    """Remember `--no-hooks` for this process (the CLI's root callback sets it)."""
-    global _disabled_by_option
-    _disabled_by_option = no_hooks
-
-
-def enabled() -> bool:
-    return not _disabled_by_option and os.environ.get(ENV_DISABLED, "").strip().lower() in _FALSE
+def enabled(option: bool = True) -> bool:
+    """Whether hooks run: `option` (False for `--no-hooks`) and no `LEADCLI_NO_HOOKS=1` in the environment."""
+    return option and os.environ.get(ENV_DISABLED, "").strip().lower() in _FALSE
 
 
 def hooks_dir() -> Path:
@@ -67,36 +62,39 @@ class Outcome:
     warning: str | None = None
 
 
-def fire(event: str, payload: dict[str, Any]) -> list[Outcome]:
+def fire(event: str, payload: dict[str, Any], *, database: str | Path | None = None,
+         enabled_: bool = True) -> list[Outcome]:
     """Run the hook for `event` (if there is one) with `payload` as JSON on stdin.
 
-    Call it only after the transaction that made the change has committed.
+    `database` is the database the command used: the payload's `database` and the hook's
+    `LEADCLI_DB`. Call it only after the transaction that made the change has committed.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown hook event {event!r}")
-    if not enabled():
+    if not enabled(enabled_):
         return []
     path = hooks_dir() / event
     if not path.exists():
         return []
     if path.is_dir() or not os.access(path, os.X_OK):
         return [Outcome(event, path, False, f"hook {path} is not executable; `chmod +x {path}` to run it")]
-    return [_run(event, path, _body(event, payload))]
+    where = None if database is None else str(database)
+    return [_run(event, path, _body(event, payload, where), where)]
 
 
-def _body(event: str, payload: dict[str, Any]) -> bytes:
+def _body(event: str, payload: dict[str, Any], database: str | None) -> bytes:
     from leadcli.output import dumps
-    from leadcli.store import now_iso, resolve_path
+    from leadcli.store import now_iso
 
-    return dumps({"event": event, "at": now_iso(), "database": str(resolve_path()), **payload}).encode()
+    return dumps({"event": event, "at": now_iso(), "database": database, **payload}).encode()
 
 
-def _run(event: str, path: Path, body: bytes) -> Outcome:
+def _run(event: str, path: Path, body: bytes, database: str | None) -> Outcome:
     import subprocess
 
-    from leadcli.store import resolve_path
-
-    env = {**os.environ, "LEADCLI_EVENT": event, "LEADCLI_DB": str(resolve_path()), ENV_DISABLED: "1"}
+    env = {**os.environ, "LEADCLI_EVENT": event, ENV_DISABLED: "1"}
+    if database is not None:
+        env["LEADCLI_DB"] = database
     limit = timeout()
     try:
         # Its own session, so a hook's children are killed with it when it hangs.
@@ -156,7 +154,7 @@ def _tail(err: bytes | None) -> str:
 class Batch:
     """Events a command collects inside its transaction and fires after it commits.
 
-        events = hooks.Batch()
+        events = hooks.Batch(database=store.path, enabled=not no_hooks)
         with store.session(write=True) as s:
             ...
             events.add("on-lead-created", {"lead": record})
@@ -166,6 +164,8 @@ class Batch:
     An exception in the session block skips `fire()`: nothing is announced that did not happen.
     """
 
+    database: str | Path | None = None
+    enabled: bool = True
     items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def add(self, event: str, payload: dict[str, Any]) -> None:
@@ -177,10 +177,11 @@ class Batch:
         """Run the hooks in order; returns the warnings to show."""
         items, self.items = self.items, []
         warnings: list[str] = []
-        if not enabled() or not items:
+        if not enabled(self.enabled) or not items:
             return warnings
         for event, payload in items:
-            warnings += [o.warning for o in fire(event, payload) if o.warning]
+            warnings += [o.warning for o in fire(event, payload, database=self.database, enabled_=self.enabled)
+                         if o.warning]
         return warnings
 
 

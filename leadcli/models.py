@@ -53,6 +53,8 @@ class Lead(SQLModel, table=True):
     company_id: int | None = None
     deal_id: int | None = None
     repeat_lead: bool = False
+    # The lead that absorbed this one (`leadcli merge`); a merged lead leaves lists and reports.
+    merged_into: int | None = None
 
     @property
     def value(self) -> Decimal | None:
@@ -138,6 +140,8 @@ class Activity(SQLModel, table=True):
     created_at: str
     # The import run that brought it in (its undo removes it).
     run_id: int | None = None
+    # When the on-activity-due hook was told it is due (migration 11).
+    due_announced_at: str | None = None
 
 
 # ---------------------------------------------------------------- views, routing (migration m009)

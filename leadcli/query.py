@@ -74,6 +74,8 @@ class LeadFilter:
             out.append(t.c[date_column] >= self.since)
         if self.until:
             out.append(t.c[date_column] <= self.until)
+        # A merged lead is the lead that absorbed it now: listed and counted once, as that one.
+        out.append(t.c.merged_into.is_(None))
         if self.archived_only:
             out.append(t.c.archived_at.is_not(None))
         elif not self.include_archived:

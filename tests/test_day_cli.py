@@ -184,7 +184,8 @@ def test_a_database_of_the_previous_schema_gains_activities(cli, tmp_path):
     indexes = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'activity'")}
     assert {"ix_activity_open_due", "ix_activity_open_lead", "ix_activity_lead_at"} <= indexes
-    assert con.execute("SELECT * FROM lead ORDER BY id").fetchall() == leads_before
+    # Later migrations may append columns: the old ones keep their values.
+    assert [row[:len(leads_before[0])] for row in con.execute("SELECT * FROM lead ORDER BY id")] == leads_before
     con.close()
     cli.ok("--db", str(path), "log", "2", "call", "--outcome", "reached")
     planned = cli.ok("--db", str(path), "-q", "next", "2", "call back", "--due", "-1d").stdout.strip()

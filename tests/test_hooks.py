@@ -24,9 +24,7 @@ def hook_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("LEADCLI_HOOKS", str(folder))
     for var in ("LEADCLI_NO_HOOKS", "LEADCLI_HOOK_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
-    hooks.configure(False)
     yield folder
-    hooks.configure(False)
 
 
 def _hook(folder: Path, event: str, body: str, mode: int = 0o755) -> Path:
@@ -70,7 +68,8 @@ def test_the_payload_is_one_json_object(hook_dir, tmp_path, monkeypatch, isolate
     out = tmp_path / "payload.json"
     monkeypatch.setenv("OUT", str(out))
     _hook(hook_dir, "on-status-change", "import os, sys\nopen(os.environ['OUT'], 'w').write(sys.stdin.read())\n")
-    assert hooks.fire("on-status-change", hooks.status_changed(4, "Bo", "new", "contacted"))[0].ok
+    assert hooks.fire("on-status-change", hooks.status_changed(4, "Bo", "new", "contacted"),
+                      database=isolated_db)[0].ok
     payload = json.loads(out.read_text())
     assert payload["event"] == "on-status-change" and payload["database"] == str(isolated_db)
     assert payload["lead_id"] == 4 and payload["from"] == "new" and payload["to"] == "contacted"
@@ -159,10 +158,11 @@ def test_nothing_fires_when_the_transaction_fails(hook_dir, tmp_path, monkeypatc
 def test_no_hooks_option_and_env(cli, hook_dir, tmp_path, monkeypatch):
     marker = tmp_path / "ran"
     _hook(hook_dir, "on-lead-created", f"open({str(marker)!r}, 'w').write('x')\n")
-    cli.ok("--no-hooks", "view", "list")
-    assert not hooks.enabled()
-    assert hooks.fire("on-lead-created", {"lead_id": 1}) == []
-    cli.ok("view", "list")
+    assert not hooks.Batch(enabled=False).enabled and not hooks.enabled(False)
+    batch = hooks.Batch(enabled=False)
+    batch.add("on-lead-created", {"lead_id": 1})
+    assert batch.fire() == [] and not marker.exists()
+    assert hooks.fire("on-lead-created", {"lead_id": 1}, enabled_=False) == [] and not marker.exists()
     assert hooks.enabled()
     monkeypatch.setenv("LEADCLI_NO_HOOKS", "1")
     assert hooks.fire("on-lead-created", {"lead_id": 1}) == [] and not marker.exists()

@@ -151,3 +151,24 @@ def test_a_dry_run_previews_without_moving_the_rotation(isolated_db):
         real = [{}, {}]
         routing.route_batch(s, real, "round-robin:ana,ben,chen")
     assert [r["owner"] for r in preview] == [r["owner"] for r in real] == ["ana", "ben"]
+
+
+def test_add_and_import_route_new_leads_into_their_history(cli, isolated_db, tmp_path):
+    import json as _json
+
+    first = cli.ok("add", "Ana One", "--assign", "round-robin:ana,ben").stdout.strip()
+    second = cli.ok("add", "Bo Two", "--assign", "round-robin:ana,ben").stdout.strip()
+    kept = cli.ok("add", "Cy Three", "--owner", "zoe", "--assign", "round-robin:ana,ben").stdout.strip()
+    owners = {r["id"]: r["owner"] for r in _json.loads(cli.ok("list", "--format", "json").stdout)}
+    assert [owners[int(i)] for i in (first, second, kept)] == ["ana", "ben", "zoe"]
+    shown = _json.loads(cli.ok("show", first, "--format", "json").stdout)
+    assert [(h["to"], h["reason"]) for h in shown["owner_history"]] == [("ana", "--assign round-robin:ana,ben")]
+    cli.ok("route", "add", "--source", "referral", "--to", "chen")
+    ref = cli.ok("add", "Di Four", "--source", "referral").stdout.strip()
+    assert _json.loads(cli.ok("show", ref, "--format", "json").stdout)["owner"] == "chen"
+    csv = tmp_path / "in.csv"
+    csv.write_text("name,source\nEd Five,web\nFa Six,referral\nGu Seven,web\n")
+    cli.ok("import", str(csv), "--assign", "least-open:ana,ben")
+    owners = {r["name"]: r["owner"] for r in _json.loads(cli.ok("list", "--format", "json").stdout)}
+    assert owners["Fa Six"] == "chen" and {owners["Ed Five"], owners["Gu Seven"]} <= {"ana", "ben"}
+    assert cli("import", str(csv), "--assign", "sometimes:ana").exit_code == 2

@@ -119,3 +119,19 @@ def test_view_list_as_a_table(cli, tmp_path):
     out = cli.ok("-f", "table", "view", "list").stdout
     assert "web" in out and "--source web" in out and "--status new,qualified" in out and "--asc" in out
     assert "no saved views" in cli.ok("--db", str(tmp_path / "other.db"), "-f", "table", "view", "list").stderr
+
+
+def test_export_and_report_conversion_take_a_view(cli, isolated_db):
+    import json as _json
+
+    for name, source in (("Ana One", "web"), ("Bo Two", "web"), ("Cy Three", "referral")):
+        cli.ok("add", name, "--source", source)
+    cli.ok("view", "save", "webby", "--source", "web", "--sort", "name", "--desc")
+    exported = _json.loads(cli.ok("export", "@webby", "--format", "json").stdout)
+    assert [r["name"] for r in exported] == ["Bo Two", "Ana One"]
+    rows = _json.loads(cli.ok("report", "conversion", "@webby", "--format", "json").stdout)
+    assert sum(r["total"] for r in rows) == 2
+    by_owner = _json.loads(cli.ok("report", "conversion", "@webby", "--by", "status", "--format", "json").stdout)
+    assert [r["group"] for r in by_owner] == ["new"]
+    assert cli("export", "@nope").exit_code == 1
+    assert cli("export", "webby").exit_code == 2

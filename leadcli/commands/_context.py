@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leadcli.store import Store
+
+if TYPE_CHECKING:
+    from leadcli.hooks import Batch
 
 
 def current_store() -> Store:
@@ -13,3 +18,14 @@ def current_store() -> Store:
     ctx = get_current_context(silent=True)
     found = ctx.find_object(Store) if ctx is not None else None
     return found if found is not None else Store()
+
+
+def current_hooks() -> Batch:
+    """An empty `hooks.Batch` for the command's database, off under `--no-hooks`."""
+    from typer._click.globals import get_current_context
+
+    from leadcli.hooks import Batch
+
+    ctx = get_current_context(silent=True)
+    no_hooks = bool(ctx.meta.get("leadcli.no_hooks")) if ctx is not None else False
+    return Batch(database=current_store().path, enabled=not no_hooks)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 SCORE_REASONS_TITLE = "Why this score"
 DEALS_TITLE = "Deals"
+OWNERS_TITLE = "Owner history"
 
 
 @dataclass
@@ -29,10 +30,14 @@ class LeadExtras:
 
 def lead_extras(s: Session, lead: Lead) -> LeadExtras:
     """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
-    from leadcli import deal_records, scoring
+    from leadcli import deal_records, routing, scoring
 
     extras = LeadExtras()
     _add_links(extras, lead, deal_records.lead_links(s, lead))
+    if lead.merged_into is not None:
+        extras.fields.append(("merged into", f"#{lead.merged_into} (`leadcli merge list` to undo)"))
+    extras.data["merged_into"] = lead.merged_into
+    _add_owners(extras, routing.owner_history(s, lead.key))
     reasons = scoring.score_reasons(s, lead)
     if reasons is not None:
         _add_reasons(extras, reasons)
@@ -66,6 +71,15 @@ def _add_links(extras: LeadExtras, lead: Lead, links: dict[str, Any]) -> None:
         "contact_id": lead.contact_id, "company_id": lead.company_id, "deal_id": lead.deal_id,
         "repeat_lead": bool(lead.repeat_lead), "deals": deals,
     })
+
+
+def _add_owners(extras: LeadExtras, history: list[dict[str, Any]]) -> None:
+    """Who was given the lead, when and by which rule: its ownership history beside its status history."""
+    if history:
+        extras.sections.append((OWNERS_TITLE, [
+            {"when": (h["at"] or "")[:16].replace("T", " "), "from": h["from"] or "", "to": h["to"],
+             "why": h["reason"] or ""} for h in history]))
+    extras.data["owner_history"] = history
 
 
 def _add_reasons(extras: LeadExtras, reasons: dict[str, Any]) -> None:

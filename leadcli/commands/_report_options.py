@@ -55,3 +55,23 @@ def _date(value: str | None, option: str, end_of_day: bool = False) -> str | Non
         return validate.user_date(value, option.lstrip("-"), end_of_day=end_of_day)
     except InvalidValue as exc:
         raise typer.BadParameter(f"{exc.reason}; {exc.hint}", param_hint=option) from None
+
+
+def view_scope(view: str, status, source, owner, tag, grade, search, since, until, all_time,
+               date_field=DateField.created, as_of=None):
+    """The scope of a saved view `@NAME`, the options given beside it winning over the view's."""
+    from leadcli import reports, views
+    from leadcli.commands._context import current_store
+    from leadcli.query import build_filter
+
+    if views.reference(view) is None:
+        raise typer.BadParameter(f"{view!r} is not a saved view; write @NAME (see `leadcli view list`)",
+                                 param_hint="@VIEW")
+    given = views.ViewOptions(status=[st.value for st in status or []], source=source, owner=owner, tag=tag,
+                              grade=grade, search=search, since=since, until=until)
+    with current_store().session() as s:
+        opts = views.resolve(s, view, given)
+    flt = build_filter(opts.status, opts.source, opts.owner, opts.tag, opts.grade, opts.search, archived=True)
+    return reports.default_scope(
+        flt, since=_date(opts.since, "--since"), until=_date(opts.until, "--until", end_of_day=True),
+        all_time=all_time, date_field=date_field.value, as_of=_date(as_of, "--as-of", end_of_day=True))

@@ -25,6 +25,8 @@ FirstName = Annotated[str | None, typer.Option("--first-name", help="First name 
 LastName = Annotated[str | None, typer.Option("--last-name", help="Last name (default: from NAME).")]
 ExternalId = Annotated[str | None, typer.Option("--external-id", help="The lead's id in another system.")]
 Created = Annotated[str | None, typer.Option("--created", help="When the lead came in (default: now).")]
+Assign = Annotated[str | None, typer.Option(
+    "--assign", help="Owner when no --owner and no routing rule: round-robin:A,B or least-open:A,B.")]
 AllowDuplicate = Annotated[bool, typer.Option("--allow-duplicate",
                                               help="Add even if a lead has the same e-mail or phone.")]
 
@@ -47,6 +49,7 @@ def add(
     external_id: ExternalId = None,
     created: Created = None,
     allow_duplicate: AllowDuplicate = False,
+    assign: Assign = None,
 ) -> None:
     """Add a lead and print its id.
 
@@ -55,7 +58,8 @@ def add(
       leadcli add "Ana Silva" --email ana@acme.io --company Acme --source referral --value 5000 --currency EUR
       id=$(leadcli -q add "Bo Chen" --phone "+1 415 555 0100")
     """
-    from leadcli import leads, output
+    from leadcli import arrivals, leads, output
+    from leadcli.commands import _events
     from leadcli.commands._context import current_store
 
     data = leads.LeadInput(
@@ -66,8 +70,11 @@ def add(
     with current_store().session(write=True) as s:
         lead = leads.add_lead(s, data, allow_duplicate=allow_duplicate)
         record = leads.lead_dict(lead, sorted(set(data.tags)))
+        arrivals.route(s, [record], assign)
     if output.current_format() in ("json", "jsonl"):
         output.card(record, title="", fields=[])
     else:
         output.line(str(record["id"]))
-    output.message(f"added lead #{record['id']} {lead.display_name}")
+    output.message(f"added lead #{record['id']} {lead.display_name}"
+                   + (f" for {record['owner']}" if record.get("owner") and not owner else ""))
+    _events.lead_created(record, "add")

@@ -87,6 +87,9 @@ def convert(
     from leadcli.commands._deal_render import render_conversions, summarise_conversions
 
     render_conversions(results, dry_run)
+    from leadcli.commands import _events
+
+    _events.conversions(results, dry_run)
     summarise_conversions(results, dry_run)
 
 

@@ -122,13 +122,14 @@ def to_lead(
       leadcli deals to-lead 7 --reason "not ready to buy yet"
     """
     from leadcli import deal_records, output
+    from leadcli.commands import _events
     from leadcli.commands._context import current_store
 
     with current_store().session(write=True) as s:
-        deal = deal_records.get_deal(s, deal_id)
-        lead = deal_records.deal_to_lead(s, deal, reason)
-        lead_id, label, stage = lead.id, lead.display_name, lead.status
+        lead = deal_records.deal_to_lead(s, deal_records.get_deal(s, deal_id), reason)
+        lead_id, label, stage = lead.key, lead.display_name, lead.status
     output.message(f"deal #{deal_id} is now lead #{lead_id} {label} again ({stage})")
+    _events.status_changed([(lead_id, label, "converted", stage, reason)], "deals to-lead")
 
 
 def _close(deal_id: int, to: str, reason: str | None = None) -> None:

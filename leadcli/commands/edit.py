@@ -57,7 +57,11 @@ def edit(
     )
     with current_store().session(write=True) as s:
         lead = leads.get_lead(s, lead_id)
+        before = lead.status
         leads.edit_lead(s, lead, data, remove_tags=list(remove_tag or []), allow_duplicate=allow_duplicate,
                         status=status.value if status else None, reason=reason)
-        label = lead.display_name
+        label, after = lead.display_name, lead.status
     output.message(f"updated lead #{lead_id} {label}")
+    from leadcli.commands import _events
+
+    _events.status_changed([(lead_id, label, before, after, reason)], "edit")

@@ -37,6 +37,8 @@ LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Expo
 
 
 def export(
+    view: Annotated[str | None, typer.Argument(metavar="[@VIEW]", help="A saved view's filters and sort.",
+                                               show_default=False)] = None,
     status: StatusOpt = None,
     source: SourceOpt = None,
     owner: OwnerOpt = None,
@@ -60,6 +62,7 @@ def export(
     Example:
       leadcli export > leads.csv
       leadcli export --status converted --since 2025-01-01 --format jsonl --output won.jsonl
+      leadcli export @hot-web --format jsonl > hot.jsonl
     """
     from leadcli import export as exporting
     from leadcli import output
@@ -70,6 +73,9 @@ def export(
                                        else "csv")
     flt = lead_filter(status, source, owner, tag, grade, search, since, until, archived)
     with current_store().session() as s:
+        if view is not None:
+            flt, sort, desc, limit = _from_view(s, view, (status, source, owner, tag, grade, search, since, until),
+                                                archived, sort, desc, limit)
         records = exporting.iter_records(s, flt, sort=sort or "id", desc=desc, limit=limit)
         if output_file:
             count = _to_file(output_file, records, list(LEAD_KEYS), fmt)
@@ -83,3 +89,17 @@ def _to_file(path: str, records, columns: list[str], fmt: str) -> int:
 
     with output.open_private(path) as fh:
         return output.stream(records, columns, fmt, fh)
+
+
+def _from_view(s, view: str, given: tuple, archived: bool, sort, desc, limit) -> tuple:
+    """The filter, sort, order and limit of the view `@NAME`, the options given winning."""
+    from leadcli import views
+
+    if views.reference(view) is None:
+        raise typer.BadParameter(f"{view!r} is not a saved view; write @NAME (see `leadcli view list`)",
+                                 param_hint="@VIEW")
+    status, source, owner, tag, grade, search, since, until = given
+    opts = views.resolve(s, view, views.ViewOptions(
+        status=[st.value for st in status or []], source=source, owner=owner, tag=tag, grade=grade, search=search,
+        since=since, until=until, archived=archived or None, sort=sort, desc=desc, limit=limit))
+    return opts.lead_filter(), opts.sort, opts.desc, opts.limit or None

@@ -56,6 +56,8 @@ def import_file(
     day_first: DayFirst = False,
     missing: Missing = None,
     json: JsonOpt = False,
+    assign: Annotated[str | None, typer.Option("--assign", help="Owners for new leads no rule routes: "
+                                                                "round-robin:A,B or least-open:A,B.")] = None,
     reprocess: Reprocess = False,
 ) -> None:
     """Import leads from a CSV file (or stdin), in one transaction.
@@ -71,6 +73,7 @@ def import_file(
       curl -s https://crm.example.com/leads.csv | leadcli -q import - --mapping crm.json --json
     """
     from leadcli import ingest
+    from leadcli.commands import _events
     from leadcli.commands._context import current_store
     from leadcli.commands._import_render import Progress, render
     from leadcli.commands._import_render import save_mapping as save
@@ -80,6 +83,7 @@ def import_file(
                                    max_rejects=max_rejects, day_first=day_first, missing=list(missing or []),
                                    reprocess=reprocess)
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
+    _events.check_assign(assign)
     try:
         with Progress() as tick:
             report = ingest.import_file(file, options, progress=tick, db=current_store())
@@ -93,6 +97,7 @@ def import_file(
     if save_mapping:
         save(save_mapping, report.mapping.as_file())
     render(report, json)
+    _events.after_import(report, assign, dry_run)
 
 
 @app.command("runs")

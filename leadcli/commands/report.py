@@ -18,6 +18,7 @@ from leadcli.commands._report_options import (
     SinceOpt,
     UntilOpt,
     scope,
+    view_scope,
 )
 
 app = typer.Typer(help="Conversion reports: rates by source, owner or period, the funnel, time to convert, "
@@ -28,6 +29,8 @@ app.add_typer(rates_app, name="rates")
 
 @app.command("conversion")
 def conversion(
+    view: Annotated[str | None, typer.Argument(metavar="[@VIEW]", help="A saved view's filters (`leadcli view "
+                                                                      "save`).", show_default=False)] = None,
     by: ByOpt = "source",
     measure: Annotated[Measure, typer.Option("--measure", help="count, or value: sums of lead value too.")]
     = Measure.count,
@@ -58,13 +61,15 @@ def conversion(
       leadcli report conversion --by owner --measure value --currency USD
       leadcli report conversion --as-of 2026-06-30 --scorecard
       leadcli report conversion --drill Web
+      leadcli report conversion @hot-web --by owner
       leadcli report conversion > report.csv
     """
     from leadcli import output, reports
     from leadcli.commands import _report_render as render
     from leadcli.commands._context import current_store
 
-    sc = scope(status, source, owner, tag, grade, search, since, until, all_time, date_field, as_of)
+    args = (status, source, owner, tag, grade, search, since, until, all_time, date_field, as_of)
+    sc = view_scope(view, *args) if view is not None else scope(*args)
     with current_store().session() as s:
         if traffic:
             render.traffic(reports.traffic(s, sc, traffic))

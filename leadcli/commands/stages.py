@@ -121,6 +121,9 @@ def _run(verb: str, to: str | None, ids: list[int] | None, reason: str | None, f
         else:
             assert to is not None, "every verb but reopen names its stage"
             results = stage_moves.move(s, to, ids, flt, reason=reason)
+    from leadcli.commands._events import stage_results
+
+    stage_results(results, verb)
     report(results)
 
 

@@ -58,6 +58,9 @@ def today(
             shown = SHOWN if output.current_format() in ("table", "markdown") else None
             rows = agenda.agenda(s, owner=owner, days=days, no_action_limit=limit or None, shown=shown)
             counts = agenda.section_counts(s, owner=owner, days=days)
+    from leadcli.commands._events import activities_due
+
+    activities_due()
     if format is TodayFormat.ics:
         output.ics(events)
         return

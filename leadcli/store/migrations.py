@@ -308,6 +308,39 @@ M010_SCORE_PINS = [
 ]
 
 
+# Duplicates and merges: a merged lead stays as a record pointing at the lead that absorbed it
+# (`lead.merged_into`), pairs a user said are different people are never proposed again, and every
+# row a merge changed is journalled (its state before, or NULL for a row it added) so `merge undo`
+# puts the database back exactly.
+M011_MERGES = [
+    "ALTER TABLE lead ADD COLUMN merged_into INTEGER REFERENCES lead (id)",
+    "CREATE INDEX ix_lead_merged_into ON lead (merged_into) WHERE merged_into IS NOT NULL",
+    # When the on-activity-due hook was told about a planned activity: each is announced once.
+    "ALTER TABLE activity ADD COLUMN due_announced_at TEXT",
+    """CREATE TABLE duplicate_ignore (
+        lead_a INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,
+        lead_b INTEGER NOT NULL REFERENCES lead (id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        PRIMARY KEY (lead_a, lead_b),
+        CHECK (lead_a < lead_b)
+    )""",
+    """CREATE TABLE merge_run (
+        id INTEGER PRIMARY KEY,
+        keep_id INTEGER NOT NULL REFERENCES lead (id),
+        merged_ids TEXT NOT NULL,
+        prefer_id INTEGER,
+        at TEXT NOT NULL
+    )""",
+    """CREATE TABLE merge_change (
+        merge_id INTEGER NOT NULL REFERENCES merge_run (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        table_name TEXT NOT NULL,
+        row_key TEXT NOT NULL,
+        before TEXT,
+        PRIMARY KEY (merge_id, seq)
+    )""",
+]
+
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_foundation", M001_FOUNDATION),
@@ -320,6 +353,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (8, "m008_activities", M008_ACTIVITIES),
     (9, "m009_views_routing", M009_VIEWS_ROUTING),
     (10, "m010_score_pins", M010_SCORE_PINS),
+    (11, "m011_merges", M011_MERGES),
 ]
 
 LATEST = MIGRATIONS[-1][0]

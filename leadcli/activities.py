@@ -307,15 +307,18 @@ def stage_entered_column(lead_table: Any = None) -> Any:
             .scalar_subquery())
 
 
-def stale_condition(s: Session, lead_table: Any = None, *, current: _dt.datetime | None = None) -> Any:
-    """`list --stale`: open leads in their stage for longer than its threshold."""
+def stale_condition(s: Session | None, lead_table: Any = None, *, current: _dt.datetime | None = None,
+                    thresholds: dict[str, float] | None = None) -> Any:
+    """`list --stale`: open leads in their stage for longer than its threshold (`thresholds`, else
+    the ones stored in `s`, else the defaults)."""
     from sqlalchemy import and_, or_
 
     t = lead_table if lead_table is not None else sql_table(Lead)
     entered = stage_entered_column(t)
     moment = current or when.now()
+    days_by_stage = thresholds or (stale_days(s) if s is not None else dict(DEFAULT_STALE_DAYS))
     return or_(*(and_(t.c.status == stage, entered < when.to_iso(moment - _dt.timedelta(days=days)))
-                 for stage, days in stale_days(s).items()))
+                 for stage, days in days_by_stage.items()))
 
 
 # ---------------------------------------------------------------- stages and their thresholds

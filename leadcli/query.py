@@ -39,10 +39,27 @@ class LeadFilter:
     ids: list[int] = field(default_factory=list)
     include_archived: bool = False
     archived_only: bool = False
+    due: str | None = None  # today | overdue | week: an open planned activity due then
+    no_next_action: bool = False
+    stale: bool = False
+    # Days per open stage before a lead is stale; None: the defaults (`with_settings` reads the stored ones).
+    stale_days: dict[str, float] | None = None
+    custom: list[tuple[str, str]] = field(default_factory=list)  # --field KEY=VALUE
 
     def is_empty(self) -> bool:
         return not (self.statuses or self.source or self.owner or self.tag or self.grade or self.search
-                    or self.since or self.until or self.ids)
+                    or self.since or self.until or self.ids or self.due or self.no_next_action or self.stale
+                    or self.custom)
+
+    def with_settings(self, s: Any) -> LeadFilter:
+        """This filter with what it reads from the database filled in (the stale thresholds)."""
+        if not self.stale or self.stale_days is not None:
+            return self
+        from dataclasses import replace
+
+        from leadcli import activities
+
+        return replace(self, stale_days=activities.stale_days(s))
 
     def clauses(self, table: Any = None, *, date_column: str = "created_at") -> list[Any]:
         """SQLAlchemy Core conditions on the lead table (or an alias of it)."""
@@ -70,6 +87,9 @@ class LeadFilter:
             pattern = f"%{_escape_like(self.search)}%"
             out.append(or_(*(t.c[name].ilike(pattern, escape="\\")
                              for name in ("name", "email", "company", "phone", "external_id"))))
+        out += self._activity_clauses(t)
+        for key, value in self.custom:
+            out.append(same_text(t.c.fields[key].as_string(), value))
         if self.since:
             out.append(t.c[date_column] >= self.since)
         if self.until:
@@ -81,13 +101,27 @@ class LeadFilter:
         return out
 
 
+    def _activity_clauses(self, t: Any) -> list[Any]:
+        from leadcli import activities
+
+        out = []
+        if self.due:
+            out.append(activities.due_condition(self.due, t))
+        if self.no_next_action:
+            out.append(activities.no_next_action_condition(t))
+        if self.stale:
+            out.append(activities.stale_condition(None, t, thresholds=self.stale_days))
+        return out
+
+
 GRADES = ("A", "B", "C", "D")
 
 
 def build_filter(statuses: Sequence[str] = (), source: str | None = None, owner: str | None = None,
                  tag: str | None = None, grade: str | None = None, search: str | None = None,
                  since: str | None = None, until: str | None = None, archived: bool = False,
-                 ids: Sequence[int] = ()) -> LeadFilter:
+                 ids: Sequence[int] = (), *, due: str | None = None, no_next_action: bool = False,
+                 stale: bool = False, custom: Sequence[str] = ()) -> LeadFilter:
     """The filters of `list` from what a user typed: dates parsed, text trimmed, values checked."""
     from leadcli import validate
     from leadcli.stages import Status
@@ -101,10 +135,34 @@ def build_filter(statuses: Sequence[str] = (), source: str | None = None, owner:
     since_at = validate.user_date(since, "since") if since else None
     until_at = validate.user_date(until, "until", end_of_day=True) if until else None
     validate.date_window(since_at, until_at)
+    if due is not None and due.strip().lower() not in DUE_WINDOWS:
+        raise InvalidValue("due", f"{due!r} is not a due window", hint="use today, overdue or week", exit_code=2)
     return LeadFilter(
-        statuses=list(statuses), source=validate.clean_text(source), owner=validate.clean_text(owner),
+        statuses=list(statuses), source=validate.clean_text(source), owner=owner_value(owner),
         tag=" ".join(tag.split()) or None if tag is not None else None, grade=grade, search=search,
-        since=since_at, until=until_at, include_archived=archived, ids=list(ids))
+        since=since_at, until=until_at, include_archived=archived, ids=list(ids),
+        due=due.strip().lower() if due else None, no_next_action=no_next_action, stale=stale,
+        custom=[_custom_filter(item) for item in custom])
+
+
+def _custom_filter(item: str) -> tuple[str, str]:
+    from leadcli import validate
+
+    try:
+        return validate.key_value(item)
+    except InvalidValue as exc:
+        raise InvalidValue("field", exc.message, hint='e.g. --field "Industry=Retail"', exit_code=2) from None
+
+
+DUE_WINDOWS = ("today", "overdue", "week")
+
+
+def owner_value(owner: str | None) -> str | None:
+    """An `--owner` as typed: `me` is the acting user (LEADCLI_USER, else the login name)."""
+    from leadcli import validate
+    from leadcli.activities import owner_name
+
+    return validate.clean_text(owner_name(owner)) if owner is not None else None
 
 
 # Text a user types in any case (`--source web` finds "Web"): compared through lower(), the

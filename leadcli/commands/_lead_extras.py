@@ -29,9 +29,13 @@ class LeadExtras:
 
 def lead_extras(s: Session, lead: Lead) -> LeadExtras:
     """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
-    from leadcli import deal_records, scoring
+    from leadcli import activities, deal_records, scoring
 
     extras = LeadExtras()
+    fields, sections, data = activities.show_extras(s, lead.key)
+    extras.fields += fields
+    extras.sections += sections
+    extras.data.update(data)
     _add_links(extras, lead, deal_records.lead_links(s, lead))
     reasons = scoring.score_reasons(s, lead)
     if reasons is not None:

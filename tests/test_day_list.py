@@ -1,0 +1,169 @@
+"""`list` and `show` for the day: due windows, no next action, stale leads, the timeline, and what a
+salesperson needs to call; checked against an independent reading of the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+
+import pytest
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("LEADCLI_NOW", iso(T0))
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def add(cli, name: str, *args: str) -> int:
+    return int(cli.ok("-q", "add", name, *args).stdout)
+
+
+def ids(cli, *args: str) -> set[int]:
+    return {r["id"] for r in json.loads(cli.ok("list", *args, "-n", "0", "--format", "json").stdout)}
+
+
+def test_due_windows_and_no_next_action(cli, isolated_db):
+    late, today, week, later, idle = (add(cli, n) for n in ("Late", "Today", "Week", "Later", "Idle"))
+    cli.ok("next", str(late), "x", "--due", "-2d")
+    cli.ok("next", str(today), "x", "--due", "today 18:00")
+    cli.ok("next", str(week), "x", "--due", "+4d")
+    cli.ok("next", str(later), "x", "--due", "+30d")
+    done = cli.ok("-q", "next", str(idle), "x", "--due", "today").stdout.strip()
+    cli.ok("done", done)
+    assert ids(cli, "--due", "overdue") == {late}
+    assert ids(cli, "--due", "today") == {today}
+    assert ids(cli, "--due", "week") == {today, week}
+    assert ids(cli, "--no-next-action") == {idle}
+    cli.ok("disqualify", str(idle), "--reason", "spam")
+    assert ids(cli, "--no-next-action") == set()
+    rows = {r["id"]: r for r in json.loads(cli.ok("list", "--format", "json").stdout)}
+    assert rows[today]["next_action_at"] == "2026-03-10T18:00:00Z" and rows[idle]["next_action_at"] is None
+    assert cli("list", "--due", "someday").exit_code == 2
+    # The same windows from the stored rows, read independently.
+    con = sqlite3.connect(isolated_db)
+    open_due = dict(con.execute("SELECT lead_id, MIN(due_at) FROM activity WHERE done_at IS NULL GROUP BY lead_id"))
+    assert {k for k, v in open_due.items() if v < "2026-03-10"} == {late}
+
+
+def _stale_by_history(db) -> set[int]:
+    """Open leads in their stage past the default threshold, from the status history alone."""
+    limits = {"new": 2, "contacted": 7, "qualified": 14}
+    con = sqlite3.connect(db)
+    out = set()
+    for lead_id, status in con.execute("SELECT id, status FROM lead WHERE status IN ('new','contacted','qualified')"):
+        entered = max(at for (at,) in con.execute(
+            "SELECT at FROM status_change WHERE lead_id = ? AND to_status = ?", (lead_id, status)))
+        age = T0 - dt.datetime.fromisoformat(entered.replace("Z", "+00:00"))
+        if age > dt.timedelta(days=limits[status]):
+            out.add(lead_id)
+    return out
+
+
+def test_stale_and_report_aging_agree_with_the_history(cli, isolated_db, monkeypatch):
+    made = []
+    for days_ago, stage in ((1, None), (3, None), (30, "contacted"), (10, "contacted"), (40, "qualified"),
+                            (20, "qualified"), (50, "converted")):
+        monkeypatch.setenv("LEADCLI_NOW", iso(T0 - dt.timedelta(days=days_ago)))
+        # Created long ago: the age counts from the stage change, never from the creation date.
+        lead = add(cli, f"L{days_ago}", "--created", "2025-01-01")
+        if stage == "contacted":
+            cli.ok("contact", str(lead))
+        elif stage == "qualified":
+            cli.ok("qualify", str(lead))
+        elif stage == "converted":
+            cli.ok("qualify", str(lead))
+            monkeypatch.setenv("LEADCLI_NOW", iso(T0 - dt.timedelta(days=days_ago - 5)))
+            cli.ok("convert", str(lead), "--no-deal", "--no-contact", "--no-company")
+        made.append(lead)
+    monkeypatch.setenv("LEADCLI_NOW", iso(T0))
+    expected = _stale_by_history(isolated_db)
+    assert ids(cli, "--stale") == expected and expected
+    aging = {r["stage"]: r for r in json.loads(cli.ok("report", "aging", "--format", "json").stdout)}
+    con = sqlite3.connect(isolated_db)
+    for stage in ("new", "contacted", "qualified"):
+        in_stage = {i for (i,) in con.execute("SELECT id FROM lead WHERE status = ?", (stage,))}
+        assert aging[stage]["open"] == len(in_stage)
+        assert aging[stage]["stale"] == len(in_stage & expected)
+    cli.ok("report", "aging", "--stale-after", "qualified=50")
+    assert ids(cli, "--stale") == {i for i in expected if i not in {made[4], made[5]}}
+
+
+def test_show_has_the_next_action_and_one_timeline(cli):
+    ana = add(cli, "Ana", "--phone", "+1 415 555 0100", "--created", "2026-03-01")
+    cli.ok("log", str(ana), "call", "intro", "--outcome", "reached")
+    planned = int(cli.ok("-q", "next", str(ana), "send the quote", "--due", "tomorrow").stdout)
+    card = json.loads(cli.ok("show", str(ana), "--format", "json").stdout)
+    assert card["next_action_at"] == "2026-03-11T09:00:00Z"
+    assert [a["id"] for a in card["activities"]] == [planned, 1]
+    assert set(card["activities"][0]) >= {"id", "type", "text", "outcome", "at", "due_at", "done_at"}
+    table = cli.ok("--format", "table", "show", str(ana), env={"COLUMNS": "120"}).stdout
+    assert "next action" in table and "Timeline" in table
+    timeline = table[table.index("Timeline"):]
+    assert timeline.index("send the quote") < timeline.index("intro") < timeline.index("created")
+
+
+def test_a_reason_on_a_lead_already_at_its_stage_is_logged(cli):
+    ana = add(cli, "Ana")
+    cli.ok("contact", str(ana))
+    again = cli.ok("contact", str(ana), "--reason", "spoke again, wants pricing")
+    assert "logged as activity" in again.stderr
+    card = json.loads(cli.ok("show", str(ana), "--format", "json").stdout)
+    assert [(a["type"], a["text"]) for a in card["activities"]] == [("note", "spoke again, wants pricing")]
+    cli.ok("qualify", str(ana))
+    cli.ok("qualify", str(ana))  # no reason: nothing to keep
+    assert len(json.loads(cli.ok("show", str(ana), "--format", "json").stdout)["activities"]) == 1
+
+
+def test_list_table_shows_what_a_salesperson_needs(cli, isolated_db, monkeypatch):
+    monkeypatch.setenv("LEADCLI_REGION", "US")
+    ana = add(cli, "Ana Silva", "--phone", "+1 415 555 0100", "--company", "Acme", "--email", "ana@acme.io")
+    cli.ok("next", str(ana), "call back", "--due", "tomorrow 10:30")
+    con = sqlite3.connect(isolated_db)
+    con.execute("UPDATE lead SET id = 21897 WHERE id = ?", (ana,))
+    con.execute("UPDATE activity SET lead_id = 21897")
+    con.execute("UPDATE status_change SET lead_id = 21897")
+    con.commit()
+    wide = cli.ok("--format", "table", "list", env={"COLUMNS": "120"}).stdout
+    for text in ("21897", "Ana Silva", "Acme", "(415) 555-0100", "2026-03-11 10:30", "new"):
+        assert text in wide, text
+    assert "21,897" not in wide and "score" not in wide  # no scores yet: no score column
+    narrow = cli.ok("--format", "table", "list", env={"COLUMNS": "60"}).stdout
+    assert "Ana Silva" in narrow and "(415) 555-0100" in narrow and "…" not in narrow
+    assert max(len(line) for line in narrow.splitlines()) <= 60
+
+
+def test_an_empty_database_says_how_to_start(cli):
+    empty = cli.ok("--format", "table", "list")
+    assert "leadcli add" in empty.stderr and "leadcli import" in empty.stderr
+    add(cli, "Ana")
+    assert "no leads match" in cli.ok("--format", "table", "list", "--status", "converted").stderr
+
+
+def test_custom_field_owner_me_and_saved_views(cli, monkeypatch):
+    monkeypatch.setenv("LEADCLI_USER", "maria")
+    ana = add(cli, "Ana", "--field", "Industry=Retail", "--owner", "Maria")
+    bo = add(cli, "Bo", "--field", "Industry=Energy", "--owner", "li")
+    assert ids(cli, "--field", "Industry=retail") == {ana}
+    assert cli("list", "--field", "nokey").exit_code == 2
+    assert ids(cli, "--owner", "me") == {ana} == ids(cli, "--mine")
+    cli.ok("next", str(bo), "x", "--due", "today")
+    cli.ok("view", "save", "lis", "--owner", "li")
+    assert ids(cli, "@lis") == {bo}
+    assert ids(cli, "@lis", "--owner", "maria") == {ana}
+    assert ids(cli, "@lis", "--due", "overdue") == set()
+    assert cli("list", "@nope").exit_code == 1
+    assert cli("list", "lis").exit_code == 2

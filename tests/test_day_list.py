@@ -167,3 +167,42 @@ def test_custom_field_owner_me_and_saved_views(cli, monkeypatch):
     assert ids(cli, "@lis", "--due", "overdue") == set()
     assert cli("list", "@nope").exit_code == 1
     assert cli("list", "lis").exit_code == 2
+
+
+def test_the_calendar_feed_escapes_and_folds_what_icalendar_reads_back():
+    from icalendar import Calendar
+
+    from leadcli import calendar_feed
+
+    summary = "Call Zoë Ñúñez (Ärzte, GmbH; 東京支社): " + "pricing, again; " * 12 + "\\ done\nnext line"
+    events = [{"uid": "activity-1@leadcli", "start": "2026-03-11T09:00:00Z", "minutes": 30, "summary": summary,
+               "description": "lead #1 · +14155550100"},
+              {"uid": "activity-2@leadcli", "start": dt.datetime(2026, 3, 12, 8, 15, tzinfo=UTC), "summary": "x"}]
+    text = "".join(calendar_feed.lines(events, batch=1))
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    parsed = [c for c in Calendar.from_ical(text).walk() if c.name == "VEVENT"]
+    assert str(parsed[0]["summary"]) == summary and str(parsed[0]["description"]) == "lead #1 · +14155550100"
+    assert parsed[0].decoded("dtstart") == dt.datetime(2026, 3, 11, 9, tzinfo=UTC)
+    assert parsed[0].decoded("duration") == dt.timedelta(minutes=30)
+    assert parsed[1].decoded("dtstart") == dt.datetime(2026, 3, 12, 8, 15, tzinfo=UTC)
+
+
+def test_today_windows_the_feed_and_caps_the_idle_count(cli, monkeypatch):
+    from icalendar import Calendar
+
+    from leadcli.commands import today
+
+    monkeypatch.setattr(today, "COUNT_CAP", 2)
+    ana = add(cli, "Ana")
+    for name in ("Bo", "Cy", "Di"):
+        add(cli, name)
+    for due in ("-3d", "tomorrow", "+20d"):
+        cli.ok("next", str(ana), "call", "--due", due)
+    every = Calendar.from_ical(cli.ok("today", "--format", "ics").stdout)
+    assert len([c for c in every.walk() if c.name == "VEVENT"]) == 3
+    week = Calendar.from_ical(cli.ok("today", "--format", "ics", "--days", "7").stdout)
+    assert len([c for c in week.walk() if c.name == "VEVENT"]) == 2
+    markdown = cli.ok("today", "--format", "markdown").stdout
+    assert "## No next action, hottest first (2+)" in markdown
+    rows = json.loads(cli.ok("today", "--format", "json").stdout)
+    assert len([r for r in rows if r["section"] == "no-next-action"]) == 3

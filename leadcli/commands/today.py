@@ -19,6 +19,8 @@ class TodayFormat(str, Enum):
 
 
 SHOWN = 50
+DAYS = 7
+COUNT_CAP = 1000  # leads without a next action are counted up to this on a terminal
 TITLES = {"overdue": "Overdue", "today": "Due today", "upcoming": "Coming up",
           "no-next-action": "No next action, hottest first"}
 
@@ -26,7 +28,10 @@ TITLES = {"overdue": "Overdue", "today": "Due today", "upcoming": "Coming up",
 def today(
     owner: Annotated[str | None, typer.Option(
         "--owner", help="Only this owner's activities and leads (`me`: you).")] = None,
-    days: Annotated[int, typer.Option("--days", min=0, max=366, help="Also show what is due in the next N days.")] = 7,
+    days: Annotated[int | None, typer.Option(
+        "--days", min=0, max=366, show_default=False,
+        help="Also show what is due in the next N days (default 7; an ics feed holds every planned "
+             "activity unless N is given).")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0,
                                        help="At most N leads without a next action (0: all).")] = 10,
     format: Annotated[TodayFormat | None, typer.Option(
@@ -52,16 +57,21 @@ def today(
         output.settings.format = format.value
     with current_store().session() as s:
         if format is TodayFormat.ics:
-            events = agenda.calendar_events(s, owner=owner)
-        else:
-            # A terminal or a mail shows the first rows of each section; csv and json get every one.
-            shown = SHOWN if output.current_format() in ("table", "markdown") else None
-            rows = agenda.agenda(s, owner=owner, days=days, no_action_limit=limit or None, shown=shown)
-            counts = agenda.section_counts(s, owner=owner, days=days)
-    if format is TodayFormat.ics:
-        output.ics(events)
-        return
+            # Streamed from the query to stdout: a feed of every planned activity stays quick and small.
+            output.ics(agenda.calendar_events(s, owner=owner, days=days))
+            return
+        # A terminal or a mail shows the first rows of each section; csv and json get every one.
+        shown = SHOWN if output.current_format() in ("table", "markdown") else None
+        window = DAYS if days is None else days
+        rows = agenda.agenda(s, owner=owner, days=window, no_action_limit=limit or None, shown=shown)
+        counts = agenda.section_counts(s, owner=owner, days=window, cap=COUNT_CAP if shown else None)
     render(rows, counts)
+
+
+def _count(counts: dict[str, int], section: str) -> str:
+    """A section's count as a title shows it: past the cap, `1,000+`."""
+    n = counts[section]
+    return f"{COUNT_CAP:,}+" if section == "no-next-action" and n > COUNT_CAP else f"{n:,}"
 
 
 def render(rows: list[dict], counts: dict[str, int]) -> None:
@@ -93,10 +103,10 @@ def render(rows: list[dict], counts: dict[str, int]) -> None:
             continue
         total, caption = counts[section], None
         if total > len(part):
-            caption = (f"and {total - len(part):,} more: leadcli list --no-next-action" if section == "no-next-action"
+            caption = ("more: leadcli list --no-next-action" if section == "no-next-action"
                        else f"the first {len(part)} of {total:,}; --format csv or json lists them all")
         output.rows(part, table_columns=lead_columns if section == "no-next-action" else columns,
-                    title=f"{TITLES[section]} ({total:,})", caption=caption)
+                    title=f"{TITLES[section]} ({_count(counts, section)})", caption=caption)
 
 
 def _markdown(rows: list[dict], counts: dict[str, int]) -> None:
@@ -110,7 +120,7 @@ def _markdown(rows: list[dict], counts: dict[str, int]) -> None:
         part = [r for r in rows if r["section"] == section]
         if not part:
             continue
-        output.line(f"## {TITLES[section]} ({counts[section]:,})\n")
+        output.line(f"## {TITLES[section]} ({_count(counts, section)})\n")
         for r in part:
             who = f"**{_md(r['name'])}**" + (f" ({_md(r['company'])})" if r["company"] else "")
             bits = [who, f"`{r['phone']}`" if r["phone"] else None]
@@ -123,7 +133,8 @@ def _markdown(rows: list[dict], counts: dict[str, int]) -> None:
             output.line("- " + " · ".join(b for b in bits if b))
         if counts[section] > len(part):
             where = "leadcli list --no-next-action" if section == "no-next-action" else "leadcli today --format csv"
-            output.line(f"- … and {counts[section] - len(part):,} more (`{where}`)")
+            more = "more" if section == "no-next-action" else f"{counts[section] - len(part):,} more"
+            output.line(f"- … and {more} (`{where}`)")
         output.line("")
 
 

@@ -45,6 +45,8 @@ class LeadFilter:
     # Days per open stage before a lead is stale; None: the defaults (`with_settings` reads the stored ones).
     stale_days: dict[str, float] | None = None
     custom: list[tuple[str, str]] = field(default_factory=list)  # --field KEY=VALUE
+    # The leads `search` finds, folded in Python (case and accents, every script); None: not looked up yet.
+    search_ids: list[int] | None = None
 
     def is_empty(self) -> bool:
         return not (self.statuses or self.source or self.owner or self.tag or self.grade or self.search
@@ -52,14 +54,18 @@ class LeadFilter:
                     or self.custom)
 
     def with_settings(self, s: Any) -> LeadFilter:
-        """This filter with what it reads from the database filled in (the stale thresholds)."""
-        if not self.stale or self.stale_days is not None:
-            return self
+        """This filter with what it reads from the database filled in: the stale thresholds, and the
+        leads the search text finds."""
         from dataclasses import replace
 
-        from leadcli import activities
+        out = self
+        if self.stale and self.stale_days is None:
+            from leadcli import activities
 
-        return replace(self, stale_days=activities.stale_days(s))
+            out = replace(out, stale_days=activities.stale_days(s))
+        if self.search and self.search_ids is None:
+            out = replace(out, search_ids=search_matches(s, self.search, replace(out, search=None)))
+        return out
 
     def clauses(self, table: Any = None, *, date_column: str = "created_at") -> list[Any]:
         """SQLAlchemy Core conditions on the lead table (or an alias of it)."""
@@ -83,7 +89,12 @@ class LeadFilter:
             tags = table_of(LeadTag)
             out.append(exists(select(tags.c.lead_id).where(tags.c.lead_id == t.c.id,
                                                            same_text(tags.c.tag, self.tag))))
-        if self.search:
+        if self.search_ids is not None:
+            from sqlalchemy import bindparam
+
+            # Inlined at execution: a search may find more leads than a statement takes parameters.
+            out.append(t.c.id.in_(bindparam("search_ids", self.search_ids, expanding=True, literal_execute=True)))
+        elif self.search:
             pattern = f"%{_escape_like(self.search)}%"
             out.append(or_(*(t.c[name].ilike(pattern, escape="\\")
                              for name in ("name", "email", "company", "phone", "external_id"))))
@@ -115,6 +126,41 @@ class LeadFilter:
 
 
 GRADES = ("A", "B", "C", "D")
+SEARCHED = ("name", "email", "company", "phone", "external_id", "notes", "title")
+
+
+def fold(text: str) -> str:
+    """Text as a search compares it: no case, no accents, in every script (`GARCÍA` -> `garcia`)."""
+    if text.isascii():
+        return text.lower()
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def search_matches(s: Any, text: str, others: LeadFilter) -> list[int]:
+    """Ids of the leads (among those `others` picks) whose name, e-mail, company, phone, external id,
+    title, notes or custom fields hold `text`, compared folded. Done in Python so it behaves the same
+    on every database; a phone is also found by its digits (`555 0100`)."""
+    from sqlalchemy import Text, select, type_coerce
+
+    from leadcli.models import Lead, table_of
+
+    t = table_of(Lead)
+    needle = fold(" ".join(text.split()))
+    digits = "".join(c for c in text if c.isdigit())
+    by_digits = len(digits) >= 4 and not any(c.isalpha() for c in text)
+    found = []
+    # The custom fields as stored text: decoded only for a lead whose other columns do not match.
+    raw_fields = type_coerce(t.c.fields, Text)
+    stmt = select(t.c.id, raw_fields, *(t.c[name] for name in SEARCHED)).where(*others.clauses(t))
+    for row in s.connection().execute(stmt.execution_options(yield_per=5000)):
+        columns = needle in fold("\x1f".join(v for v in row[2:] if v))
+        phone = by_digits and bool(row[5]) and digits in row[5]
+        if columns or phone or (row[1] and row[1] != "{}" and _in_fields(needle, row[1])):
+            found.append(row[0])
+    return found
 
 
 def build_filter(statuses: Sequence[str] = (), source: str | None = None, owner: str | None = None,
@@ -163,6 +209,13 @@ def owner_value(owner: str | None) -> str | None:
     from leadcli.activities import owner_name
 
     return validate.clean_text(owner_name(owner)) if owner is not None else None
+
+
+def _in_fields(needle: str, stored: str) -> bool:
+    import json
+
+    values = json.loads(stored)
+    return isinstance(values, dict) and any(needle in fold(str(v)) for v in values.values() if v is not None)
 
 
 # Text a user types in any case (`--source web` finds "Web"): compared through lower(), the

@@ -206,3 +206,18 @@ def test_today_windows_the_feed_and_caps_the_idle_count(cli, monkeypatch):
     assert "## No next action, hottest first (2+)" in markdown
     rows = json.loads(cli.ok("today", "--format", "json").stdout)
     assert len([r for r in rows if r["section"] == "no-next-action"]) == 3
+
+
+def test_search_folds_case_and_accents_in_every_script_and_reads_fields_and_notes(cli):
+    garcia = add(cli, "José García", "--phone", "+1 415 555 0100")
+    muller = add(cli, "MÜLLER Straße", "--note", "met at the ΑΘΗΝΑ expo")
+    olga = add(cli, "Ольга", "--field", "City=Москва")
+    add(cli, "Somebody Else", "--company", "Garcias Tacos")  # a longer word holds the text too
+    for text in ("GARCÍA", "garcia", "García"):
+        assert garcia in ids(cli, "--search", text)
+    assert ids(cli, "--search", "garcía") == ids(cli, "--search", "GARCIA")
+    assert ids(cli, "--search", "muller") == {muller} == ids(cli, "--search", "STRASSE")
+    assert ids(cli, "--search", "αθηνα") == {muller}
+    assert ids(cli, "--search", "МОСКВА") == {olga}
+    assert ids(cli, "--search", "415 555") == {garcia}
+    assert ids(cli, "--search", "jose", "--status", "converted") == set()

@@ -221,3 +221,21 @@ def test_search_folds_case_and_accents_in_every_script_and_reads_fields_and_note
     assert ids(cli, "--search", "МОСКВА") == {olga}
     assert ids(cli, "--search", "415 555") == {garcia}
     assert ids(cli, "--search", "jose", "--status", "converted") == set()
+
+
+def test_conversion_by_next_and_last_activity_dates(cli, isolated_db):
+    leads = [add(cli, n) for n in ("Ana", "Bo", "Cy", "Di")]
+    cli.ok("next", str(leads[0]), "x", "--due", "2026-03-16 10:00")  # a Monday
+    cli.ok("next", str(leads[0]), "later", "--due", "2026-04-20")     # not the next one
+    cli.ok("next", str(leads[1]), "y", "--due", "2026-03-20")
+    cli.ok("log", str(leads[2]), "call", "--at", "2026-02-03 10:00")
+    cli.ok("log", str(leads[2]), "call", "--at", "2026-03-02 10:00")
+    cli.ok("qualify", str(leads[2]))
+    cli.ok("convert", str(leads[2]), "--no-deal", "--no-contact", "--no-company")
+    week = {r["group"]: (r["total"], r["converted"])
+            for r in json.loads(cli.ok("report", "conversion", "--by", "next-activity:week", "-f", "json").stdout)}
+    assert week == {"2026-03-16": (2, 0), None: (2, 1)}
+    month = {r["group"]: (r["total"], r["converted"])
+             for r in json.loads(cli.ok("report", "conversion", "--by", "last-activity:month", "-f", "json").stdout)}
+    assert month == {"2026-03": (1, 1), None: (3, 0)}
+    assert cli("report", "conversion", "--by", "next-activity:fortnight").exit_code == 2

@@ -32,6 +32,7 @@ REACHED = ("reached", "replied", "held")
 DEFAULT_STALE_DAYS = {"new": 2, "contacted": 7, "qualified": 14}
 STALE_SETTING = "activity.stale_days"
 DUE_WINDOWS = ("today", "overdue", "week")
+TIMELINE_TITLE = "Timeline"
 ACTIVITY_KEYS = ("id", "lead_id", "type", "text", "outcome", "at", "due_at", "done_at", "duration_s", "owner")
 
 
@@ -395,4 +396,4 @@ def show_extras(s: Session, lead_id: int) -> tuple[list[tuple[str, Any]], list[t
     data = {"next_action_at": following["due_at"] if following else None,
             "activities": [{k: a[k] for k in ("id", "type", "text", "outcome", "at", "due_at", "done_at",
                                               "duration_s", "owner")} for a in items]}
-    return fields, [("Timeline", rows)], data
+    return fields, [(TIMELINE_TITLE, rows)], data

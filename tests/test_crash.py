@@ -1,4 +1,4 @@
-"""Crash safety: `kill -9` at random moments of import, bulk convert and score run.
+"""Crash safety: `kill -9` at random moments of import, bulk convert, activity writes and score run.
 
 Each trial starts a real leadcli process, kills it with SIGKILL after a random delay, and checks
 that the file passes `PRAGMA integrity_check` and holds exactly the before or the after state.
@@ -52,6 +52,7 @@ STATE_QUERIES = [
     "SELECT count(*) FROM company",
     "SELECT count(*) FROM score_history",
     "SELECT count(score), coalesce(sum(score), 0) FROM lead",
+    "SELECT count(*) FROM activity",
 ]
 
 
@@ -148,6 +149,15 @@ def test_kill_9_during_bulk_convert(tmp_path):
     _write_csv(qualified, 3_000, statuses=["Qualified"])
     _run(base, "import", str(qualified))
     _trials(tmp_path, base, ["convert", "--status", "qualified", "--yes"], TRIALS)
+
+
+def test_kill_9_while_activities_are_written(tmp_path):
+    """A reason given to leads already contacted is logged as one activity each, all in one transaction."""
+    base = tmp_path / "base.db"
+    contacted = tmp_path / "contacted.csv"
+    _write_csv(contacted, 3_000, statuses=["Working - Contacted"])
+    _run(base, "import", str(contacted))
+    _trials(tmp_path, base, ["contact", "--status", "contacted", "--reason", "called again", "--yes"], TRIALS)
 
 
 def test_kill_9_during_score_run(tmp_path):

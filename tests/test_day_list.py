@@ -239,3 +239,21 @@ def test_conversion_by_next_and_last_activity_dates(cli, isolated_db):
              for r in json.loads(cli.ok("report", "conversion", "--by", "last-activity:month", "-f", "json").stdout)}
     assert month == {"2026-03": (1, 1), None: (3, 0)}
     assert cli("report", "conversion", "--by", "next-activity:fortnight").exit_code == 2
+
+
+def test_today_of_a_saved_view(cli):
+    from icalendar import Calendar
+
+    ana = add(cli, "Ana", "--source", "web")
+    bo = add(cli, "Bo", "--source", "fair")
+    add(cli, "Cy", "--source", "web")
+    cli.ok("next", str(ana), "call", "--due", "-1d")
+    cli.ok("next", str(bo), "call", "--due", "today")
+    cli.ok("view", "save", "web", "--source", "web")
+    rows = json.loads(cli.ok("today", "@web", "--format", "json").stdout)
+    assert {r["lead_id"] for r in rows if r["activity_id"]} == {ana}
+    assert [r["name"] for r in rows if r["section"] == "no-next-action"] == ["Cy"]
+    feed = Calendar.from_ical(cli.ok("today", "@web", "--format", "ics").stdout)
+    assert len([c for c in feed.walk() if c.name == "VEVENT"]) == 1
+    assert "(1)" in cli.ok("today", "@web", "--format", "markdown").stdout
+    assert cli("today", "web").exit_code == 2

@@ -63,7 +63,8 @@ def render(record: dict, display_name: str, extras) -> None:
         # The timeline (activities and status changes, newest first) holds the history on a terminal;
         # csv and json keep `history` as it was.
         sections=[Section("Custom fields", custom), *(Section(t, d) for t, d in extras.sections),
-                  *([] if any(t == "Timeline" for t, _ in extras.sections) else [Section("History", history)])],
+                  *([] if any(t.startswith("Timeline") for t, _ in extras.sections)
+                    else [Section("History", history)])],
         # Lists of records (history, deals ...) are sections of the card, not cells of a CSV row.
         flat={k: v for k, v in record.items()
               if k != "history" and not (isinstance(v, list) and v and isinstance(v[0], dict))},

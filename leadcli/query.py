@@ -156,7 +156,8 @@ def search_matches(s: Any, text: str, others: LeadFilter) -> list[int]:
     raw_fields = type_coerce(t.c.fields, Text)
     stmt = select(t.c.id, raw_fields, *(t.c[name] for name in SEARCHED)).where(*others.clauses(t))
     for row in s.connection().execute(stmt.execution_options(yield_per=5000)):
-        columns = needle in fold("\x1f".join(v for v in row[2:] if v))
+        # Runs of white space read as one space, as in the search text (NUL keeps columns apart).
+        columns = needle in fold(" ".join("\x00".join(v for v in row[2:] if v).split()))
         phone = by_digits and bool(row[5]) and digits in row[5]
         if columns or phone or (row[1] and row[1] != "{}" and _in_fields(needle, row[1])):
             found.append(row[0])
@@ -206,16 +207,19 @@ DUE_WINDOWS = ("today", "overdue", "week")
 def owner_value(owner: str | None) -> str | None:
     """An `--owner` as typed: `me` is the acting user (LEADCLI_USER, else the login name)."""
     from leadcli import validate
-    from leadcli.activities import owner_name
+    from leadcli.activities import acting_user
 
-    return validate.clean_text(owner_name(owner)) if owner is not None else None
+    if owner is not None and owner.strip().lower() == "me":
+        return acting_user()
+    return validate.clean_text(owner)
 
 
 def _in_fields(needle: str, stored: str) -> bool:
     import json
 
     values = json.loads(stored)
-    return isinstance(values, dict) and any(needle in fold(str(v)) for v in values.values() if v is not None)
+    return isinstance(values, dict) and any(needle in fold(" ".join(str(v).split()))
+                                            for v in values.values() if v is not None)
 
 
 # Text a user types in any case (`--source web` finds "Web"): compared through lower(), the

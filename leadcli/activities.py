@@ -32,6 +32,7 @@ REACHED = ("reached", "replied", "held")
 DEFAULT_STALE_DAYS = {"new": 2, "contacted": 7, "qualified": 14}
 STALE_SETTING = "activity.stale_days"
 DUE_WINDOWS = ("today", "overdue", "week")
+TIMELINE_TITLE = "Timeline"
 ACTIVITY_KEYS = ("id", "lead_id", "type", "text", "outcome", "at", "due_at", "done_at", "duration_s", "owner")
 
 
@@ -307,15 +308,18 @@ def stage_entered_column(lead_table: Any = None) -> Any:
             .scalar_subquery())
 
 
-def stale_condition(s: Session, lead_table: Any = None, *, current: _dt.datetime | None = None) -> Any:
-    """`list --stale`: open leads in their stage for longer than its threshold."""
+def stale_condition(s: Session | None, lead_table: Any = None, *, current: _dt.datetime | None = None,
+                    thresholds: dict[str, float] | None = None) -> Any:
+    """`list --stale`: open leads in their stage for longer than its threshold (`thresholds`, else
+    the ones stored in `s`, else the defaults)."""
     from sqlalchemy import and_, or_
 
     t = lead_table if lead_table is not None else sql_table(Lead)
     entered = stage_entered_column(t)
     moment = current or when.now()
+    days_by_stage = thresholds or (stale_days(s) if s is not None else dict(DEFAULT_STALE_DAYS))
     return or_(*(and_(t.c.status == stage, entered < when.to_iso(moment - _dt.timedelta(days=days)))
-                 for stage, days in stale_days(s).items()))
+                 for stage, days in days_by_stage.items()))
 
 
 # ---------------------------------------------------------------- stages and their thresholds
@@ -392,4 +396,4 @@ def show_extras(s: Session, lead_id: int) -> tuple[list[tuple[str, Any]], list[t
     data = {"next_action_at": following["due_at"] if following else None,
             "activities": [{k: a[k] for k in ("id", "type", "text", "outcome", "at", "due_at", "done_at",
                                               "duration_s", "owner")} for a in items]}
-    return fields, [("Timeline", rows)], data
+    return fields, [(TIMELINE_TITLE, rows)], data

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from leadcli import activities, when
@@ -53,6 +54,21 @@ def _owner_match(column: Any, owner: str | None) -> list[Any]:
 _LEAD_COLUMNS = ("name", "company", "phone", "email", "status", "score")
 
 
+def _picked(s: Session, t: Any, leads: Any) -> list[Any]:
+    """The conditions of a lead filter (`today @VIEW`), or none."""
+    return [] if leads is None else list(leads.with_settings(s).clauses(t))
+
+
+def _picked_ids(s: Session, a: Any, leads: Any) -> list[Any]:
+    """The same for a query on activities alone: their lead is one the filter picks."""
+    if leads is None:
+        return []
+    from sqlalchemy import select
+
+    t = sql_table(Lead)
+    return [a.c.lead_id.in_(select(t.c.id).where(*_picked(s, t, leads)))]
+
+
 def _row(section: str, lead: dict[str, Any], activity: dict[str, Any] | None, current: _dt.datetime) -> dict:
     due = activity["due_at"] if activity else None
     return {
@@ -82,9 +98,10 @@ def _window_where(a: Any, t: Any, window: tuple[str | None, str], owner: str | N
 
 
 def agenda(s: Session, *, owner: str | None = None, days: int = 7, no_action_limit: int | None = 10,
-           shown: int | None = None, current: _dt.datetime | None = None) -> list[dict[str, Any]]:
+           shown: int | None = None, current: _dt.datetime | None = None, leads: Any = None) -> list[dict[str, Any]]:
     """Overdue, due today, due in the next `days` days (local days), then open leads without a next
-    action, hottest first by score. `shown`: at most that many rows per activity section."""
+    action, hottest first by score. `shown`: at most that many rows per activity section; `leads`: a
+    `LeadFilter` (a saved view) the leads must match."""
     from sqlalchemy import select
 
     moment = current or when.now()
@@ -94,75 +111,107 @@ def agenda(s: Session, *, owner: str | None = None, days: int = 7, no_action_lim
     rows = []
     for section, window in _windows(moment, days).items():
         stmt = (select(*act_cols, *lead_cols).join(t, t.c.id == a.c.lead_id)
-                .where(*_window_where(a, t, window, owner)).order_by(a.c.due_at, a.c.id))
+                .where(*_window_where(a, t, window, owner), *_picked(s, t, leads)).order_by(a.c.due_at, a.c.id))
         if shown:
             stmt = stmt.limit(shown)
         for row in s.connection().execute(stmt).mappings():
             lead = {**row, "owner": row["lead_owner"]}
             rows.append(_row(section, lead, {**row, "owner": row["activity_owner"]}, moment))
     rows += [_row("no-next-action", lead, None, moment)
-             for lead in leads_without_next_action(s, owner=owner, limit=no_action_limit)]
+             for lead in leads_without_next_action(s, owner=owner, limit=no_action_limit, leads=leads)]
     return rows
 
 
-def section_counts(s: Session, *, owner: str | None = None, days: int = 7,
-                   current: _dt.datetime | None = None) -> dict[str, int]:
-    """How many rows each section has in all (the agenda may show only the first ones)."""
-    from sqlalchemy import func, select
+def section_counts(s: Session, *, owner: str | None = None, days: int = 7, current: _dt.datetime | None = None,
+                   cap: int | None = None, leads: Any = None) -> dict[str, int]:
+    """How many rows each section has in all (the agenda may show only the first ones); the count of
+    leads without a next action stops at `cap` + 1 (a terminal says "1,000+", not the exact figure)."""
+    from sqlalchemy import and_, case, func, select
 
     a, t = sql_table(Activity), sql_table(Lead)
-    counts = {section: s.connection().execute(
-        select(func.count()).select_from(a.join(t, t.c.id == a.c.lead_id))
-        .where(*_window_where(a, t, window, owner))).scalar_one()
-        for section, window in _windows(current or when.now(), days).items()}
-    counts["no-next-action"] = count_without_next_action(s, owner=owner)
+    windows = _windows(current or when.now(), days)
+    # One pass over the open-activity index; archived leads are few, read once instead of joined per row.
+    archived = select(t.c.id).where(t.c.archived_at.is_not(None))
+    sums = []
+    for start, end in windows.values():
+        inside = and_(a.c.due_at < end, a.c.due_at >= start) if start else a.c.due_at < end
+        sums.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
+    stmt = select(*sums).where(a.c.done_at.is_(None), a.c.due_at.is_not(None), a.c.due_at < windows["upcoming"][1],
+                               a.c.lead_id.not_in(archived), *_owner_match(a.c.owner, owner),
+                               *_picked_ids(s, a, leads))
+    counts = dict(zip(windows, s.connection().execute(stmt).one(), strict=True))
+    counts["no-next-action"] = count_without_next_action(s, owner=owner, cap=cap, leads=leads)
     return counts
 
 
-def leads_without_next_action(s: Session, *, owner: str | None = None, limit: int | None = 10) -> list[dict]:
+def _no_next_action_where(t: Any, owner: str | None) -> list[Any]:
+    return [activities.no_next_action_condition(t), t.c.archived_at.is_(None), *_owner_match(t.c.owner, owner)]
+
+
+def leads_without_next_action(s: Session, *, owner: str | None = None, limit: int | None = 10,
+                              leads: Any = None) -> list[dict]:
     """Open, unarchived leads with no open planned activity, hottest first (score, then newest)."""
     from sqlalchemy import select
 
     t = sql_table(Lead)
-    stmt = (select(t.c.id.label("lead_id"), t.c.owner, *(t.c[c] for c in _LEAD_COLUMNS))
-            .where(activities.no_next_action_condition(t), t.c.archived_at.is_(None), *_owner_match(t.c.owner, owner))
-            .order_by(t.c.score.desc().nulls_last(), t.c.created_at.desc(), t.c.id.desc()))
-    if limit:
-        stmt = stmt.limit(limit)
-    return [dict(r) for r in s.connection().execute(stmt).mappings()]
+    cols = [t.c.id.label("lead_id"), t.c.owner, *(t.c[c] for c in _LEAD_COLUMNS)]
+    where = _no_next_action_where(t, owner) + _picked(s, t, leads)
+    # Scored leads by score, then the unscored by date: each part walks an index and stops at the
+    # limit, where one ORDER BY with NULLS LAST would sort every open lead.
+    scored = (select(*cols).where(*where, t.c.score.is_not(None))
+              .order_by(t.c.score.desc(), t.c.created_at.desc(), t.c.id.desc()))
+    unscored = select(*cols).where(*where, t.c.score.is_(None)).order_by(t.c.created_at.desc(), t.c.id.desc())
+    rows: list[dict] = []
+    for stmt in (scored, unscored):
+        if limit:
+            stmt = stmt.limit(limit - len(rows))
+        rows += [dict(r) for r in s.connection().execute(stmt).mappings()]
+        if limit and len(rows) >= limit:
+            break
+    return rows
 
 
-def count_without_next_action(s: Session, *, owner: str | None = None) -> int:
-    from sqlalchemy import func, select
+def count_without_next_action(s: Session, *, owner: str | None = None, cap: int | None = None,
+                              leads: Any = None) -> int:
+    """Open leads without a next action; with `cap`, counting stops past it (returns at most cap + 1)."""
+    from sqlalchemy import func, literal, select
 
     t = sql_table(Lead)
-    stmt = select(func.count()).select_from(t).where(activities.no_next_action_condition(t),
-                                                     t.c.archived_at.is_(None), *_owner_match(t.c.owner, owner))
+    where = _no_next_action_where(t, owner) + _picked(s, t, leads)
+    if cap is None:
+        stmt = select(func.count()).select_from(t).where(*where)
+    else:
+        found = select(literal(1)).select_from(t).where(*where).limit(cap + 1).subquery()
+        stmt = select(func.count()).select_from(found)
     return s.connection().execute(stmt).scalar_one()
 
 
-def calendar_events(s: Session, *, owner: str | None = None) -> list[dict[str, Any]]:
-    """Every open planned activity as a calendar event (start, minutes, summary, description, uid)."""
+def calendar_events(s: Session, *, owner: str | None = None, days: int | None = None,
+                    current: _dt.datetime | None = None, leads: Any = None) -> Iterator[dict[str, Any]]:
+    """Open planned activities as calendar events (start, minutes, summary, description, uid), read
+    as they are written: every one, or with `days` the overdue ones and those due in the next `days`
+    local days. `start` is the stored UTC moment (ISO 8601)."""
     from sqlalchemy import select
 
     a, t = sql_table(Activity), sql_table(Lead)
-    stmt = (select(a, t.c.name, t.c.company, t.c.phone, t.c.email).join(t, t.c.id == a.c.lead_id)
-            .where(a.c.done_at.is_(None), a.c.due_at.is_not(None), *_owner_match(a.c.owner, owner))
-            .order_by(a.c.due_at, a.c.id))
-    events = []
-    for row in s.connection().execute(stmt).mappings():
-        who = row["name"] or f"Lead #{row['lead_id']}"
-        if row["company"]:
-            who += f" ({row['company']})"
-        details = [f"lead #{row['lead_id']}", dial_format(row["phone"]), row["email"]]
-        events.append({
-            "uid": f"activity-{row['id']}@leadcli", "start": when.parse_iso(row["due_at"]),
-            "minutes": max(5, (row["duration_s"] or 0) // 60) if row["duration_s"] else 15,
-            "summary": f"{row['type'].capitalize()} {who}: {row['text'] or ''}".rstrip(": "),
-            "description": " · ".join(d for d in details if d), "activity_id": row["id"],
-            "created": when.parse_iso(row["created_at"]),
-        })
-    return events
+    where = [a.c.done_at.is_(None), a.c.due_at.is_not(None), *_owner_match(a.c.owner, owner), *_picked(s, t, leads)]
+    if days is not None:
+        where.append(a.c.due_at < when.to_iso(when.local_day_start(current, 1 + days)))
+    stmt = (select(a.c.id, a.c.lead_id, a.c.type, a.c.text, a.c.due_at, a.c.duration_s, t.c.name, t.c.company,
+                   t.c.phone, t.c.email).join(t, t.c.id == a.c.lead_id).where(*where).order_by(a.c.due_at, a.c.id))
+    result = s.connection().execute(stmt.execution_options(yield_per=2000))
+    for activity_id, lead_id, kind, text, due_at, duration_s, name, company, phone, email in result:
+        who = name or f"Lead #{lead_id}"
+        if company:
+            who += f" ({company})"
+        # The stored phone (E.164) as is: a calendar app dials it from anywhere.
+        details = [f"lead #{lead_id}", phone, email]
+        yield {
+            "uid": f"activity-{activity_id}@leadcli", "start": due_at,
+            "minutes": max(5, duration_s // 60) if duration_s else 15,
+            "summary": f"{kind.capitalize()} {who}: {text or ''}".rstrip(": "),
+            "description": " · ".join(d for d in details if d), "activity_id": activity_id,
+        }
 
 
 # ---------------------------------------------------------------- aging

@@ -15,9 +15,10 @@ BATCH = 1000
 
 
 def iter_records(s: Session, flt: LeadFilter, *, sort: str | None = "id", desc: bool | None = None,
-                 limit: int | None = None) -> Iterator[dict[str, Any]]:
+                 limit: int | None = None, next_action: bool = False) -> Iterator[dict[str, Any]]:
     """Lead records (the JSON shape of `lead_records.lead_dict`), oldest id first by default
-    (`sort=None`: the order of `list`), without loading them all at once."""
+    (`sort=None`: the order of `list`), without loading them all at once. `next_action`: each
+    record also gets `next_action_at` (the due moment of its earliest open planned activity)."""
     from sqlalchemy import select
 
     from leadcli.models import Lead, table_of
@@ -26,11 +27,20 @@ def iter_records(s: Session, flt: LeadFilter, *, sort: str | None = "id", desc: 
     # than the rest of the export), and no identity map holding every exported lead.
     table = table_of(Lead)
     names = [c.name for c in table.columns if c.name in Lead.model_fields]
-    stmt = select(*(table.c[n] for n in names)).where(*flt.clauses()).order_by(*order_by(sort, desc))
+    columns = [table.c[n] for n in names]
+    if next_action:
+        from leadcli.activities import next_action_at_column
+
+        columns.append(next_action_at_column(table))
+    flt = flt.with_settings(s)
+    stmt = select(*columns).where(*flt.clauses()).order_by(*order_by(sort, desc))
     if limit is not None:
         stmt = stmt.limit(limit)
     result = s.connection().execute(stmt.execution_options(yield_per=BATCH))
     for batch in result.partitions(BATCH):
         tags = tags_for(s, [row[0] for row in batch])
         for row in batch:
-            yield lead_record(dict(zip(names, row, strict=True)), tags.get(row[0]))
+            record = lead_record(dict(zip(names, row, strict=False)), tags.get(row[0]))
+            if next_action:
+                record["next_action_at"] = row[-1]
+            yield record

@@ -268,7 +268,7 @@ def select_leads(s: Session, flt: LeadFilter, *, sort: str | None = None, desc: 
                  limit: int | None = None) -> list[Lead]:
     from sqlmodel import select
 
-    stmt = select(Lead).where(*flt.clauses()).order_by(*order_by(sort, desc))
+    stmt = select(Lead).where(*flt.with_settings(s).clauses()).order_by(*order_by(sort, desc))
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(s.exec(stmt))
@@ -276,15 +276,17 @@ def select_leads(s: Session, flt: LeadFilter, *, sort: str | None = None, desc: 
 
 def list_leads(s: Session, flt: LeadFilter, *, sort: str | None = None, desc: bool | None = None,
                limit: int | None = None) -> list[dict[str, Any]]:
+    """Leads in the JSON shape of `list` (with `next_action_at`)."""
     from leadcli.export import iter_records
 
-    return list(iter_records(s, flt, sort=sort, desc=desc, limit=limit))
+    return list(iter_records(s, flt, sort=sort, desc=desc, limit=limit, next_action=True))
 
 
 def count_leads(s: Session, flt: LeadFilter) -> int:
     from sqlalchemy import func, select
 
-    return s.connection().execute(select(func.count()).select_from(table_of(Lead)).where(*flt.clauses())).scalar_one()
+    where = flt.with_settings(s).clauses()
+    return s.connection().execute(select(func.count()).select_from(table_of(Lead)).where(*where)).scalar_one()
 
 
 def history(s: Session, lead_id: int) -> list[dict[str, Any]]:

@@ -477,24 +477,8 @@ def card(
 # ---------------------------------------------------------------- calendar feeds
 
 
-def ics(events: Sequence[dict], *, name: str = "leadcli", stamp: _dt.datetime | None = None) -> None:
+def ics(events: Iterable[dict], *, name: str = "leadcli", stamp: _dt.datetime | None = None) -> None:
     """Events (`uid`, `start`, `minutes`, `summary`, `description`) as an iCalendar feed on stdout."""
-    from icalendar import Calendar, Event
+    from leadcli.calendar_feed import lines
 
-    cal = Calendar()
-    cal.add("prodid", "-//leadcli//planned activities//EN")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
-    now = stamp or _dt.datetime.now(_dt.timezone.utc)
-    for item in events:
-        event = Event()
-        event.add("uid", item["uid"])
-        event.add("dtstamp", now)
-        event.add("dtstart", item["start"])
-        event.add("dtend", item["start"] + _dt.timedelta(minutes=item.get("minutes") or 15))
-        event.add("summary", item["summary"])
-        if item.get("description"):
-            event.add("description", item["description"])
-        cal.add_component(event)
-    sys.stdout.write(cal.to_ical().decode("utf-8"))
+    sys.stdout.writelines(lines(events, name=name, now=stamp))

@@ -18,6 +18,8 @@ from leadcli.report_math import PERIODS, period_expr
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+# Dates read from a lead's activities: `--by next-activity:week`, `--by last-activity:month`.
+ACTIVITY_DATES = ("next_activity", "last_activity")
 DATE_FIELDS = {"created": "created_at", "converted": "converted_at", "updated": "updated_at"}
 # Lead columns a report can group by (aliases on the left).
 GROUP_COLUMNS = {
@@ -130,6 +132,12 @@ def parse_by(spec: str | None, s: Session | None = None) -> GroupBy:
     key = name.strip().lower().replace("-", "_")
     period = period.strip().lower()
     date_key = key[:-3] if key.endswith("_at") else key
+    if date_key in ACTIVITY_DATES:
+        period = period or "week"
+        if period not in PERIODS:
+            raise InvalidValue("by", f"{period!r} is not a period",
+                               hint=f"use {name.strip()}:day, week, month, quarter or year", exit_code=2)
+        return GroupBy(f"{date_key.replace('_', '-')}:{period}", "date", date_key, period)
     if date_key in DATE_FIELDS:
         period = period or "month"
         if period not in PERIODS:
@@ -195,6 +203,13 @@ def _group_expr(gb: GroupBy, cols: _Columns, scope: Scope) -> tuple[Any, Any]:
         return tags.c.tag, t.outerjoin(tags, tags.c.lead_id == t.c.id)
     if gb.kind == "field":
         return t.c.fields[gb.column].as_string(), t
+    if gb.kind == "date" and gb.column in ACTIVITY_DATES:
+        from leadcli import activities
+
+        # The date of the lead's next planned / latest done activity (Pipedrive's report fields).
+        moment = activities.next_action_at_column(t) if gb.column == "next_activity" \
+            else activities.last_activity_at_column(t)
+        return period_expr(moment, gb.period), t
     if gb.kind == "date":
         column = cols.converted_at if gb.column == "converted_at" else t.c[gb.column]
         return period_expr(column, gb.period), t

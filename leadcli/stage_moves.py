@@ -93,7 +93,12 @@ def reopen(s: Session, ids: Sequence[int] = (), flt: LeadFilter | None = None, t
 def _change(s: Session, lead: Lead, to: str, reason: str | None, *, reopening: bool) -> StageResult:
     before = lead.status
     if before == to:
-        return StageResult(lead.key, lead.display_name, before, to, "unchanged", f"already {to}")
+        # The text of a second `contact --reason` is what happened on the call: kept as a note.
+        from leadcli import activities
+
+        note = activities.log_reason(s, lead, reason) if reason else None
+        said = f"already {to}" + (f"; the reason is logged as activity #{note.id}" if note is not None else "")
+        return StageResult(lead.key, lead.display_name, before, to, "unchanged", said)
     savepoint = s.begin_nested()
     try:
         leads.set_status(s, lead, to, reason, reopening=reopening)

@@ -100,7 +100,7 @@ def test_show_card_lists_what_the_lead_became(cli):
     assert "#1 Ana Silva <ana@acme.io>" in card
     assert "#1 Acme (acme.io)" in card
     assert "#1 Acme - Ana Silva · open · 5,000.00 EUR" in card
-    assert "Deals" in card and "History" in card
+    assert "Deals" in card and "Timeline" in card  # the history, with the activities
     flat = cli.ok("-f", "csv", "show", lead_id).stdout
     header, row = flat.splitlines()
     assert "deals" not in header.split(",") and "title" not in row

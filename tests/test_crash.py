@@ -1,4 +1,4 @@
-"""Crash safety: `kill -9` at random moments of import, bulk convert and score run.
+"""Crash safety: `kill -9` at random moments of import, bulk convert, activity writes and score run.
 
 Each trial starts a real leadcli process, kills it with SIGKILL after a random delay, and checks
 that the file passes `PRAGMA integrity_check` and holds exactly the before or the after state.
@@ -56,6 +56,7 @@ STATE_QUERIES = [
     "SELECT count(*) FROM company",
     "SELECT count(*) FROM score_history",
     "SELECT count(score), coalesce(sum(score), 0) FROM lead",
+    "SELECT count(*) FROM activity",
 ]
 
 
@@ -98,8 +99,10 @@ def _copy_db(src: Path, dst: Path) -> None:
     con.close()
 
 
-def _trials(tmp_path: Path, base_db: Path, args: list[str], trials: int, rerun_every: int = 3) -> None:
-    """Kill `leadcli *args` at random moments on copies of `base_db`; check before-or-after each time."""
+def _trials(tmp_path: Path, base_db: Path, args: list[str], trials: int, rerun_every: int | None = 3) -> None:
+    """Kill `leadcli *args` at random moments on copies of `base_db`; check before-or-after each time
+    (and, every `rerun_every` trials, that running it again ends at the after state: None for a
+    command that is not idempotent)."""
     before = _state(base_db)
     probe = tmp_path / "probe.db"
     _copy_db(base_db, probe)
@@ -118,7 +121,7 @@ def _trials(tmp_path: Path, base_db: Path, args: list[str], trials: int, rerun_e
         state = _state(db)
         assert state[0] == "ok", state
         assert state in (before, after), (state, before, after)
-        if trial % rerun_every == 0:
+        if rerun_every is not None and trial % rerun_every == 0:
             _run(db, *args)
             assert _state(db) == after
     assert killed >= trials // 2, "most kills came after the command had finished; nothing was tested"
@@ -152,6 +155,17 @@ def test_kill_9_during_bulk_convert(tmp_path):
     _write_csv(qualified, 3_000, statuses=["Qualified"])
     _run(base, "import", str(qualified))
     _trials(tmp_path, base, ["convert", "--status", "qualified", "--yes"], TRIALS)
+
+
+def test_kill_9_while_activities_are_written(tmp_path):
+    """A reason given to leads already contacted is logged as one activity each, all in one transaction."""
+    base = tmp_path / "base.db"
+    contacted = tmp_path / "contacted.csv"
+    _write_csv(contacted, 3_000, statuses=["Working - Contacted"])
+    _run(base, "import", str(contacted))
+    # Not idempotent (each run logs its own note), so no re-run to the after state.
+    _trials(tmp_path, base, ["contact", "--status", "contacted", "--reason", "called again", "--yes"], TRIALS,
+            rerun_every=None)
 
 
 def test_kill_9_during_score_run(tmp_path):

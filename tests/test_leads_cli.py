@@ -116,7 +116,7 @@ def test_list_rejects_bad_options_with_usage_exit(cli):
     assert cli("list", "--sort", "shoe size").exit_code == 2
     assert cli("list", "--grade", "Z").exit_code == 2
     assert cli("list", "--status", "won").exit_code == 2
-    assert cli("list", "--since", "last tuesday").exit_code == 1
+    assert cli("list", "--since", "last tuesday").exit_code == 2  # a bad option value is a usage error
 
 
 def test_list_csv_in_a_pipe_is_clean_and_neutralises_formulas(cli):
@@ -149,7 +149,7 @@ def test_format_from_environment(cli, monkeypatch):
 def test_show_card_and_missing_lead(cli):
     lead_id = add(cli, "Ana Silva", "--company", "Acme", "--field", "Industry=Retail", "--note", "met at expo")
     card = cli.ok("--format", "table", "show", lead_id).stdout
-    for text in ("Lead #1: Ana Silva", "Acme", "Industry", "Retail", "met at expo", "History", "created"):
+    for text in ("Lead #1: Ana Silva", "Acme", "Industry", "Retail", "met at expo", "Timeline", "created"):
         assert text in card
     missing = cli("show", "999")
     assert missing.exit_code == 1 and "no lead with id 999" in missing.stderr

@@ -30,9 +30,13 @@ class LeadExtras:
 
 def lead_extras(s: Session, lead: Lead) -> LeadExtras:
     """Everything `show` adds beyond the lead's own columns (conversion records, scores, ...)."""
-    from leadcli import deal_records, routing, scoring
+    from leadcli import activities, deal_records, routing, scoring
 
     extras = LeadExtras()
+    fields, sections, data = activities.show_extras(s, lead.key)
+    extras.fields += fields
+    extras.sections += sections
+    extras.data.update(data)
     _add_links(extras, lead, deal_records.lead_links(s, lead))
     if lead.merged_into is not None:
         extras.fields.append(("merged into", f"#{lead.merged_into} (`leadcli merge list` to undo)"))

@@ -27,7 +27,8 @@ OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only leads of thi
 TagOpt = Annotated[str | None, typer.Option("--tag", help="Only leads with this tag.")]
 GradeOpt = Annotated[str | None, typer.Option("--grade", help="Only leads with this score grade (A-D).")]
 SearchOpt = Annotated[str | None, typer.Option(
-    "--search", help="Text found in name, e-mail, company, phone or external id.")]
+    "--search", help="Text found in name, e-mail, company, phone, title, notes, custom fields or external id "
+                     "(any case, any accents).")]
 SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="Created on or after DATE (YYYY-MM-DD, ISO time, today, 30d...).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Created on or before DATE (the whole day).")]

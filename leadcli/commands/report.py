@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from leadcli.commands import _report_more as more
+from leadcli.commands import day_reports
 from leadcli.commands._options import GradeOpt, OwnerOpt, SearchOpt, SourceOpt, StatusOpt, TagOpt
 from leadcli.commands._report_options import (
     AllTimeOpt,
@@ -136,5 +137,7 @@ def time_to_convert(
 app.command("lost-reasons")(more.lost_reasons)
 app.command("cost")(more.cost)
 app.command("deals")(more.deals)
+app.command("aging")(day_reports.aging)
+app.command("activity")(day_reports.activity)
 rates_app.command("set")(more.rates_set)
 rates_app.command("list")(more.rates_list)

@@ -14,6 +14,8 @@ IdArg = Annotated[int, typer.Argument(help="The lead's id.", show_default=False)
 def show(lead_id: IdArg) -> None:
     """Show one lead as a card: its fields, custom fields, tags and status history.
 
+    On a terminal the history is part of a timeline with the lead's activities, newest first.
+
     \b
     Example:
       leadcli show 42
@@ -58,8 +60,11 @@ def render(record: dict, display_name: str, extras) -> None:
         record,
         title=f"Lead #{record['id']}: {display_name}",
         fields=fields,
+        # The timeline (activities and status changes, newest first) holds the history on a terminal;
+        # csv and json keep `history` as it was.
         sections=[Section("Custom fields", custom), *(Section(t, d) for t, d in extras.sections),
-                  Section("History", history)],
+                  *([] if any(t.startswith("Timeline") for t, _ in extras.sections)
+                    else [Section("History", history)])],
         # Lists of records (history, deals ...) are sections of the card, not cells of a CSV row.
         flat={k: v for k, v in record.items()
               if k != "history" and not (isinstance(v, list) and v and isinstance(v[0], dict))},

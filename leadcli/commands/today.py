@@ -19,14 +19,21 @@ class TodayFormat(str, Enum):
 
 
 SHOWN = 50
+DAYS = 7
+COUNT_CAP = 1000  # leads without a next action are counted up to this on a terminal
 TITLES = {"overdue": "Overdue", "today": "Due today", "upcoming": "Coming up",
           "no-next-action": "No next action, hottest first"}
 
 
 def today(
+    view: Annotated[str | None, typer.Argument(
+        metavar="[@VIEW]", show_default=False, help="Only the leads of a saved view (`leadcli view list`).")] = None,
     owner: Annotated[str | None, typer.Option(
         "--owner", help="Only this owner's activities and leads (`me`: you).")] = None,
-    days: Annotated[int, typer.Option("--days", min=0, max=366, help="Also show what is due in the next N days.")] = 7,
+    days: Annotated[int | None, typer.Option(
+        "--days", min=0, max=366, show_default=False,
+        help="Also show what is due in the next N days (default 7; an ics feed holds every planned "
+             "activity unless N is given).")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0,
                                        help="At most N leads without a next action (0: all).")] = 10,
     format: Annotated[TodayFormat | None, typer.Option(
@@ -51,20 +58,46 @@ def today(
     if format is not None and format is not TodayFormat.ics:
         output.settings.format = format.value
     with current_store().session() as s:
+        picked = _view_filter(s, view)
         if format is TodayFormat.ics:
-            events = agenda.calendar_events(s, owner=owner)
+            output.ics(agenda.calendar_events(s, owner=owner, days=days, leads=picked))
         else:
             # A terminal or a mail shows the first rows of each section; csv and json get every one.
             shown = SHOWN if output.current_format() in ("table", "markdown") else None
-            rows = agenda.agenda(s, owner=owner, days=days, no_action_limit=limit or None, shown=shown)
-            counts = agenda.section_counts(s, owner=owner, days=days)
+            window = DAYS if days is None else days
+            rows = agenda.agenda(s, owner=owner, days=window, no_action_limit=limit or None, shown=shown,
+                                 leads=picked)
+            counts = agenda.section_counts(s, owner=owner, days=window, cap=COUNT_CAP if shown else None,
+                                           leads=picked)
     from leadcli.commands._events import activities_due
 
     activities_due()
     if format is TodayFormat.ics:
-        output.ics(events)
         return
     render(rows, counts)
+
+
+def _view_filter(s, view: str | None):
+    """The leads of `@VIEW` (its filters; `--owner me` read as you), or None for every lead."""
+    if view is None:
+        return None
+    from dataclasses import replace
+
+    from leadcli import views
+    from leadcli.errors import UsageError
+    from leadcli.query import owner_value
+
+    if views.reference(view) is None:
+        raise UsageError(f"unexpected argument {view!r}", hint="name a saved view as @NAME (see `leadcli view list`)",
+                         exit_code=2)
+    chosen = views.resolve(s, view)
+    return replace(chosen.lead_filter(), owner=owner_value(chosen.owner))
+
+
+def _count(counts: dict[str, int], section: str) -> str:
+    """A section's count as a title shows it: past the cap, `1,000+`."""
+    n = counts[section]
+    return f"{COUNT_CAP:,}+" if section == "no-next-action" and n > COUNT_CAP else f"{n:,}"
 
 
 def render(rows: list[dict], counts: dict[str, int]) -> None:
@@ -74,7 +107,9 @@ def render(rows: list[dict], counts: dict[str, int]) -> None:
 
     fmt = output.current_format()
     if fmt == "markdown":
-        _markdown(rows, counts)
+        from leadcli.commands._today_markdown import markdown
+
+        markdown(rows, counts, TITLES, _count)
         return
     if fmt != "table":
         output.rows(rows, list(AGENDA_KEYS))
@@ -96,39 +131,7 @@ def render(rows: list[dict], counts: dict[str, int]) -> None:
             continue
         total, caption = counts[section], None
         if total > len(part):
-            caption = (f"and {total - len(part):,} more: leadcli list --no-next-action" if section == "no-next-action"
+            caption = ("more: leadcli list --no-next-action" if section == "no-next-action"
                        else f"the first {len(part)} of {total:,}; --format csv or json lists them all")
         output.rows(part, table_columns=lead_columns if section == "no-next-action" else columns,
-                    title=f"{TITLES[section]} ({total:,})", caption=caption)
-
-
-def _markdown(rows: list[dict], counts: dict[str, int]) -> None:
-    from leadcli import output
-    from leadcli.agenda import SECTIONS
-
-    if not rows:
-        output.line("Nothing due today, and every open lead has a next action.")
-        return
-    for section in SECTIONS:
-        part = [r for r in rows if r["section"] == section]
-        if not part:
-            continue
-        output.line(f"## {TITLES[section]} ({counts[section]:,})\n")
-        for r in part:
-            who = f"**{_md(r['name'])}**" + (f" ({_md(r['company'])})" if r["company"] else "")
-            bits = [who, f"`{r['phone']}`" if r["phone"] else None]
-            if r["activity_id"] is not None:
-                bits += [f"{r['type']}: {_md(r['text'] or '')}", f"{r['due_local']} ({r['late']})",
-                         f"#{r['activity_id']}"]
-            else:
-                score = f"score {r['score']}" if r["score"] is not None else None
-                bits += [r["status"], score, f"lead #{r['lead_id']}"]
-            output.line("- " + " · ".join(b for b in bits if b))
-        if counts[section] > len(part):
-            where = "leadcli list --no-next-action" if section == "no-next-action" else "leadcli today --format csv"
-            output.line(f"- … and {counts[section] - len(part):,} more (`{where}`)")
-        output.line("")
-
-
-def _md(text: str | None) -> str:
-    return (text or "").replace("*", "\\*").replace("_", "\\_").replace("`", "'")
+                    title=f"{TITLES[section]} ({_count(counts, section)})", caption=caption)

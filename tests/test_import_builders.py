@@ -57,8 +57,8 @@ ROWS = st.one_of(st.lists(ROW, min_size=1, max_size=25),
                  st.lists(ROW.map(lambda r: [*r[:3], "", "", *r[5:7], "2024-03-12", *r[8:]]), min_size=1, max_size=25))
 
 
-def _builder() -> RecordBuilder:
-    return RecordBuilder(columns.resolve(HEADER, {}), ImportOptions())
+def _builder(strict: bool = False) -> RecordBuilder:
+    return RecordBuilder(columns.resolve(HEADER, {}), ImportOptions(strict=strict))
 
 
 def _records_from_columns(slots: list[int], cols: list[list], kept: int) -> list[tuple]:
@@ -72,28 +72,32 @@ def _records_from_columns(slots: list[int], cols: list[list], kept: int) -> list
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ROWS)
-def test_columnwise_builder_equals_row_builder(rows):
-    columnwise = _builder()
+@given(ROWS, st.booleans())
+def test_columnwise_builder_equals_row_builder(rows, strict):
+    columnwise = _builder(strict)
     slots, cols, rejects = columnwise.build_many([list(r) for r in rows])
 
-    by_row = _builder()
+    by_row = _builder(strict)
     # The import reads a column's day order from its chunk before building; so does the reference.
     by_row._sniff_day_order(list(zip(*rows, strict=True)))
-    expected, expected_rejects = [], []
+    expected, expected_rejects, expected_flags = [], [], {}
     for i, cells in enumerate(rows):
         try:
             expected.append(by_row.build(list(cells)))
         except Exception as exc:  # noqa: BLE001 - any error must be the same on both paths
             expected_rejects.append((i, type(exc).__name__, getattr(exc, "message", str(exc))))
+            continue
+        if by_row.flags:
+            expected_flags[i] = by_row.flags
 
     assert [(i, type(e).__name__, e.message) for i, e in rejects] == expected_rejects
     assert _records_from_columns(slots, cols, len(expected)) == expected
+    assert columnwise.chunk_flags == expected_flags
 
 
 def test_property_covers_rejects_and_flags():
     """The generated rows reach the paths the property is about: a reject, a converted flag, a fallback."""
-    builder = _builder()
+    builder = _builder(strict=True)
     rows = [["Ana", "", "ana@", "", "", "", "", "", "", "", "", ""],
             ["", "", "", "", "+1 415 555 0100", "", "", "", "New", "yes", "", ""],
             ["", "", "", "", "", "", "", "", "", "", "", "Retail"]]
@@ -101,3 +105,7 @@ def test_property_covers_rejects_and_flags():
     assert [i for i, _ in rejects] == [0, 2]
     record = dict(zip(RECORD, _records_from_columns(slots, cols, 1)[0], strict=True))
     assert record["status"] == "converted" and record["phone_key"] == "+14155550100"
+    lenient = _builder()
+    slots, cols, rejects = lenient.build_many(rows)
+    assert [i for i, _ in rejects] == [2] and list(lenient.chunk_flags) == [0]
+    assert lenient.chunk_flags[0][0][:2] == ("Email", "ana@")

@@ -159,7 +159,8 @@ def test_a_random_invalid_row_never_leaves_a_partial_write(isolated_db, tmp_path
     if column == "Name":
         target.update({"Email": "", "Phone": "", "Industry": "Food"})
     with pytest.raises(ingest.TooManyRejects):
-        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update"), db=db)
+        ingest.import_file(_write(base / "in.csv", broken), ingest.ImportOptions(on_duplicate="update", strict=True),
+                           db=db)
     assert dump(base / "t.db") == before
     store.dispose_all()
 

@@ -18,6 +18,7 @@ from leadcli.commands._import_options import (
     MappingFileOpt,
     Match,
     MaxRejects,
+    CurrencyOpt,
     Missing,
     OnDuplicate,
     OwnerOpt,
@@ -25,7 +26,9 @@ from leadcli.commands._import_options import (
     Reprocess,
     SaveMapping,
     SourceOpt,
+    Sheet,
     StatusMap,
+    Strict,
 )
 
 app = typer.Typer(
@@ -39,7 +42,7 @@ app = typer.Typer(
 
 @app.command("file", cls=FileCommand)
 def import_file(
-    file: Annotated[str, typer.Argument(metavar="FILE|-", help="The CSV (or .csv.gz) file; - reads stdin.")],
+    file: Annotated[str, typer.Argument(metavar="FILE|-", help="The CSV, .csv.gz or .xlsx file; - reads stdin.")],
     encoding: Encoding = "auto",
     delimiter: Delimiter = "auto",
     map: MapOpt = None,
@@ -57,10 +60,15 @@ def import_file(
     missing: Missing = None,
     json: JsonOpt = False,
     reprocess: Reprocess = False,
+    strict: Strict = False,
+    currency: CurrencyOpt = None,
+    sheet: Sheet = None,
 ) -> None:
-    """Import leads from a CSV file (or stdin), in one transaction.
+    """Import leads from a CSV or .xlsx file (or stdin), in one transaction.
 
-    Columns are mapped by name; every other column is kept as a custom field. Re-importing the
+    Columns are mapped by name; every other column is kept as a custom field. A value that does
+    not parse is kept as written (custom field `<Column> (as written)`) and its row flagged; only
+    rows that cannot be a lead are rejected (--strict rejects bad values too). Re-importing the
     same file changes nothing.
 
     \b
@@ -78,7 +86,7 @@ def import_file(
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
                                    source=source, owner=owner, dry_run=dry_run, rejects_path=rejects,
                                    max_rejects=max_rejects, day_first=day_first, missing=list(missing or []),
-                                   reprocess=reprocess)
+                                   reprocess=reprocess, strict=strict, currency=currency, sheet=sheet)
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
     try:
         with Progress() as tick:

@@ -15,7 +15,7 @@ from typing import Any, cast
 from leadcli import duplicates, validate
 from leadcli.errors import InvalidValue
 from leadcli.ingest import values
-from leadcli.ingest.records import RowBuilder
+from leadcli.ingest.records import Flag, RowBuilder
 from leadcli.ingest.shape import (
     COMPANY,
     CONVERTED_AT,
@@ -44,14 +44,18 @@ Built = tuple[list[int], list[list], list[tuple[int, InvalidValue]]]
 class RecordBuilder(RowBuilder):
     """`RowBuilder` plus `build_many`, the column-wise path the import stages its chunks with."""
 
+    chunk_flags: dict[int, list[Flag]] = {}  # noqa: RUF012 - set per chunk by build_many
+
     def build_many(self, rows: list[list[str]]) -> Built:
         """The records of many rows, built column by column: (slots, columns, rejects).
 
         `columns[k]` holds slot `slots[k]` of RECORD for every valid row, in row order; slots that
         stay empty in every row are left out (SQLite's executemany binds a NULL more slowly than a
         text). `rejects` are (position in `rows`, InvalidValue). Records and errors are exactly
-        those of `build`, row by row.
+        those of `build`, row by row; `chunk_flags` then holds the flags of each flagged row
+        (position in `rows` -> flags).
         """
+        self.chunk_flags = {}
         n = len(rows)
         width = self.width
         lengths = set(map(len, rows))
@@ -143,6 +147,8 @@ class RecordBuilder(RowBuilder):
             except InvalidValue as exc:
                 rejects.append((i, exc))
                 continue
+            if self.flags:
+                self.chunk_flags[i] = self.flags
             for slot, value in enumerate(rec):
                 if slot not in out:
                     if value is None:
@@ -189,6 +195,9 @@ class RecordBuilder(RowBuilder):
                 records.append(self.build(cells))
             except InvalidValue as exc:
                 rejects.append((i, exc))
+                continue
+            if self.flags:
+                self.chunk_flags[i] = self.flags
         columns = [list(c) for c in zip(*records, strict=False)] if records else [[] for _ in RECORD]
         return list(range(len(RECORD))), columns, rejects
 

@@ -31,6 +31,9 @@ class ImportOptions:
     missing: list[str] = field(default_factory=list)  # extra missing-value markers
     reprocess: bool = False  # read every row even when this exact file was imported before
     typed_columns: set[str] = field(default_factory=set)  # columns named by --map: a typo is an error
+    strict: bool = False  # a value that does not parse rejects its row (else: kept verbatim, row flagged)
+    currency: str | None = None  # the currency of amounts written with an ambiguous symbol (`$`) or none
+    sheet: str | None = None  # the sheet of an .xlsx file (else the first)
 
     def fingerprint(self) -> str:
         """What decides a run's outcome, to recognise the same file imported the same way."""
@@ -38,7 +41,8 @@ class ImportOptions:
 
         what = {"match": list(self.match), "on_duplicate": self.on_duplicate, "columns": self.columns,
                 "statuses": self.statuses, "source": self.source, "owner": self.owner, "day_first": self.day_first,
-                "missing": sorted(self.missing), "encoding": self.encoding, "delimiter": self.delimiter}
+                "missing": sorted(self.missing), "encoding": self.encoding, "delimiter": self.delimiter,
+                "strict": self.strict, "currency": self.currency, "sheet": self.sheet}
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
     def check(self) -> None:
@@ -117,10 +121,14 @@ class ImportReport:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    flagged: int = 0
+    no_currency: int = 0  # amounts imported without a currency (an ambiguous `$` and no --currency)
+    status_dates: dict[str, int] = field(default_factory=dict)  # column -> closed rows dated by it
     run_id: int | None = None
     dry_run: bool = False
     rejects_file: str | None = None
     first_errors: list[str] = field(default_factory=list)
+    flag_notes: list[str] = field(default_factory=list)  # the first values kept verbatim, for the message
     hints: list[str] = field(default_factory=list)
     same_file_runs: list[int] = field(default_factory=list)
     repeat_of: int | None = None  # the earlier run of this exact file, when the rows were not read again
@@ -133,7 +141,9 @@ class ImportReport:
 
     def summary(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "rows": self.rows, "created": self.created, "updated": self.updated,
-                "skipped": self.skipped, "rejected": self.rejected, "encoding": self.encoding,
+                "skipped": self.skipped, "rejected": self.rejected, "flagged": self.flagged,
+                "amounts_without_currency": self.no_currency, "status_dates": dict(self.status_dates),
+                "encoding": self.encoding,
                 "delimiter": self.delimiter, "file": self.file, "sha256": self.sha256, "dry_run": self.dry_run,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 

@@ -145,7 +145,14 @@ def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder
             report.first_errors.append(f"record {number}: {exc.message}")
             if exc.hint and exc.hint not in report.hints:
                 report.hints.append(exc.hint)
-        rejects.write(cells, exc.message)
+        rejects.write(cells, number, "rejected", exc.field, "", exc.message)
+    for i, flags in sorted(builder.chunk_flags.items()):
+        number, cells = chunk[i]
+        report.flagged += 1
+        for column, value, reason in flags:
+            if len(report.flag_notes) < 5:
+                report.flag_notes.append(f"record {number}: {column}: {value!r} kept as written ({reason})")
+            rejects.write(cells, number, "flagged", column, value, reason)
     if rejected:
         drop = {i for i, _ in rejected}
         numbers = [number for i, number in enumerate(numbers) if i not in drop]
@@ -158,14 +165,15 @@ def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder
 
 
 class _Rejects:
-    """The `--rejects` file: opened at the first rejected row, with the file's header and `error`."""
+    """The `--rejects` file: the file's header, then `status` (rejected or flagged), the record
+    number, the column and value at fault and why; one line per rejected row or flagged value."""
 
     def __init__(self, path: str | None, header: list[str]) -> None:
         self.path, self.header = path, header
         self.fh: Any = None
         self.writer: Any = None
 
-    def write(self, cells: list[str], message: str) -> None:
+    def write(self, cells: list[str], number: int, status: str, column: str, value: str, reason: str) -> None:
         if not self.path:
             return
         if self.writer is None:
@@ -176,8 +184,10 @@ class _Rejects:
                                    "imported", hint="give --rejects a path in a folder that exists and you can "
                                                     "write to") from None
             self.writer = csv.writer(self.fh, lineterminator="\n")
-            self.writer.writerow([*self.header, "error"])
-        self.writer.writerow([*cells[:len(self.header)], message])
+            self.writer.writerow([*self.header, "status", "row", "column", "value", "error"])
+        width = len(self.header)
+        row = cells[:width] + [""] * (width - len(cells))
+        self.writer.writerow([*row, status, number, column, value, reason])
 
     def close(self) -> None:
         if self.fh is not None:

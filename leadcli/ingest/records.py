@@ -45,11 +45,24 @@ from leadcli.ingest.shape import (
 )
 
 
+# A value kept verbatim because it did not parse: (column header, the cell as written, why).
+Flag = tuple[str, str, str]
+
+
+def as_written(header: str) -> str:
+    """The custom field that keeps a column's value verbatim when it does not parse."""
+    return f"{header} (as written)"
+
+
 class RowBuilder:
     """Turns the cells of one CSV row into a staged record (a tuple in RECORD order).
 
-    Raises InvalidValue naming the column.
+    A value that does not parse is kept verbatim as the custom field `<Column> (as written)` and
+    listed in `flags` (of the last row built); with `--strict`, it raises InvalidValue naming the
+    column. A row with no identity at all always raises.
     """
+
+    flags: list[Flag]
 
     def __init__(self, mp: Mapping, options: ImportOptions, region: str | None = None):
         self.mapping = mp
@@ -83,6 +96,7 @@ class RowBuilder:
         self._plan_converters(mp, options.day_first)
         self.blank: list[Any] = [None] * (CONVERTED_FLAG + 1)
         self.fields_memo = _Memo(self._custom_json)
+        self.flags = []
 
     def _plan_converters(self, mp: Mapping, day_first: bool) -> None:
         """The (column, slots, converter, header) list a row is run through, its fallbacks and column forms."""
@@ -138,13 +152,16 @@ class RowBuilder:
             if v and (len(v) > mlen or v.lower() not in (self.name_missing if slot in NAME_SLOTS else missing)) \
                     and not (slot in NAME_SLOTS and v in self.machine_nulls):
                 rec[slot] = v
+        self.flags = flags = []
         for idx, slots, fn, header in self.convert:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in missing):
                 try:
                     value = fn(v)
                 except InvalidValue as exc:
-                    raise InvalidValue(header, exc.reason, exc.hint) from None
+                    value = self._flag(exc, header, v)
+                    if value is None:
+                        continue
                 if len(slots) == 1:
                     rec[slots[0]] = value
                 else:
@@ -159,13 +176,30 @@ class RowBuilder:
                 rec[NAME], split = v, False  # no person: the lead's title names it
         fields = {}
         if self.fields_col is not None:
-            fields = self._json_fields(cells[self.fields_col].strip())
+            raw = cells[self.fields_col].strip()
+            try:
+                fields = self._json_fields(raw)
+            except InvalidValue as exc:
+                self._flag(exc, self.headers[self.fields_col], raw)
         for idx, key in self.custom:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in missing):
                 fields[key] = v
+        for header, v, _ in flags:
+            fields[as_written(header)] = v
         rec[FIELDS] = self._fields_json(fields) if fields else "{}"
         return self._finish(rec, split)
+
+    def _flag(self, exc: InvalidValue, header: str, text: str) -> Any:
+        """A value that does not parse: kept verbatim and flagged (or, with --strict, the row's error).
+
+        Returns the part of it that did parse (the first of two phones in one cell), else None.
+        """
+        if self.options.strict:
+            raise InvalidValue(header, exc.reason, exc.hint) from None
+        if all(f[0] != header for f in self.flags):
+            self.flags.append((header, text, exc.reason))
+        return getattr(exc, "value", None)
 
     def _fallback(self, cells: list[str], fn: Callable) -> tuple[Any, Any]:
         """The first of `cells` that converts (a bad one is only skipped: it stays a custom field)."""

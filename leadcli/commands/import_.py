@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from leadcli.commands._import_options import (
+    CurrencyOpt,
     DayFirst,
     Delimiter,
     DryRun,
@@ -18,15 +19,14 @@ from leadcli.commands._import_options import (
     MappingFileOpt,
     Match,
     MaxRejects,
-    CurrencyOpt,
     Missing,
     OnDuplicate,
     OwnerOpt,
     Rejects,
     Reprocess,
     SaveMapping,
-    SourceOpt,
     Sheet,
+    SourceOpt,
     StatusMap,
     Strict,
 )

@@ -44,7 +44,6 @@ from leadcli.ingest.shape import (
     to_json,
 )
 
-
 # A value kept verbatim because it did not parse: (column header, the cell as written, why).
 Flag = tuple[str, str, str]
 

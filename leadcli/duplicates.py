@@ -39,6 +39,34 @@ VETOES: dict[str, tuple[tuple[str, ...], ...]] = {
 _FOLDED = frozenset(("name",))
 
 
+# Placeholders people type when a form insists: never an identity, so the different people who
+# typed them stay different leads. E-mails: local parts that say "none" and domains for examples.
+PLACEHOLDER_LOCALS = frozenset(("none", "noemail", "no-email", "no_email", "nomail", "no-reply", "noreply",
+                                 "donotreply", "do-not-reply", "test", "your", "youremail", "email", "na", "null",
+                                 "unknown", "nobody", "fake", "asdf", "xxx", "abc"))
+PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", "test.com", "noemail.com",
+                        "none.com", "domain.com", "mailinator.com")
+PLACEHOLDER_DOMAIN_LABELS = frozenset(("example", "invalid", "localhost"))
+
+
+def email_is_key(key: str) -> bool:
+    """Whether a normalised (lower-case) e-mail identifies a person: placeholders do not."""
+    local, _, domain = key.rpartition("@")
+    if local in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
+        return False
+    return not any(label in PLACEHOLDER_DOMAIN_LABELS for label in domain.split("."))
+
+
+def phone_is_key(e164: str) -> bool:
+    """Whether a normalised phone identifies a person: not one digit repeated, not 1234567…,
+    not fewer than 6 digits."""
+    digits = "".join(ch for ch in e164 if ch.isdigit())
+    if len(digits) < 6 or "1234567" in digits or "0000000" in digits:
+        return False
+    national = digits[-9:]
+    return len(set(national)) > 1
+
+
 def name_key(name: str | None, company: str | None) -> str | None:
     """The duplicate key of a lead with no e-mail, phone or external id: its name and company."""
     if not name:

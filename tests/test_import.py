@@ -288,7 +288,10 @@ def test_dates_numbers_booleans_and_missing_markers(cli, tmp_path):
     assert got["F"]["created_at"] == "2024-03-12T00:00:00Z"
     assert got["G"]["created_at"] == "2024-03-12T08:14:00Z"
     assert [got[n]["status"] for n in "AB"] == ["new", "new"]
-    assert all(got[n]["fields"] == {} for n in "ABC") and got["D"]["fields"] == {"Country": "PT"}
+    # Only unambiguous markers are no value: `Select` and `unknown` are answers unless named with --missing.
+    assert (got["A"]["fields"], got["B"]["fields"], got["C"]["fields"]) == ({"Country": "Select"},
+                                                                          {"Country": "unknown"}, {})
+    assert got["D"]["fields"] == {"Country": "PT"}
 
 
 def test_extra_missing_markers(cli, tmp_path):
@@ -345,7 +348,7 @@ def test_invalid_rows_fail_a_strict_run_and_go_to_the_rejects_file(cli, tmp_path
             "Bad Mail,not-an-email,,,\n"
             ",,,,\n"
             "Neg,neg@x.io,-5,,\n"
-            "Cur,cur@x.io,5,EURO,\n"
+            "Cur,cur@x.io,5,XYZ,\n"
             "Day,day@x.io,,,2024-02-30\n"
             ",,7,,\n")
     path = write(tmp_path, text)
@@ -374,7 +377,7 @@ def test_a_bad_value_never_costs_a_lead_it_is_kept_as_written_and_flagged(cli, t
             "Bad Mail,not-an-email,,,\n"
             ",,,,\n"
             "Neg,neg@x.io,-5,,\n"
-            "Cur,cur@x.io,5,EURO,\n"
+            "Cur,cur@x.io,5,XYZ,\n"
             "Day,day@x.io,,,2024-02-30\n"
             ",,7,,\n")
     rejects = tmp_path / "rejects.csv"
@@ -391,7 +394,7 @@ def test_a_bad_value_never_costs_a_lead_it_is_kept_as_written_and_flagged(cli, t
     assert ("flagged", "2", "Email", "not-an-email") in listed and ("flagged", "6", "Created Date", "2024-02-30") \
         in listed
     assert [x for x in listed if x[0] == "rejected"] == [("rejected", "7", "row", "")]
-    assert ("flagged", "5", "Currency", "EURO") in listed
+    assert ("flagged", "5", "Currency", "XYZ") in listed
 
 
 def test_row_without_a_name_is_shown_as_lead_number(cli, tmp_path):

@@ -20,6 +20,7 @@ from leadcli.ingest.shape import (
     COMPANY,
     CONVERTED_AT,
     CONVERTED_FLAG,
+    CURRENCY,
     EMAIL_KEY,
     EXTERNAL_ID,
     FIELDS,
@@ -36,6 +37,7 @@ from leadcli.ingest.shape import (
     STATUS_AT,
     STATUS_REASON,
     UPDATED_AT,
+    VALUE,
 )
 
 Built = tuple[list[int], list[list], list[tuple[int, InvalidValue]]]
@@ -220,6 +222,11 @@ class RecordBuilder(RowBuilder):
         """`_finish` for whole columns: names, the identifying-value check, defaults, statuses, name keys."""
         name = self._names_many(n, out, titles)
         self._keys_many(n, out, name, slow)
+        currency, value = out.get(CURRENCY), out.get(VALUE)
+        if self.cache.default_currency and value is not None:
+            default = self.cache.default_currency
+            out[CURRENCY] = [default if c is None and v is not None else c
+                             for c, v in zip(currency or [None] * n, value, strict=True)]
         for slot, default in ((SOURCE, self.default_source), (OWNER, self.default_owner)):
             if default is not None:
                 col = out.get(slot)

@@ -54,6 +54,13 @@ class ImportOptions:
             if key not in MATCH_KEYS:
                 raise UsageError(f"--match {key!r} is not a key", hint="use any of: email, phone, external_id")
         reject_limit(self.max_rejects, 100)
+        if self.currency:
+            from leadcli.ingest.locale_data import iso_currencies
+
+            if self.currency.strip().upper() not in iso_currencies():
+                raise UsageError(f"--currency {self.currency!r} is not an ISO 4217 code",
+                                 hint="give a code such as USD, EUR, CAD")
+            self.currency = self.currency.strip().upper()
 
     def add_mappings(self, mapping_file: str | None, maps: list[str], status_maps: list[str], match: str) -> None:
         """Fold in a saved mapping file, `--map COLUMN=field`, `--status-map` and `--match`; then `check()`.

@@ -159,6 +159,10 @@ def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder
     if not numbers:
         return
     by_slot = dict(zip(slots, cols, strict=True))
+    amounts = by_slot.get(SLOT["value_cents"])
+    if amounts is not None:
+        currencies = by_slot.get(SLOT["currency"]) or [None] * len(amounts)
+        report.no_currency += sum(1 for v, c in zip(amounts, currencies, strict=True) if v is not None and c is None)
     for key, found in zip(keys, hashes, strict=True):
         found.append(dedupe.hash_column(by_slot.get(SLOT[key]), len(numbers)))
     writer.stage([RECORD[s] for s in slots], numbers, cols)

@@ -21,6 +21,7 @@ from leadcli.ingest.shape import (
     COMPANY,
     CONVERTED_AT,
     CONVERTED_FLAG,
+    CURRENCY,
     DATE_FIELDS,
     EMAIL_KEY,
     EXTERNAL_ID,
@@ -41,6 +42,7 @@ from leadcli.ingest.shape import (
     STATUS_REASON,
     TEXT_FIELDS,
     UPDATED_AT,
+    VALUE,
     to_json,
 )
 
@@ -67,7 +69,8 @@ class RowBuilder:
         self.mapping = mp
         self.options = options
         self.width = len(mp.columns)
-        self.cache = values.ValueCache(region if region is not None else validate.default_region())
+        self.cache = values.ValueCache(region if region is not None else validate.default_region(),
+                                       options.currency.upper() if options.currency else None)
         markers = () if mp.leadcli_export else values.DEFAULT_MISSING
         self.missing = frozenset(m.strip().lower() for m in (*markers, "", *options.missing))
         self.missing_len = max(len(m) for m in self.missing)
@@ -119,7 +122,7 @@ class RowBuilder:
         if "value" in self.by_field and "currency" not in self.by_field:
             # No currency column: an amount written `1.234,56 €` or `EUR 1,234` still says which.
             idx = self.by_field["value"]
-            self.convert.append((idx, (SLOT["currency"],), validate.currency_in_amount, self.headers[idx]))
+            self.convert.append((idx, (SLOT["currency"],), self.cache.amount_currency, self.headers[idx]))
         # Whole-column versions of the converters of high-cardinality columns (see build_many).
         many = {"email": validate.emails, "phone": self.cache.phone_column,
                 **dict.fromkeys(DATE_FIELDS, values.parse_dates)}
@@ -221,6 +224,8 @@ class RowBuilder:
         if not (name or keyed or rec[COMPANY]):
             raise InvalidValue("row", "a lead needs a name, e-mail, phone, company or external id",
                                hint="fill one of them, or map the column that holds it with --map")
+        if rec[CURRENCY] is None and rec[VALUE] is not None:
+            rec[CURRENCY] = self.cache.default_currency
         if rec[SOURCE] is None:
             rec[SOURCE] = self.default_source
         if rec[OWNER] is None:

@@ -548,12 +548,19 @@ def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, 
 # ---------------------------------------------------------------- real-export details
 
 
-def test_an_unclosed_quote_fails_the_file_instead_of_swallowing_rows(cli, tmp_path, isolated_db):
+def test_an_unclosed_quote_rejects_its_record_and_never_swallows_the_rows_after_it(cli, tmp_path, isolated_db):
     path = write(tmp_path, 'Full Name,Company,Email,Notes\nAnn Lee,Acme,ann@acme.com,ok\n'
                            'Bob Ray,"Ray Ltd,bob@ray.com,oops\nCid Moe,Moe Co,cid@moe.com,fine\n')
-    result = cli("import", str(path))
-    assert result.exit_code == 1 and "record 2 opens a quote that is never closed" in result.stderr
-    assert not isolated_db.exists() or table(isolated_db, "SELECT count(*) FROM lead") == [(0,)]
+    rejects = tmp_path / "rejects.csv"
+    out = summary(cli, str(path), "--rejects", str(rejects))
+    assert (out["rows"], out["created"], out["rejected"]) == (3, 2, 1)
+    assert sorted(lead["name"] for lead in leads(cli)) == ["Ann Lee", "Cid Moe"]
+    with open(rejects, newline="", encoding="utf-8") as fh:
+        (bad,) = list(csv.DictReader(fh))
+    assert (bad["status"], bad["row"], bad["Full Name"]) == ("rejected", "2", "Bob Ray")
+    assert "never closed" in bad["error"]
+    result = cli("import", str(path), "--strict", "--on-duplicate", "create")
+    assert result.exit_code == 1 and "record 2: a quote opened in this record is never closed" in result.stderr
     # A stray quote inside an unquoted cell, and a quoted cell spanning lines, still import.
     fine = write(tmp_path, 'Full Name,Notes,Title\nAnn,"two\nlines",x\nBob,"5"" screen",Mr "Q\n', "fine.csv")
     assert summary(cli, str(fine))["created"] == 2

@@ -56,8 +56,9 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the mapping and th
 Rejects = Annotated[str | None, typer.Option(
     "--rejects", metavar="FILE", help="Write rejected rows and flagged values there (the original row + status, "
                                       "row, column, value, error).")]
-MaxRejects = Annotated[str, typer.Option(
-    "--max-rejects", metavar="N|P%", help="Invalid rows allowed before the run fails (default 0: none).")]
+MaxRejects = Annotated[str | None, typer.Option(
+    "--max-rejects", metavar="N|P%", help="Rejected rows allowed before the run fails (default: any, each "
+                                          "listed; with --strict: none).")]
 DayFirst = Annotated[bool, typer.Option("--day-first", help="Read ambiguous dates like 03/04/2025 as d/M/yyyy.")]
 Missing = Annotated[list[str] | None, typer.Option(
     "--missing", help="Another text meaning 'no value', e.g. Select or unknown (repeatable; built in: empty, "

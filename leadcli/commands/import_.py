@@ -55,7 +55,7 @@ def import_file(
     owner: OwnerOpt = None,
     dry_run: DryRun = False,
     rejects: Rejects = None,
-    max_rejects: MaxRejects = "0",
+    max_rejects: MaxRejects = None,
     day_first: DayFirst = False,
     missing: Missing = None,
     json: JsonOpt = False,

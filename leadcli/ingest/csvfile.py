@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from leadcli.errors import BadFile, LeadcliError
+from leadcli.ingest import xlsxfile
 
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t", "|": "|", "pipe": "|",
@@ -83,6 +84,8 @@ class CsvSource:
     _rows: Iterator[list[str]]
     _closers: list = field(default_factory=list)
     header_line: int = 1
+    # Records that cannot be read as cells: (record number, what was read of it, why).
+    broken: list[tuple[int, list[str], str]] = field(default_factory=list)
 
     @property
     def delimiter_name(self) -> str:
@@ -101,10 +104,11 @@ class CsvSource:
         """(record number, cells) of each data row, without blank rows and report footers.
 
         The record number counts records after the header, starting at 1 (not physical lines:
-        a quoted cell may span several).
+        a quoted cell may span several). A last record that opens a quote it never closes is not
+        yielded but kept in `broken` (with the lines it swallowed read again as records).
         """
         number = 0
-        row: list[str] = []
+        held: tuple[int, list[str]] | None = None
         try:
             for row in self._rows:
                 number += 1
@@ -120,8 +124,14 @@ class CsvSource:
                         continue
                 elif not any(row):
                     continue
-                yield number, row
-            self._check_unclosed_quote(number, row)
+                if held is not None:
+                    yield held
+                held = (number, row)
+            if held is not None:
+                if self._unclosed_quote(held[1]):
+                    yield from self._break(*held)
+                else:
+                    yield held
         except UnicodeError as exc:  # a decode error, or UTF-16 without its BOM
             reason = getattr(exc, "reason", exc)
             raise BadFile(f"{self.name}: record {number + 1} is not valid {self.encoding} ({reason})",
@@ -130,22 +140,25 @@ class CsvSource:
             raise BadFile(f"{self.name}: record {number + 1} is not valid CSV ({exc})",
                           hint="check the quoting around that line, or pass --delimiter") from None
 
-    def _check_unclosed_quote(self, number: int, last: list[str]) -> None:
-        """Refuse a file whose last record swallowed the lines after an unclosed quote.
+    def _unclosed_quote(self, last: list[str]) -> bool:
+        """Whether the last record swallowed the lines after a quote it never closed.
 
         The csv module (lenient on purpose: exports hold stray quotes) reads from a quote that is
-        never closed to the end of the file as one cell, so the rows after it would be lost without
-        a word. That happened when the file holds an odd number of quote characters and its last
-        record has a cell spanning lines.
+        never closed to the end of the file as one cell. That happened when the file holds an odd
+        number of quote characters and its last record has a cell spanning lines.
         """
-        if self.encoding.startswith("utf-16") or self._reader.quotes % 2 == 0:
-            return
-        if any("\n" in cell or "\r" in cell for cell in last):
-            raise BadFile(
-                f"{self.name}: record {number} opens a quote that is never closed, so every line after it "
-                "would be read as one cell",
-                hint='close the quote in that record (a quote inside a quoted cell is written twice: ""), '
-                     "then import again")
+        if self.encoding.startswith("utf-16") or self.encoding == "xlsx" or self._reader.quotes % 2 == 0:
+            return False
+        return any("\n" in cell or "\r" in cell for cell in last)
+
+    def _break(self, number: int, cells: list[str]) -> Iterator[tuple[int, list[str]]]:
+        """Keep the broken record in `broken`; read the lines it swallowed again, as records."""
+        at = next(i for i, cell in enumerate(cells) if "\n" in cell or "\r" in cell)
+        head, _, rest = cells[at].replace("\r\n", "\n").replace("\r", "\n").partition("\n")
+        self.broken.append((number, [*cells[:at], head], "a quote opened in this record is never closed"))
+        for offset, row in enumerate(csv.reader(rest.split("\n"), delimiter=self.delimiter), 1):
+            if any(c.strip() for c in row):
+                yield number + offset, row
 
     def close(self) -> None:
         for closer in reversed(self._closers):
@@ -161,8 +174,9 @@ class CsvSource:
         self.close()
 
 
-def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto") -> CsvSource:
-    """Open `source` (a path, a .gz path, or `-` for stdin) and read its header."""
+def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto",
+             sheet: str | None = None) -> CsvSource:
+    """Open `source` (a path, a .gz path, an .xlsx workbook, or `-` for stdin) and read its header."""
     name = str(source)
     closers: list = []
     raw, name, total = _open_binary(name, closers)
@@ -173,6 +187,9 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
             raise BadFile(f"{name}: cannot read it ({exc})", hint="is it a complete CSV or .csv.gz file?") from None
         if not prefix.strip():
             raise BadFile(f"{name} is empty", hint="export the leads again, with a header row")
+        if xlsxfile.is_xlsx(prefix):
+            return _open_xlsx(name, prefix, raw, total, closers, sheet)
+        xlsxfile.refuse_other_kinds(name, prefix)
         enc = detect_encoding(prefix) if encoding in (None, "", "auto") else _codec(encoding)
         reader = _CountingReader(prefix, raw)
         text = io.TextIOWrapper(io.BufferedReader(reader, 1 << 16), encoding=enc, newline="")
@@ -201,6 +218,16 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
         raise
     return CsvSource(name=name, header=header, encoding=enc, delimiter=delim, total_bytes=total,
                      _reader=reader, _rows=rows, _closers=closers, header_line=header_line)
+
+
+def _open_xlsx(name: str, prefix: bytes, raw: BinaryIO, total: int | None, closers: list,
+               sheet: str | None) -> CsvSource:
+    reader = _CountingReader(prefix, raw)
+    data = io.BufferedReader(reader, 1 << 16).read()
+    title, rows = xlsxfile.sheet_rows(data, name, sheet)
+    header = _read_header(name, rows)
+    return CsvSource(name=name, header=header, encoding="xlsx", delimiter=f"sheet {title}", total_bytes=total,
+                     _reader=reader, _rows=rows, _closers=closers)
 
 
 def _open_binary(name: str, closers: list) -> tuple[BinaryIO, str, int | None]:

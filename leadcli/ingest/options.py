@@ -26,7 +26,9 @@ class ImportOptions:
     owner: str | None = None
     dry_run: bool = False
     rejects_path: str | None = None
-    max_rejects: str | int = 0  # N rows, or "P%" of the rows read
+    # N rows, or "P%" of the rows read; None: no limit (rows that cannot be a lead are listed, the
+    # rest imports), or none allowed with `strict`.
+    max_rejects: str | int | None = None
     day_first: bool = False
     missing: list[str] = field(default_factory=list)  # extra missing-value markers
     reprocess: bool = False  # read every row even when this exact file was imported before
@@ -53,7 +55,8 @@ class ImportOptions:
         for key in self.match:
             if key not in MATCH_KEYS:
                 raise UsageError(f"--match {key!r} is not a key", hint="use any of: email, phone, external_id")
-        reject_limit(self.max_rejects, 100)
+        if self.max_rejects is not None:
+            reject_limit(self.max_rejects, 100)
         if self.currency:
             from leadcli.ingest.locale_data import iso_currencies
 
@@ -94,8 +97,10 @@ class ImportOptions:
             out["statuses"] = self.statuses
         if self.day_first:
             out["day_first"] = True
-        if self.max_rejects not in (0, "0"):
+        if self.max_rejects is not None:
             out["max_rejects"] = str(self.max_rejects)
+        if self.strict:
+            out["strict"] = True
         return out
 
 

@@ -47,7 +47,7 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
     digest = None
     if options.on_duplicate == "skip" and not options.reprocess:
         digest = csvfile.file_sha256(path)
-    with csvfile.open_csv(path, options.encoding, options.delimiter) as src:
+    with csvfile.open_csv(path, options.encoding, options.delimiter, options.sheet) as src:
         builder, report = _prepare(src, options)
         if digest:
             with store.session(write=not options.dry_run, path=db_path) as s:
@@ -88,7 +88,9 @@ def _prepare(src: csvfile.CsvSource, options: ImportOptions) -> tuple[RecordBuil
 
 
 def _check_rejects(report: ImportReport, options: ImportOptions) -> None:
-    limit = reject_limit(options.max_rejects, report.rows)
+    if options.max_rejects is None and not options.strict:
+        return  # rows that cannot be a lead are listed; the others import
+    limit = reject_limit(options.max_rejects if options.max_rejects is not None else 0, report.rows)
     if report.rejected <= limit:
         return
     error = TooManyRejects(
@@ -122,6 +124,11 @@ def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, r
                 progress(src.bytes_read, src.total_bytes)
         if progress:
             progress(src.bytes_read, src.total_bytes)
+        for number, cells, message in src.broken:
+            report.rows += 1
+            report.rejected += 1
+            report.first_errors.append(f"record {number}: {message}")
+            rejects.write(cells, number, "rejected", "row", "", message)
         dedupe.find_roots(writer, keys, hashes)
         ok = True
     finally:
@@ -245,6 +252,6 @@ def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "aut
         result.encoding, result.delimiter
     """
     options = options or ImportOptions(encoding=encoding, delimiter=delimiter)
-    src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter)
+    src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter, options.sheet)
     mp = columns.resolve(src.header, options.columns)
     return ReadResult(source=src, mapping=mp, builder=RecordBuilder(mp, options))

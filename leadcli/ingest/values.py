@@ -32,11 +32,16 @@ _STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "contacted": ("contacted", "workingcontacted", "working", "attemptedtocontact", "attempted", "inprogress",
                   "connected", "contactinfuture", "inprocess", "nurturing", "nurture", "вработе"),
     "qualified": ("qualified", "prequalified", "salesqualifiedlead", "marketingqualifiedlead", "sql", "mql",
-                  "opportunity", "opendeal", "processed", "обработан", "quoted"),
+                  "opportunity", "opendeal", "processed", "обработан", "quoted",
+                  # the open stages of an opportunity (Salesforce, Zoho, Odoo, Creatio): a qualified lead
+                  "prospecting", "qualification", "needsanalysis", "valueproposition", "iddecisionmakers",
+                  "perceptionanalysis", "proposalpricequote", "negotiationreview", "proposition", "proposal",
+                  "negotiation", "distribution", "presentation"),
     "converted": ("converted", "closedconverted", "customer", "won", "dealwon", "closedwon", "evangelist",
                   "качественныйлид", "сконвертирован"),
     "disqualified": ("disqualified", "closednotconverted", "junk", "junklead", "unqualified", "notqualified",
                      "lostlead", "lost", "closedlost", "dead", "rejected", "badtiming", "baddata", "spam",
+                     "closedlosttocompetition", "notinterested",
                      "некачественныйлид"),
 }
 STATUS_WORDS = {word: status for status, words in _STATUS_WORDS.items() for word in words}

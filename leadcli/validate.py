@@ -279,13 +279,17 @@ def split_name(name: str | None) -> tuple[str | None, str | None]:
     if not name:
         return None, None
     last, comma, first = name.partition(",")
-    if comma and first.strip() and last.strip() and "," not in first \
+    if comma and _has_letter(first) and _has_letter(last) and "," not in first \
             and first.strip().strip(".").casefold() not in _NAME_SUFFIXES:
         return " ".join(first.split()), " ".join(last.split())  # `Lewis, James`
     parts = name.split()
     if len(parts) == 1:
         return parts[0], None
     return " ".join(parts[:-1]), parts[-1]
+
+
+def _has_letter(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
 
 
 # What may follow a comma in a full name without it being `Last, First`.

@@ -94,6 +94,7 @@ _ALIASES: dict[str, list[list[str]]] = {
                      ["becameacustomerdate"]],
     "archived_at": [["archivedat"]],
 }
+CONVERSION_DATES = tuple(k for group in _ALIASES["converted_at"] for k in group)
 # Columns that date a closed (converted or disqualified) row when it has no conversion date, best
 # first after the conversion date's own columns: the close date, the last status change, then the
 # last modification (`updated_at`). They stay custom fields as well.

@@ -153,6 +153,8 @@ def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder
             if exc.hint and exc.hint not in report.hints:
                 report.hints.append(exc.hint)
         rejects.write(cells, number, "rejected", exc.field, "", exc.message)
+    for column, count in builder.chunk_dated.items():
+        report.status_dates[column] = report.status_dates.get(column, 0) + count
     for i, flags in sorted(builder.chunk_flags.items()):
         number, cells = chunk[i]
         report.flagged += 1

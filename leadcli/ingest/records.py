@@ -14,7 +14,7 @@ from typing import Any
 
 from leadcli import duplicates, validate
 from leadcli.errors import InvalidValue
-from leadcli.ingest import values
+from leadcli.ingest import columns, values
 from leadcli.ingest.columns import Mapping, header_key
 from leadcli.ingest.options import ImportOptions
 from leadcli.ingest.shape import (
@@ -23,6 +23,7 @@ from leadcli.ingest.shape import (
     CONVERTED_FLAG,
     CURRENCY,
     DATE_FIELDS,
+    EMAIL,
     EMAIL_KEY,
     EXTERNAL_ID,
     FIELDS,
@@ -33,6 +34,7 @@ from leadcli.ingest.shape import (
     NAME_KEY,
     NAME_SLOTS,
     OWNER,
+    PHONE,
     PHONE_KEY,
     RECORD,
     SLOT,
@@ -46,6 +48,7 @@ from leadcli.ingest.shape import (
     to_json,
 )
 
+_OPEN = ("new", "contacted", "qualified")
 # A value kept verbatim because it did not parse: (column header, the cell as written, why).
 Flag = tuple[str, str, str]
 
@@ -96,6 +99,7 @@ class RowBuilder:
         self.sniff_dates = [] if options.day_first else \
             [(f, self.by_field[f]) for f in DATE_FIELDS if f in self.by_field]
         self._plan_converters(mp, options.day_first)
+        self._plan_status_signals(mp)
         self.blank: list[Any] = [None] * (CONVERTED_FLAG + 1)
         self.fields_memo = _Memo(self._custom_json)
         self.flags = []
@@ -127,6 +131,52 @@ class RowBuilder:
         many = {"email": validate.emails, "phone": self.cache.phone_column,
                 **dict.fromkeys(DATE_FIELDS, values.parse_dates)}
         self.convert_many = {self.by_field[f]: fn for f, fn in many.items() if f in self.by_field}
+
+    def _plan_status_signals(self, mp: Mapping) -> None:
+        """The columns besides the status that decide a row's status and the date it closed."""
+        keys = [(c.index, c.header, header_key(c.header)) for c in mp.columns if c.field == "custom" and c.header]
+        self.lifecycle_col = next((i for i, _, k in keys if k in columns.LIFECYCLE), None)
+        sources: dict[int, str] = {}
+        for group in (columns.CONVERSION_DATES, columns.CLOSE_DATES, columns.STAGE_DATES):
+            sources.update((i, h) for i, h, k in keys if k in group and i not in sources)
+        self.date_sources = list(sources.items())
+        self.lost_reason = "status_reason" in self.by_field and not mp.leadcli_export
+        self.status_extras = self.lifecycle_col is not None or bool(self.date_sources) or self.lost_reason
+        by_field = self.by_field
+        self.converted_header = self.headers[by_field["converted_at"]] if "converted_at" in by_field else None
+        self.updated_header = self.headers[by_field["updated_at"]] if "updated_at" in by_field else None
+        self.dated_by: str | None = None
+
+    def _signals(self, status: str, rec: list, cells: list[str]) -> str:
+        """A lifecycle stage of Opportunity/Customer/Evangelist converts whatever the status says and
+        moves an open status forward; a lost reason disqualifies an open row."""
+        if self.lifecycle_col is not None:
+            v = header_key(cells[self.lifecycle_col])
+            # HubSpot: at Opportunity, Customer or Evangelist a deal exists: the lead is converted.
+            life = "converted" if v in ("opportunity", "customer", "evangelist") else self.statuses.get(v)
+            if life == "converted":
+                return "converted"
+            if life in _OPEN and status in _OPEN and _OPEN.index(life) > _OPEN.index(status):
+                status = life
+        if self.lost_reason and rec[STATUS_REASON] and status in _OPEN:
+            status = "disqualified"
+        return status
+
+    def _close_date(self, rec: list, cells: list[str], status: str) -> tuple[str | None, str | None]:
+        """When a closed row closed, and the column that says so: its conversion date, else the
+        close date, the last status change, the last modification; else unknown (never today)."""
+        if status == "converted" and rec[CONVERTED_AT]:
+            return rec[CONVERTED_AT], self.converted_header
+        for idx, header in self.date_sources:
+            v = cells[idx].strip()
+            if v and (len(v) > self.missing_len or v.lower() not in self.missing):
+                try:
+                    return values.parse_date(v, header, self.options.day_first), header
+                except InvalidValue as exc:
+                    self._flag(exc, header, v)  # the row's date is this column's, and it is no date
+        if rec[UPDATED_AT]:
+            return rec[UPDATED_AT], self.updated_header
+        return None, None
 
     def _date_converter(self, fld: str, day_first: bool) -> Callable[[str], str]:
         # Reads the column's day order when called: `build_many` sniffs it from each chunk.
@@ -190,7 +240,7 @@ class RowBuilder:
         for header, v, _ in flags:
             fields[as_written(header)] = v
         rec[FIELDS] = self._fields_json(fields) if fields else "{}"
-        return self._finish(rec, split)
+        return self._finish(rec, split, cells)
 
     def _flag(self, exc: InvalidValue, header: str, text: str) -> Any:
         """A value that does not parse: kept verbatim and flagged (or, with --strict, the row's error).
@@ -214,14 +264,15 @@ class RowBuilder:
                     continue
         return None, None
 
-    def _finish(self, rec: list, split: bool = True) -> tuple:
+    def _finish(self, rec: list, split: bool = True, cells: list[str] | None = None) -> tuple:
         name, first, last = rec[NAME], rec[FIRST], rec[LAST]
         if name is None and (first or last):
             rec[NAME] = name = " ".join(p for p in (first, last) if p)
         elif name and first is None and last is None and split:
             rec[FIRST], rec[LAST] = validate.split_name(name)
         keyed = rec[EMAIL_KEY] or rec[PHONE_KEY] or rec[EXTERNAL_ID]
-        if not (name or keyed or rec[COMPANY]):
+        # A placeholder e-mail or phone is no key, but it is still someone's: the row is a lead.
+        if not (name or keyed or rec[COMPANY] or rec[EMAIL] or rec[PHONE]):
             raise InvalidValue("row", "a lead needs a name, e-mail, phone, company or external id",
                                hint="fill one of them, or map the column that holds it with --map")
         if rec[CURRENCY] is None and rec[VALUE] is not None:
@@ -238,14 +289,19 @@ class RowBuilder:
             status = "converted" if converted_at else "new"
         elif converted_at and status in ("new", "contacted", "qualified"):
             status = "converted"
+        if self.status_extras and cells is not None:
+            status = self._signals(status, rec, cells)
         rec[STATUS] = status
-        if status == "converted":
-            rec[CONVERTED_AT] = rec[STATUS_AT] = converted_at or rec[UPDATED_AT]
+        self.dated_by = None
+        if status in ("converted", "disqualified"):
+            at, self.dated_by = self._close_date(rec, cells or [], status)
+            rec[STATUS_AT] = at
+            rec[CONVERTED_AT] = at if status == "converted" else None
         else:
             rec[CONVERTED_AT] = None
             rec[STATUS_AT] = rec[UPDATED_AT]
-            if status != "disqualified" and not self.mapping.leadcli_export:
-                rec[STATUS_REASON] = None
+        if status in _OPEN and not self.mapping.leadcli_export:
+            rec[STATUS_REASON] = None
         if name and not keyed:
             rec[NAME_KEY] = duplicates.name_key(name, rec[COMPANY])
         del rec[CONVERTED_FLAG]

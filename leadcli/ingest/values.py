@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from leadcli import validate
+from leadcli import duplicates, validate
 from leadcli.errors import InvalidValue, LeadcliError
 from leadcli.ingest.columns import header_key
 from leadcli.stages import Status
@@ -28,10 +28,10 @@ DEFAULT_MISSING = ("", "#n/a", "n/a", "null", "nan", "-")
 
 _STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "new": ("new", "open", "opennotcontacted", "notcontacted", "notstarted", "unassigned", "lead", "subscriber",
-            "received", "unread", "необработан", "новый", "новая"),
+            "received", "unread", "marketingqualifiedlead", "mql", "необработан", "новый", "новая"),
     "contacted": ("contacted", "workingcontacted", "working", "attemptedtocontact", "attempted", "inprogress",
                   "connected", "contactinfuture", "inprocess", "nurturing", "nurture", "вработе"),
-    "qualified": ("qualified", "prequalified", "salesqualifiedlead", "marketingqualifiedlead", "sql", "mql",
+    "qualified": ("qualified", "prequalified", "salesqualifiedlead", "sql",
                   "opportunity", "opendeal", "processed", "обработан", "quoted",
                   # the open stages of an opportunity (Salesforce, Zoho, Odoo, Creatio): a qualified lead
                   "prospecting", "qualification", "needsanalysis", "valueproposition", "iddecisionmakers",
@@ -456,13 +456,12 @@ class ValueCache:
                 return None
             prefixes[head] = hit[1]
         e164: list[str | None] = [prefixes[h] + d for h, d in zip(heads, last4, strict=True)]
-        return e164, e164
+        return e164, duplicates.phone_keys(e164)
 
     def phone(self, text: str) -> tuple[str | None, str | None]:
         """A phone cell as written by an export: `clean_phone`, then `layout_phone`."""
-        if not text.isascii() or text[:2] in ("p:", "P:") or "E+" in text or "e+" in text:
-            text = clean_phone(text, self.region)
-        elif len(_PHONE_SPLIT.split(text)) > 1:
+        if not text.isascii() or text[:2] in ("p:", "P:") or "E+" in text or "e+" in text \
+                or len(_PHONE_SPLIT.split(text)) > 1:
             text = clean_phone(text, self.region)
         return self.layout_phone(text)
 
@@ -490,7 +489,7 @@ class ValueCache:
             kind, prefix, _ = hit
             if kind == "e164":
                 e164 = prefix + last4  # type: ignore[operator]
-                return e164, e164
+                return e164, (e164 if duplicates.phone_is_key(e164) else None)
             return _phone(text, self.region)
         stored, phone_key = _phone(text, self.region)
         if stored and stored.startswith("+") and stored == phone_key and stored.endswith(last4):

@@ -53,7 +53,8 @@ def sheet_rows(data: bytes, name: str, sheet: str | None) -> tuple[str, Iterator
         raise BadFile(f"{name} is an Excel workbook and openpyxl is not installed",
                       hint="pip install openpyxl, or save the sheet as CSV") from None
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # Formulas as written (`=HYPERLINK(...)`): a cached result may be missing, the text never is.
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # noqa: BLE001 - any damage to the zip or its XML
         raise BadFile(f"{name}: cannot read the workbook ({exc})", hint="open it in Excel and save it again, "
                                                                       "or save the sheet as CSV") from None

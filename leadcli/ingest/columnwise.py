@@ -307,6 +307,7 @@ class RecordBuilder(RowBuilder):
         reasons = list(reason) if reason is not None else none
         new_status, new_converted, status_at, dated = [], [], [], []
         conv_h, upd_h = self.converted_header, self.updated_header
+        own = self.mapping.leadcli_export
         for i, (s, f, c, u) in enumerate(zip(status or none, flag or none, converted_at or none, updated_at or none,
                                              strict=True)):
             if f and s != "converted":
@@ -317,7 +318,7 @@ class RecordBuilder(RowBuilder):
                 s = "converted"
             new_status.append(s)
             if s == "converted" or s == "disqualified":
-                at = c if s == "converted" and c else u
+                at = c if s == "converted" and (c or own) else u
                 dated.append(None if at is None else conv_h if at is c else upd_h)
                 new_converted.append(at if s == "converted" else None)
                 status_at.append(at)

@@ -165,8 +165,9 @@ class RowBuilder:
     def _close_date(self, rec: list, cells: list[str], status: str) -> tuple[str | None, str | None]:
         """When a closed row closed, and the column that says so: its conversion date, else the
         close date, the last status change, the last modification; else unknown (never today)."""
-        if status == "converted" and rec[CONVERTED_AT]:
-            return rec[CONVERTED_AT], self.converted_header
+        if status == "converted" and (rec[CONVERTED_AT] or self.mapping.leadcli_export):
+            # leadcli's own export says when, or that nobody knows (an empty converted_at).
+            return rec[CONVERTED_AT], self.converted_header if rec[CONVERTED_AT] else None
         for idx, header in self.date_sources:
             v = cells[idx].strip()
             if v and (len(v) > self.missing_len or v.lower() not in self.missing):

@@ -32,7 +32,7 @@ def email(value: str | None, field: str = "email") -> tuple[str | None, str | No
     value = clean_text(value)
     if value is None:
         return None, None
-    if _ASCII_EMAIL.match(value) and ".." not in value and not value.startswith(".") \
+    if (_ASCII_EMAIL.match(value) or _INTL_EMAIL.match(value)) and ".." not in value and not value.startswith(".") \
             and ".@" not in value and len(value) <= 254:
         local, domain = value.rsplit("@", 1)
         normalised = f"{local}@{domain.lower()}"
@@ -50,6 +50,13 @@ def email(value: str | None, field: str = "email") -> tuple[str | None, str | No
 
 
 _EMAIL_LINE = re.compile("(?m)^" + _ASCII_EMAIL.pattern[1:-1] + "$")
+# Internationalised addresses (`maría.garcía.7@…`, `ольга.петрова@…`) decided without email_validator:
+# local parts of Latin, Greek or Cyrillic letters (precomposed, so already NFC; at most 32 of them,
+# so within 64 bytes) at an ASCII domain; email_validator would store them exactly so.
+_INTL_LOCAL = (r"(?:[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]|"
+               r"[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03ff\u0400-\u0482\u048a-\u04ff]){1,32}")
+_INTL_EMAIL = re.compile("^" + _INTL_LOCAL + _ASCII_EMAIL.pattern[_ASCII_EMAIL.pattern.index("@"):])
+_INTL_LINE = re.compile("(?m)^" + _INTL_EMAIL.pattern[1:-1] + "$")
 _EMAIL_DOMAIN = re.compile(r"@[^\n]+")
 # A cheap pre-check over a whole column: could any address be a placeholder (see duplicates)?
 _PLACEHOLDER_HINT = re.compile("(?m)^(?:" + "|".join(map(re.escape, duplicates.PLACEHOLDER_LOCALS)) + ")@|@(?:"
@@ -69,7 +76,8 @@ def emails(values: list[str]) -> tuple[list[str], list[str]] | None:
     if joined.count("\n") != len(values) - 1 or ".." in joined or ".@" in joined or joined.startswith(".") \
             or "\n." in joined or max(map(len, values)) > 254:
         return None
-    if len(_EMAIL_LINE.findall(joined)) != len(values):
+    if len(_EMAIL_LINE.findall(joined)) != len(values) and \
+            (joined.isascii() or len(_INTL_LINE.findall(joined)) != len(values)):
         return None
     lowered = joined.lower()
     keys: list[str | None] = lowered.split("\n")  # type: ignore[assignment]

@@ -71,7 +71,7 @@ class RowBuilder:
     def __init__(self, mp: Mapping, options: ImportOptions, region: str | None = None):
         self.mapping = mp
         self.options = options
-        self.width = len(mp.columns)
+        self.width = self.header_width = len(mp.columns)
         self.cache = values.ValueCache(region if region is not None else validate.default_region(),
                                        options.currency.upper() if options.currency else None)
         markers = () if mp.leadcli_export else values.DEFAULT_MISSING
@@ -117,7 +117,7 @@ class RowBuilder:
             "converted": ((CONVERTED_FLAG,), lambda v: values.parse_bool(v, "converted")),
             "score": ((SLOT["score"],), values.score),
             "grade": ((SLOT["grade"],), values.grade),
-            "tags": ((SLOT["tags"],), values.tags),
+            "tags": ((SLOT["tags"],), (lambda v: values.tags(v, True)) if mp.leadcli_export else values.tags),
         }
         self.convert = [(self.by_field[f], slots, fn, self.headers[self.by_field[f]])
                         for f, (slots, fn) in converters.items() if f in self.by_field]
@@ -206,6 +206,11 @@ class RowBuilder:
                     and not (slot in NAME_SLOTS and v in self.machine_nulls):
                 rec[slot] = v
         self.flags = flags = []
+        if len(cells) > self.header_width and any(c.strip() for c in cells[self.header_width:]):
+            # More cells than the header (an unquoted comma shifted them): kept, and the row flagged.
+            extra = [c for c in cells[self.header_width:] if c.strip()]
+            flags.append(("row", ", ".join(extra), f"{len(cells)} cells for {self.header_width} columns; the extra "
+                                                   f"cells are kept as `column N`"))
         for idx, slots, fn, header in self.convert:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in missing):
@@ -239,7 +244,8 @@ class RowBuilder:
             if v and (len(v) > mlen or v.lower() not in missing):
                 fields[key] = v
         for header, v, _ in flags:
-            fields[as_written(header)] = v
+            if header != "row":
+                fields[as_written(header)] = v
         rec[FIELDS] = self._fields_json(fields) if fields else "{}"
         return self._finish(rec, split, cells)
 

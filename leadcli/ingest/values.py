@@ -563,9 +563,11 @@ def score(value: str) -> int:
     return number
 
 
-def tags(value: str) -> str | None:
-    """A cell of tags split on `;` and `,` (`Hot, Warm`) as the JSON list the stage keeps."""
-    found = list(dict.fromkeys(validate.tag(t) for t in _TAG_SPLIT.split(value) if t.strip()))
+def tags(value: str, own: bool = False) -> str | None:
+    """A cell of tags split on `;` and `,` (`Hot, Warm`) as the JSON list the stage keeps; leadcli's
+    own export (`own`) joins them with `;` only, a comma being part of a tag there."""
+    parts = value.split(";") if own else _TAG_SPLIT.split(value)
+    found = list(dict.fromkeys(validate.tag(t) for t in parts if t.strip()))
     return json.dumps(found, ensure_ascii=False) if found else None
 
 

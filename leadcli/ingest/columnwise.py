@@ -235,8 +235,8 @@ class RecordBuilder(RowBuilder):
         self._keys_many(n, out, name, slow)
         currency, value = out.get(CURRENCY), out.get(VALUE)
         if self.cache.default_currency and value is not None:
-            default = self.cache.default_currency
-            out[CURRENCY] = [default if c is None and v is not None else c
+            cur = self.cache.default_currency
+            out[CURRENCY] = [cur if c is None and v is not None else c
                              for c, v in zip(currency or [None] * n, value, strict=True)]
         for slot, default in ((SOURCE, self.default_source), (OWNER, self.default_owner)):
             if default is not None:

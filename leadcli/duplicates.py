@@ -60,15 +60,26 @@ def email_is_key(key: str) -> bool:
 
 def phone_is_key(e164: str) -> bool:
     """Whether a normalised phone identifies a person: not fewer than 6 digits, no digit 7 times
-    in a row (`0000000000`, `+11111111111`), no `1234567`."""
+    in a row (`0000000000`, `+11111111111`), no national number starting `1234567`."""
     digits = "".join(ch for ch in e164 if ch.isdigit())
-    return len(digits) >= 6 and "1234567" not in digits and not _REPEATED.search(digits)
+    return len(digits) >= 6 and not _national(digits).startswith("1234567") and not _REPEATED.search(digits)
+
+
+def _national(digits: str) -> str:
+    """The digits of an E.164 number after its country code (1 to 3 digits)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    for size in (1, 2, 3):
+        if int(digits[:size] or 0) in COUNTRY_CODE_TO_REGION_CODE:
+            return digits[size:]
+    return digits
 
 
 def phone_keys(e164s: list[str | None]) -> list[str | None]:
     """`phone_is_key` over a column of E.164 numbers: one regex pass finds the few placeholders."""
     joined = "\n".join(p or "" for p in e164s)
-    if not _REPEATED.search(joined) and "1234567" not in joined and min((len(p) for p in e164s if p), default=7) >= 7:
+    shortest = min((len(p) for p in e164s if p), default=7)
+    if not _REPEATED.search(joined) and "1234567" not in joined and shortest >= 7:
         return list(e164s)
     return [p if p and phone_is_key(p) else None for p in e164s]
 

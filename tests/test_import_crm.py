@@ -232,3 +232,33 @@ def test_olist_excel_resaved_dates_are_read_day_first(cli, tmp_path):
     assert summary["updated"] == 4 and summary["flagged"] == 0
     leads = {lead["external_id"]: lead for lead in got.values()}
     assert leads["eced621cc7958daa0d24ac870634f0d0"]["converted_at"] == "2018-02-08T20:17:00Z"
+
+
+@pytest.mark.parametrize("magic, what", [
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "a PNG image"), (b"%PDF-1.7\n" + b"x" * 40, "a PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40, "an Excel 97-2003 workbook (.xls)"),
+    (b"PK\x03\x04" + b"\x00" * 26 + b"leads.csv" + b"\x00" * 20, "a ZIP archive"),
+])
+def test_a_file_that_is_no_csv_is_named_for_what_it_is(cli, tmp_path, magic, what):
+    path = tmp_path / "export.csv"
+    path.write_bytes(magic)
+    result = cli("import", str(path))
+    assert result.exit_code == 1 and f"is {what}, not a CSV file" in result.stderr and "hint:" in result.stderr
+
+
+def test_an_xlsx_sheet_is_chosen_by_name(cli, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "Summary"
+    book.active.append(["Report of the quarter"])
+    leads = book.create_sheet("Leads")
+    leads.append(["Full Name", "Email", "Record ID"])
+    leads.append(["Ana Silva", "ana@acme.io", 101234567801])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    result = cli("import", str(path), "--sheet", "Nope")
+    assert result.exit_code == 1 and "has no sheet 'Nope'" in result.stderr and "Leads" in result.stderr
+    summary = json.loads(cli.ok("import", str(path), "--sheet", "Leads", "--json").stdout)
+    assert (summary["created"], summary["encoding"]) == (1, "xlsx")
+    lead = json.loads(cli.ok("--format", "json", "list").stdout)[0]
+    assert (lead["name"], lead["external_id"]) == ("Ana Silva", "101234567801")

@@ -45,9 +45,9 @@ _FOLDED = frozenset(("name",))
 PLACEHOLDER_LOCALS = frozenset(("none", "noemail", "no-email", "no_email", "nomail", "no-reply", "noreply",
                                  "donotreply", "do-not-reply", "test", "your", "youremail", "email", "na", "null",
                                  "unknown", "nobody", "fake", "asdf", "xxx", "abc"))
-PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", "test.com", "noemail.com",
+PLACEHOLDER_DOMAINS = ("example.com", "test.com", "noemail.com",
                         "none.com", "domain.com", "mailinator.com")
-PLACEHOLDER_DOMAIN_LABELS = frozenset(("example", "invalid", "localhost"))
+PLACEHOLDER_DOMAIN_LABELS = frozenset(("invalid", "localhost"))
 
 
 def email_is_key(key: str) -> bool:

@@ -530,7 +530,7 @@ def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, 
 
     path = write(tmp_path, "sep=;\nFull Name;E-mail;Deal Value;Stage;Industry\n"
                            "Ana Silva;ana@x.io;1.500,50;JUNK;Retail\nBad;nope;;;\n", encoding="cp1252")
-    result = ingest.read_rows(path)
+    result = ingest.read_rows(path, options=ingest.ImportOptions())
     errors: list = []
     records = list(result.records(errors))
     assert (result.encoding, result.delimiter) == ("utf-8", ";")  # plain ASCII reads as UTF-8

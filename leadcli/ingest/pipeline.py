@@ -246,6 +246,9 @@ def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "aut
               options: ImportOptions | None = None) -> ReadResult:
     """Open a CSV exactly as `leadcli import` does (encoding, delimiter, mapping, value parsing).
 
+    Without `options`, a value that does not parse makes its row an error (as `--strict`); pass
+    `ImportOptions()` to keep such values as written, as the import does.
+
     `path` may be `-` for stdin. Use as::
 
         result = ingest.read_rows("leads.csv")
@@ -253,7 +256,8 @@ def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "aut
             record["email"], record["fields"]["Industry"], ...
         result.encoding, result.delimiter
     """
-    options = options or ImportOptions(encoding=encoding, delimiter=delimiter)
+    # Strict unless told otherwise: a caller reading rows (scoring a file) hears of every bad value.
+    options = options or ImportOptions(encoding=encoding, delimiter=delimiter, strict=True)
     src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter, options.sheet)
     mp = columns.resolve(src.header, options.columns)
     return ReadResult(source=src, mapping=mp, builder=RecordBuilder(mp, options))

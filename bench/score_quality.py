@@ -64,7 +64,7 @@ def x_education(work: Path) -> None:
         return
     db = work / "xed.db"
     leadcli(db, "import", str(XED), "--map", "Converted=status", "--status-map", "0=disqualified",
-            "--status-map", "1=converted")
+            "--status-map", "1=converted", "--missing", "Select")
     print("\n### X Education (9,240 real leads; stratified 20 % hold-out, seed 42)\n")
     print("| fields | model | hold-out AUC | Brier | verdict | backtest | leaks flagged |")
     print("|---|---|---:|---:|---|---|---|")

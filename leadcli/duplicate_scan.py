@@ -15,13 +15,12 @@ book (dictionaries keyed by each evidence, then union-find), linear in the numbe
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from leadcli import duplicates
+from leadcli import duplicates, query
 from leadcli.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -29,49 +28,21 @@ if TYPE_CHECKING:
 
 SWITCHBOARD = 20
 _NOT_DIGIT = re.compile(r"\D+")
-_LOCAL_PLACEHOLDERS = frozenset(("none", "noemail", "no-email", "no_email", "nomail", "no-reply", "noreply",
-                                 "donotreply", "do-not-reply", "test", "your", "youremail", "email", "na", "n/a",
-                                 "null", "unknown", "nobody", "fake", "asdf", "xxx", "abc", "info"))
-_DOMAIN_PLACEHOLDERS = frozenset(("example.com", "example.org", "example.net", "test.com", "noemail.com",
-                                  "none.com", "domain.com", "mailinator.com", "email.com"))
 _WHY = {"email_key": "same e-mail", "phone_key": "same phone", "external_id": "same external id",
         "name_company": "same name at the same company", "name_domain": "same name at the same e-mail domain"}
-
-
-def email_is_key(key: str) -> bool:
-    """Whether a normalised e-mail identifies a person (the shared rule's test when it has one)."""
-    shared = getattr(duplicates, "email_is_key", None)
-    if shared is not None and not shared(key):
-        return False
-    local, _, domain = key.rpartition("@")
-    labels = domain.split(".")
-    return bool(local) and local not in _LOCAL_PLACEHOLDERS and domain not in _DOMAIN_PLACEHOLDERS \
-        and not {"example", "invalid", "localhost"} & set(labels)
 
 
 def phone_digits(phone: str | None) -> str | None:
     """A phone compared by its last nine digits (formats and the +/00 prefix ignored); None for a placeholder."""
     digits = _NOT_DIGIT.sub("", phone or "")
-    if len(digits) < 7:
+    if len(digits) < 7 or not duplicates.phone_is_key("+" + digits):
         return None
-    shared = getattr(duplicates, "phone_is_key", None)
-    if shared is not None and not shared("+" + digits):
-        return None
-    tail = digits[-9:]
-    if len(set(tail)) == 1 or "1234567" in digits or "0000000" in digits:
-        return None
-    return tail
+    return digits[-9:]
 
 
 def fold(text: str | None) -> str | None:
     """Case, accents and spacing ignored: "José  PÉREZ" and "jose perez" are one key."""
-    if not text:
-        return None
-    if text.isascii():
-        return " ".join(text.casefold().split()) or None
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    out = " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
-    return out or None
+    return " ".join(query.fold(text).split()) or None if text else None
 
 
 @dataclass
@@ -105,11 +76,11 @@ def _useful(kind: str, key: str, members: list[Any]) -> list[Any]:
     from leadcli.contacts import company_domain
 
     if kind == "email_key":
-        return members if email_is_key(key) else []
+        return members if duplicates.email_is_key(key) else []
     if kind == "phone_key":
         return [m for m in members if phone_digits(m.phone_key or m.phone)]
     if kind == "name_domain":
-        return [m for m in members if email_is_key(m.email_key) and company_domain(m.email_key)]
+        return [m for m in members if duplicates.email_is_key(m.email_key) and company_domain(m.email_key)]
     return members
 
 
@@ -123,7 +94,7 @@ def _vetoed(kind: str, a: Any, b: Any) -> bool:
 
 
 def _rule_record(row: Any) -> dict[str, Any]:
-    email = row.email_key if row.email_key and email_is_key(row.email_key) else None
+    email = row.email_key if row.email_key and duplicates.email_is_key(row.email_key) else None
     return {"email_key": email, "external_id": row.external_id, "name": fold(row.name),
             "phone_key": phone_digits(row.phone_key or row.phone)}
 

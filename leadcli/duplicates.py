@@ -18,6 +18,7 @@ and as a query for one lead (`find_same_person`). Names compare case-insensitive
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,53 @@ VETOES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 # Columns compared without regard to case.
 _FOLDED = frozenset(("name",))
+
+
+# Placeholders people type when a form insists: never an identity, so the different people who
+# typed them stay different leads. E-mails: local parts that say "none" and domains for examples.
+PLACEHOLDER_LOCALS = frozenset(("none", "noemail", "no-email", "no_email", "nomail", "no-reply", "noreply",
+                                 "donotreply", "do-not-reply", "test", "your", "youremail", "email", "na", "null",
+                                 "unknown", "nobody", "fake", "asdf", "xxx", "abc"))
+PLACEHOLDER_DOMAINS = ("example.com", "test.com", "noemail.com",
+                        "none.com", "domain.com", "mailinator.com")
+PLACEHOLDER_DOMAIN_LABELS = frozenset(("invalid", "localhost"))
+
+
+def email_is_key(key: str) -> bool:
+    """Whether a normalised (lower-case) e-mail identifies a person: placeholders do not."""
+    local, _, domain = key.rpartition("@")
+    if local in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
+        return False
+    return not any(label in PLACEHOLDER_DOMAIN_LABELS for label in domain.split("."))
+
+
+def phone_is_key(e164: str) -> bool:
+    """Whether a normalised phone identifies a person: not fewer than 6 digits, no digit 7 times
+    in a row (`0000000000`, `+11111111111`), no national number starting `1234567`."""
+    digits = "".join(ch for ch in e164 if ch.isdigit())
+    return len(digits) >= 6 and not _national(digits).startswith("1234567") and not _REPEATED.search(digits)
+
+
+def _national(digits: str) -> str:
+    """The digits of an E.164 number after its country code (1 to 3 digits)."""
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    for size in (1, 2, 3):
+        if int(digits[:size] or 0) in COUNTRY_CODE_TO_REGION_CODE:
+            return digits[size:]
+    return digits
+
+
+def phone_keys(e164s: list[str | None]) -> list[str | None]:
+    """`phone_is_key` over a column of E.164 numbers: one regex pass finds the few placeholders."""
+    joined = "\n".join(p or "" for p in e164s)
+    shortest = min((len(p) for p in e164s if p), default=7)
+    if not _REPEATED.search(joined) and "1234567" not in joined and shortest >= 7:
+        return list(e164s)
+    return [p if p and phone_is_key(p) else None for p in e164s]
+
+
+_REPEATED = re.compile(r"(\d)\1{6}")
 
 
 def name_key(name: str | None, company: str | None) -> str | None:

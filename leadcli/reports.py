@@ -403,6 +403,14 @@ def time_to_convert(s: Session, scope: Scope, by: str | None = None) -> list[dic
     return sorted(out, key=lambda r: (r["group"] is None, -r["converted"], str(r["group"] or "").lower()))
 
 
+def converted_without_date(s: Session, scope: Scope) -> int:
+    """Converted leads in the filter whose conversion date is unknown (imported without one):
+    `time_to_convert` leaves them out."""
+    t = _Columns(Scope(filter=scope.filter)).t
+    where = list(scope.filter.clauses(t)) + [t.c.status == "converted", t.c.converted_at.is_(None)]
+    return int(s.connection().execute(select(func.count()).select_from(t).where(*where)).scalar() or 0)
+
+
 # ---------------------------------------------------------------- report lost-reasons
 
 

@@ -11,23 +11,8 @@ import os
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from leadcli import duplicates
 from leadcli.errors import InvalidValue
-
-# ISO 4217 active codes (plus XAU/XAG-style funds and test codes are deliberately absent).
-CURRENCIES = frozenset(
-    ["AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD",
-     "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF",
-     "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
-     "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD",
-     "HNL", "HRK", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS",
-     "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL",
-     "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN",
-     "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
-     "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP", "STN",
-     "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD",
-     "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF",
-     "YER", "ZAR", "ZMW", "ZWG", "ZWL"]
-)
 
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ASCII_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -47,11 +32,12 @@ def email(value: str | None, field: str = "email") -> tuple[str | None, str | No
     value = clean_text(value)
     if value is None:
         return None, None
-    if _ASCII_EMAIL.match(value) and ".." not in value and not value.startswith(".") \
+    if (_ASCII_EMAIL.match(value) or _INTL_EMAIL.match(value)) and ".." not in value and not value.startswith(".") \
             and ".@" not in value and len(value) <= 254:
         local, domain = value.rsplit("@", 1)
         normalised = f"{local}@{domain.lower()}"
-        return normalised, normalised.lower()
+        key = normalised.lower()
+        return normalised, (key if duplicates.email_is_key(key) else None)
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -59,11 +45,23 @@ def email(value: str | None, field: str = "email") -> tuple[str | None, str | No
     except EmailNotValidError as exc:
         raise InvalidValue(field, f"{value!r} is not a valid e-mail address ({exc})",
                            hint="give an address like name@example.com, or leave it empty") from None
-    return result.normalized, result.normalized.lower()
+    key = result.normalized.lower()
+    return result.normalized, (key if duplicates.email_is_key(key) else None)
 
 
 _EMAIL_LINE = re.compile("(?m)^" + _ASCII_EMAIL.pattern[1:-1] + "$")
+# Internationalised addresses (`maría.garcía.7@…`, `ольга.петрова@…`) decided without email_validator:
+# local parts of Latin, Greek or Cyrillic letters (precomposed, so already NFC; at most 32 of them,
+# so within 64 bytes) at an ASCII domain; email_validator would store them exactly so.
+_INTL_LOCAL = (r"(?:[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]|"
+               r"[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03ff\u0400-\u0482\u048a-\u04ff]){1,32}")
+_INTL_EMAIL = re.compile("^" + _INTL_LOCAL + _ASCII_EMAIL.pattern[_ASCII_EMAIL.pattern.index("@"):])
+_INTL_LINE = re.compile("(?m)^" + _INTL_EMAIL.pattern[1:-1] + "$")
 _EMAIL_DOMAIN = re.compile(r"@[^\n]+")
+# A cheap pre-check over a whole column: could any address be a placeholder (see duplicates)?
+_PLACEHOLDER_HINT = re.compile("(?m)^(?:" + "|".join(map(re.escape, duplicates.PLACEHOLDER_LOCALS)) + ")@|@(?:"
+                               + "|".join(map(re.escape, duplicates.PLACEHOLDER_DOMAINS)) + ")$|[@.](?:"
+                               + "|".join(duplicates.PLACEHOLDER_DOMAIN_LABELS) + r")(?:\.|$)")
 
 
 def emails(values: list[str]) -> tuple[list[str], list[str]] | None:
@@ -78,13 +76,17 @@ def emails(values: list[str]) -> tuple[list[str], list[str]] | None:
     if joined.count("\n") != len(values) - 1 or ".." in joined or ".@" in joined or joined.startswith(".") \
             or "\n." in joined or max(map(len, values)) > 254:
         return None
-    if len(_EMAIL_LINE.findall(joined)) != len(values):
+    if len(_EMAIL_LINE.findall(joined)) != len(values) and \
+            (joined.isascii() or len(_INTL_LINE.findall(joined)) != len(values)):
         return None
     lowered = joined.lower()
+    keys: list[str | None] = lowered.split("\n")  # type: ignore[assignment]
+    if _PLACEHOLDER_HINT.search(lowered):
+        keys = [k if k is not None and duplicates.email_is_key(k) else None for k in keys]
     if lowered == joined:
-        return values, values
+        return values, keys  # type: ignore[return-value]
     stored = _EMAIL_DOMAIN.sub(lambda m: m.group().lower(), joined).split("\n")
-    return stored, lowered.split("\n")
+    return stored, keys  # type: ignore[return-value]
 
 
 def default_region() -> str | None:
@@ -113,19 +115,23 @@ def phone(value: str | None, field: str = "phone", region: str | None = None) ->
     try:
         parsed = phonenumbers.parse(value, None if value.startswith("+") else region)
     except phonenumbers.NumberParseException:
-        return value, digits
+        return value, None
     if phonenumbers.is_possible_number(parsed):
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        return e164, e164
-    return value, digits
+        key = e164 if duplicates.phone_is_key(e164) else None
+        return (f"{e164} ext. {parsed.extension}" if parsed.extension else e164), key
+    # Not normalised (no country code and no region known): kept as written, never a duplicate key.
+    return value, None
 
 
 def currency(value: str | None, field: str = "currency") -> str | None:
     value = clean_text(value)
     if value is None:
         return None
+    from leadcli.ingest.locale_data import iso_currencies
+
     code = value.upper()
-    if code not in CURRENCIES:
+    if code not in iso_currencies():
         raise InvalidValue(field, f"{value!r} is not an ISO 4217 currency code",
                            hint="use a three-letter code such as USD, EUR, GBP")
     return code
@@ -147,8 +153,10 @@ def currency_in_amount(text: str) -> str | None:
     """The currency an amount names (`1.234,56 €`, `EUR 1,234`, `R$ 10`), if exactly one."""
     m = _CODE_IN_AMOUNT.search(text.strip())
     if m:
+        from leadcli.ingest.locale_data import iso_currencies
+
         code = m.group(1) or m.group(2)
-        return code if code in CURRENCIES else None
+        return code if code in iso_currencies() else None
     found = {code for symbol, code in _CURRENCY_SYMBOLS.items() if symbol in text}
     return found.pop() if len(found) == 1 else None
 
@@ -278,10 +286,22 @@ def split_name(name: str | None) -> tuple[str | None, str | None]:
     name = clean_text(name)
     if not name:
         return None, None
+    last, comma, first = name.partition(",")
+    if comma and _has_letter(first) and _has_letter(last) and "," not in first \
+            and first.strip().strip(".").casefold() not in _NAME_SUFFIXES:
+        return " ".join(first.split()), " ".join(last.split())  # `Lewis, James`
     parts = name.split()
     if len(parts) == 1:
         return parts[0], None
     return " ".join(parts[:-1]), parts[-1]
+
+
+def _has_letter(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+# What may follow a comma in a full name without it being `Last, First`.
+_NAME_SUFFIXES = frozenset(("jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "mba", "inc", "ltd", "llc"))
 
 
 def tag(value: str) -> str:

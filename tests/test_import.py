@@ -261,7 +261,8 @@ def test_json_mapping_file_with_statuses(cli, tmp_path):
     path = write(tmp_path, "Who,Stage,Budget\nAna,Hot,tbd\nBo,Frozen,10k\n")
     summary(cli, str(path), "--mapping", str(mapping))
     a, b = leads(cli)
-    assert (a["status"], a["fields"], b["status"], b["fields"]) == ("qualified", {}, "disqualified", {"Budget": "10k"})
+    assert (a["status"], a["fields"], b["status"], b["fields"]) == ("qualified", {}, "disqualified",
+                                                                 {"Budget (as written)": "10k"})
 
 
 # ---------------------------------------------------------------- values
@@ -287,7 +288,10 @@ def test_dates_numbers_booleans_and_missing_markers(cli, tmp_path):
     assert got["F"]["created_at"] == "2024-03-12T00:00:00Z"
     assert got["G"]["created_at"] == "2024-03-12T08:14:00Z"
     assert [got[n]["status"] for n in "AB"] == ["new", "new"]
-    assert all(got[n]["fields"] == {} for n in "ABC") and got["D"]["fields"] == {"Country": "PT"}
+    # Only unambiguous markers are no value: `Select` and `unknown` are answers unless named with --missing.
+    assert (got["A"]["fields"], got["B"]["fields"], got["C"]["fields"]) == ({"Country": "Select"},
+                                                                          {"Country": "unknown"}, {})
+    assert got["D"]["fields"] == {"Country": "PT"}
 
 
 def test_extra_missing_markers(cli, tmp_path):
@@ -311,9 +315,14 @@ def test_status_values_map_and_never_go_backwards(cli, tmp_path):
                                                  "disqualified", "disqualified", "disqualified", "disqualified",
                                                  "new", "contacted"]
     bad = write(tmp_path, "Name,Lead Status\nX,Nurturing Hot\n", "bad.csv")
-    result = cli("import", str(bad))
+    result = cli("import", str(bad), "--strict")
     assert result.exit_code == 1 and "--status-map" in result.stderr
-    summary(cli, str(bad), "--status-map", "Nurturing Hot=qualified")
+    # Without --strict the unknown status is kept as written and the row flagged.
+    out = summary(cli, str(bad))
+    assert (out["created"], out["flagged"]) == (1, 1)
+    kept = leads(cli)[-1]
+    assert kept["status"] == "new" and kept["fields"] == {"Lead Status (as written)": "Nurturing Hot"}
+    summary(cli, str(bad), "--status-map", "Nurturing Hot=qualified", "--on-duplicate", "create")
     assert leads(cli)[-1]["status"] == "qualified"
 
 
@@ -333,18 +342,18 @@ def test_is_converted_flag_and_update_moves_status_forward_only(cli, tmp_path):
 # ---------------------------------------------------------------- validation and rejects
 
 
-def test_invalid_rows_fail_the_run_by_default_and_go_to_the_rejects_file(cli, tmp_path, isolated_db):
+def test_invalid_rows_fail_a_strict_run_and_go_to_the_rejects_file(cli, tmp_path, isolated_db):
     text = ("Name,Email,Estimated Value,Currency,Created Date\n"
             "Ana,ana@x.io,100,EUR,2024-01-01\n"
             "Bad Mail,not-an-email,,,\n"
             ",,,,\n"
             "Neg,neg@x.io,-5,,\n"
-            "Cur,cur@x.io,5,EURO,\n"
+            "Cur,cur@x.io,5,XYZ,\n"
             "Day,day@x.io,,,2024-02-30\n"
             ",,7,,\n")
     path = write(tmp_path, text)
     rejects = tmp_path / "rejects.csv"
-    result = cli("import", str(path), "--rejects", str(rejects))
+    result = cli("import", str(path), "--rejects", str(rejects), "--strict")
     assert result.exit_code == 1 and "5 of 6 rows are invalid" in result.stderr
     assert "nothing was imported" in result.stderr
     assert leads(cli) == []
@@ -354,11 +363,38 @@ def test_invalid_rows_fail_the_run_by_default_and_go_to_the_rejects_file(cli, tm
     assert bad[0]["error"].startswith("Email:") and "negative" in bad[1]["error"]
     assert bad[2]["error"].startswith("Currency:") and bad[3]["error"].startswith("Created Date:")
     assert "needs a name" in bad[4]["error"]
-    assert cli("import", str(path), "--max-rejects", "4").exit_code == 1
-    out = summary(cli, str(path), "--max-rejects", "5")
+    assert [r["status"] for r in bad] == ["rejected"] * 5 and bad[0]["row"] == "2" and bad[0]["column"] == "Email"
+    assert cli("import", str(path), "--max-rejects", "4", "--strict").exit_code == 1
+    out = summary(cli, str(path), "--max-rejects", "5", "--strict")
     assert (out["created"], out["rejected"]) == (1, 5)
-    assert summary(cli, str(path), "--max-rejects", "90%")["rejected"] == 5
+    assert summary(cli, str(path), "--max-rejects", "90%", "--strict")["rejected"] == 5
     assert cli("import", str(path), "--max-rejects", "lots").exit_code == 2
+
+
+def test_a_bad_value_never_costs_a_lead_it_is_kept_as_written_and_flagged(cli, tmp_path, isolated_db):
+    text = ("Name,Email,Estimated Value,Currency,Created Date\n"
+            "Ana,ana@x.io,100,EUR,2024-01-01\n"
+            "Bad Mail,not-an-email,,,\n"
+            ",,,,\n"
+            "Neg,neg@x.io,-5,,\n"
+            "Cur,cur@x.io,5,XYZ,\n"
+            "Day,day@x.io,,,2024-02-30\n"
+            ",,7,,\n")
+    rejects = tmp_path / "rejects.csv"
+    result = cli("import", str(write(tmp_path, text)), "--rejects", str(rejects), "--max-rejects", "2", "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["created"], out["rejected"], out["flagged"]) == (5, 1, 4)  # the empty line is no record
+    got = {lead["name"]: lead for lead in leads(cli)}
+    assert got["Bad Mail"]["email"] is None and got["Bad Mail"]["fields"] == {"Email (as written)": "not-an-email"}
+    assert got["Neg"]["value"] is None and got["Neg"]["fields"] == {"Estimated Value (as written)": "-5"}
+    assert got["Day"]["fields"] == {"Created Date (as written)": "2024-02-30"}
+    with open(rejects, newline="", encoding="utf-8") as fh:
+        listed = [(r["status"], r["row"], r["column"], r["value"]) for r in csv.DictReader(fh)]
+    assert ("flagged", "2", "Email", "not-an-email") in listed and ("flagged", "6", "Created Date", "2024-02-30") \
+        in listed
+    assert [x for x in listed if x[0] == "rejected"] == [("rejected", "7", "row", "")]
+    assert ("flagged", "5", "Currency", "XYZ") in listed
 
 
 def test_row_without_a_name_is_shown_as_lead_number(cli, tmp_path):
@@ -494,11 +530,14 @@ def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, 
 
     path = write(tmp_path, "sep=;\nFull Name;E-mail;Deal Value;Stage;Industry\n"
                            "Ana Silva;ana@x.io;1.500,50;JUNK;Retail\nBad;nope;;;\n", encoding="cp1252")
-    result = ingest.read_rows(path)
+    result = ingest.read_rows(path, options=ingest.ImportOptions())
     errors: list = []
     records = list(result.records(errors))
     assert (result.encoding, result.delimiter) == ("utf-8", ";")  # plain ASCII reads as UTF-8
-    (ana,) = records
+    ana, bad = records
+    assert bad["email"] is None and bad["fields"] == {"E-mail (as written)": "nope"} and errors == []
+    errors = []
+    records = list(ingest.read_rows(path, options=ingest.ImportOptions(strict=True)).records(errors))
     assert (ana["name"], ana["email"], ana["status"], ana["fields"]) == ("Ana Silva", "ana@x.io", "disqualified",
                                                                          {"Industry": "Retail"})
     assert ana["value_cents"] == 150050 and ana["_row"] == 1
@@ -509,12 +548,19 @@ def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, 
 # ---------------------------------------------------------------- real-export details
 
 
-def test_an_unclosed_quote_fails_the_file_instead_of_swallowing_rows(cli, tmp_path, isolated_db):
+def test_an_unclosed_quote_rejects_its_record_and_never_swallows_the_rows_after_it(cli, tmp_path, isolated_db):
     path = write(tmp_path, 'Full Name,Company,Email,Notes\nAnn Lee,Acme,ann@acme.com,ok\n'
                            'Bob Ray,"Ray Ltd,bob@ray.com,oops\nCid Moe,Moe Co,cid@moe.com,fine\n')
-    result = cli("import", str(path))
-    assert result.exit_code == 1 and "record 2 opens a quote that is never closed" in result.stderr
-    assert not isolated_db.exists() or table(isolated_db, "SELECT count(*) FROM lead") == [(0,)]
+    rejects = tmp_path / "rejects.csv"
+    out = summary(cli, str(path), "--rejects", str(rejects))
+    assert (out["rows"], out["created"], out["rejected"]) == (3, 2, 1)
+    assert sorted(lead["name"] for lead in leads(cli)) == ["Ann Lee", "Cid Moe"]
+    with open(rejects, newline="", encoding="utf-8") as fh:
+        (bad,) = list(csv.DictReader(fh))
+    assert (bad["status"], bad["row"], bad["Full Name"]) == ("rejected", "2", "Bob Ray")
+    assert "never closed" in bad["error"]
+    result = cli("import", str(path), "--strict", "--on-duplicate", "create")
+    assert result.exit_code == 1 and "record 2: a quote opened in this record is never closed" in result.stderr
     # A stray quote inside an unquoted cell, and a quoted cell spanning lines, still import.
     fine = write(tmp_path, 'Full Name,Notes,Title\nAnn,"two\nlines",x\nBob,"5"" screen",Mr "Q\n', "fine.csv")
     assert summary(cli, str(fine))["created"] == 2
@@ -547,9 +593,10 @@ def test_a_date_column_is_read_in_one_day_order(cli, tmp_path):
     # A date that fits only the other order is rejected, naming the value that set the column's order.
     mixed = write(tmp_path, "Full Name,Email,Created Date\nAl,a@b.de,03/04/2024\nBo,b@b.de,09/30/2024\n"
                             "Cy,c@b.de,29/09/2024\n", "mixed.csv")
-    result = cli("import", str(mixed))
+    result = cli("import", str(mixed), "--strict")
     assert result.exit_code == 1
     assert "'29/09/2024' is not a real date read month first" in result.stderr and "'09/30/2024'" in result.stderr
+    assert summary(cli, str(mixed))["flagged"] == 1  # without --strict: kept as written, never swapped
     # Dotted dates are day first everywhere; --day-first still decides a column of ambiguous ones.
     dotted = write(tmp_path, "Full Name,Email,Created Date\nDi,d@b.de,03.04.2024\n", "dotted.csv")
     cli.ok("import", str(dotted))
@@ -613,7 +660,7 @@ def test_an_amount_names_its_currency_when_no_column_does(cli, tmp_path):
 
 
 def test_dry_run_shows_the_mapping_even_when_rows_fail(cli, tmp_path):
-    result = cli("import", str(write(tmp_path, "Name,Email\nA,bad\n")), "--dry-run")
+    result = cli("import", str(write(tmp_path, "Name,Email\nA,bad\n")), "--dry-run", "--strict")
     assert result.exit_code == 1 and result.stdout.startswith("column,field,how,sample")
     assert "Email,email,auto,bad" in result.stdout and "nothing was imported" in result.stderr
 

@@ -54,13 +54,21 @@ SourceOpt = Annotated[str | None, typer.Option("--source", help="Source for rows
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner for rows that have none.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the mapping and the counts; write nothing.")]
 Rejects = Annotated[str | None, typer.Option(
-    "--rejects", metavar="FILE", help="Write invalid rows there (the original row + an error column).")]
-MaxRejects = Annotated[str, typer.Option(
-    "--max-rejects", metavar="N|P%", help="Invalid rows allowed before the run fails (default 0: none).")]
+    "--rejects", metavar="FILE", help="Write rejected rows and flagged values there (the original row + status, "
+                                      "row, column, value, error).")]
+MaxRejects = Annotated[str | None, typer.Option(
+    "--max-rejects", metavar="N|P%", help="Rejected rows allowed before the run fails (default: any, each "
+                                          "listed; with --strict: none).")]
 DayFirst = Annotated[bool, typer.Option("--day-first", help="Read ambiguous dates like 03/04/2025 as d/M/yyyy.")]
 Missing = Annotated[list[str] | None, typer.Option(
-    "--missing", help="Another text meaning 'no value' (repeatable; built in: empty, Select, unknown, #N/A, "
-                      "N/A, null, nan).", show_default=False)]
+    "--missing", help="Another text meaning 'no value', e.g. Select or unknown (repeatable; built in: empty, "
+                      "NULL, N/A, #N/A, NaN, -).", show_default=False)]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="A value that does not parse rejects its row (default: kept as written, row flagged).")]
+CurrencyOpt = Annotated[str | None, typer.Option(
+    "--currency", metavar="CUR", help="The currency of amounts written with `$` or no currency at all.")]
+Sheet = Annotated[str | None, typer.Option("--sheet", metavar="NAME", help="The sheet of an .xlsx file "
+                                                                            "(default: the first).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")]
 Reprocess = Annotated[bool, typer.Option(
     "--reprocess", help="Read every row even if this exact file was imported before with the same options "

@@ -18,13 +18,20 @@ def render(report: Any, as_json: bool) -> None:
     elif report.dry_run:
         output.rows(report.mapping.rows(report.sample), ["column", "field", "how", "sample"],
                     title=f"{report.file}: {report.encoding}, delimiter {report.delimiter}")
-    for message in report.first_errors[:3]:
+    for message in report.first_errors[:3] + report.flag_notes[:3]:
         output.warn(message)
     verb = "would import" if report.dry_run else "imported"
     run = f"run {report.run_id}: " if report.run_id else ""
     output.message(f"{run}{verb} {report.rows} row(s) from {report.file} ({report.encoding}, "
                    f"delimiter {report.delimiter}): {report.created} created, {report.updated} updated, "
-                   f"{report.skipped} skipped, {report.rejected} rejected")
+                   f"{report.skipped} skipped, {report.rejected} rejected, {report.flagged} flagged")
+    if report.flagged and not report.rejects_file:
+        output.message("(flagged rows keep the values that did not parse as `<Column> (as written)`; "
+                       "--rejects FILE lists them)")
+    if report.no_currency:
+        output.message(f"({report.no_currency} amount(s) have no currency: give it with --currency CUR)")
+    for column, count in report.status_dates.items():
+        output.message(f"({count} converted or disqualified lead(s) dated by the column {column!r})")
     if report.repeat_of:
         output.message(f"(this exact file was imported in run {report.repeat_of} with the same options, so its rows "
                        "were not read again; --reprocess reads them anyway)")
@@ -71,3 +78,25 @@ class Progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def render_runs(records: list[dict]) -> None:
+    """`import runs`: one row a run, newest first."""
+    from leadcli import output
+    from leadcli.output import Column
+
+    table = [Column("id", justify="right"), Column("file", max_width=30), Column("started_at", header="when"),
+             Column("rows", justify="right"), Column("created", justify="right"), Column("updated", justify="right"),
+             Column("skipped", justify="right"), Column("rejected", justify="right"),
+             Column("undone_at", header="undone", drop=1)]
+    output.rows(records, ["id", "file", "started_at", "rows", "created", "updated", "skipped", "rejected",
+                          "encoding", "delimiter", "sha256", "undone_at"], table_columns=table,
+                empty="no imports yet")
+
+
+def render_mapping(report) -> None:
+    """The columns a failed dry run read and what it made of them, so the mapping can be fixed."""
+    from leadcli import output
+
+    output.rows(report.mapping.rows(report.sample), ["column", "field", "how", "sample"],
+                title=f"{report.file}: {report.encoding}, delimiter {report.delimiter}")

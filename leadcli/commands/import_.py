@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from leadcli.commands._import_options import (
+    CurrencyOpt,
     DayFirst,
     Delimiter,
     DryRun,
@@ -24,8 +25,10 @@ from leadcli.commands._import_options import (
     Rejects,
     Reprocess,
     SaveMapping,
+    Sheet,
     SourceOpt,
     StatusMap,
+    Strict,
 )
 
 app = typer.Typer(
@@ -39,7 +42,7 @@ app = typer.Typer(
 
 @app.command("file", cls=FileCommand)
 def import_file(
-    file: Annotated[str, typer.Argument(metavar="FILE|-", help="The CSV (or .csv.gz) file; - reads stdin.")],
+    file: Annotated[str, typer.Argument(metavar="FILE|-", help="The CSV, .csv.gz or .xlsx file; - reads stdin.")],
     encoding: Encoding = "auto",
     delimiter: Delimiter = "auto",
     map: MapOpt = None,
@@ -52,17 +55,22 @@ def import_file(
     owner: OwnerOpt = None,
     dry_run: DryRun = False,
     rejects: Rejects = None,
-    max_rejects: MaxRejects = "0",
+    max_rejects: MaxRejects = None,
     day_first: DayFirst = False,
     missing: Missing = None,
     json: JsonOpt = False,
     assign: Annotated[str | None, typer.Option("--assign", help="Owners for new leads no rule routes: "
                                                                 "round-robin:A,B or least-open:A,B.")] = None,
     reprocess: Reprocess = False,
+    strict: Strict = False,
+    currency: CurrencyOpt = None,
+    sheet: Sheet = None,
 ) -> None:
-    """Import leads from a CSV file (or stdin), in one transaction.
+    """Import leads from a CSV or .xlsx file (or stdin), in one transaction.
 
-    Columns are mapped by name; every other column is kept as a custom field. Re-importing the
+    Columns are mapped by name; every other column is kept as a custom field. A value that does
+    not parse is kept as written (custom field `<Column> (as written)`) and its row flagged; only
+    rows that cannot be a lead are rejected (--strict rejects bad values too). Re-importing the
     same file changes nothing.
 
     \b
@@ -75,13 +83,13 @@ def import_file(
     from leadcli import ingest
     from leadcli.commands import _events
     from leadcli.commands._context import current_store
-    from leadcli.commands._import_render import Progress, render
+    from leadcli.commands._import_render import Progress, render, render_mapping
     from leadcli.commands._import_render import save_mapping as save
 
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
                                    source=source, owner=owner, dry_run=dry_run, rejects_path=rejects,
                                    max_rejects=max_rejects, day_first=day_first, missing=list(missing or []),
-                                   reprocess=reprocess)
+                                   reprocess=reprocess, strict=strict, currency=currency, sheet=sheet)
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
     _events.check_assign(assign)
     try:
@@ -89,10 +97,7 @@ def import_file(
             report = ingest.import_file(file, options, progress=tick, db=current_store())
     except ingest.TooManyRejects as exc:
         if dry_run and exc.report is not None and not json:
-            from leadcli import output
-
-            output.rows(exc.report.mapping.rows(exc.report.sample), ["column", "field", "how", "sample"],
-                        title=f"{exc.report.file}: {exc.report.encoding}, delimiter {exc.report.delimiter}")
+            render_mapping(exc.report)
         raise
     if save_mapping:
         save(save_mapping, report.mapping.as_file())
@@ -109,19 +114,13 @@ def runs() -> None:
       leadcli import runs
       leadcli import runs --format json
     """
-    from leadcli import ingest, output
+    from leadcli import ingest
     from leadcli.commands._context import current_store
-    from leadcli.output import Column
+    from leadcli.commands._import_render import render_runs
 
     with current_store().session() as s:
         records = ingest.list_runs(s)
-    table = [Column("id", justify="right"), Column("file", max_width=30), Column("started_at", header="when"),
-             Column("rows", justify="right"), Column("created", justify="right"), Column("updated", justify="right"),
-             Column("skipped", justify="right"), Column("rejected", justify="right"),
-             Column("undone_at", header="undone", drop=1)]
-    output.rows(records, ["id", "file", "started_at", "rows", "created", "updated", "skipped", "rejected",
-                          "encoding", "delimiter", "sha256", "undone_at"], table_columns=table,
-                empty="no imports yet")
+    render_runs(records)
 
 
 @app.command("undo")

@@ -132,6 +132,11 @@ def time_to_convert(
     sc = scope(status, source, owner, tag, grade, search, since, until, all_time, date_field)
     with current_store().session() as s:
         render.time_to_convert(reports.time_to_convert(s, sc, by), by)
+        unknown = reports.converted_without_date(s, sc)
+    if unknown:
+        from leadcli import output
+
+        output.warn(f"{unknown} converted lead(s) left out: their conversion date is unknown")
 
 
 app.command("lost-reasons")(more.lost_reasons)

@@ -37,61 +37,81 @@ def header_key(header: str) -> str:
 # only when there is no `Phone`).
 _ALIASES: dict[str, list[list[str]]] = {
     "external_id": [["externalid", "leadid", "recordid", "prospectid", "contactid", "zohoid", "leadleadid",
-                     "leadpipedrivesystemid", "pipedrivesystemid"],
+                     "leadpipedrivesystemid", "pipedrivesystemid", "recordidcontact", "contactrecordid", "mqlid",
+                     "dealid"],
                     ["id"]],
-    "name": [["name", "fullname", "contactname", "personname", "contactperson", "имяфамилия", "фио", "полноеимя"],
-             # What the lead is called (Pipedrive's lead title, Bitrix24's TITLE): the name only
-             # when the file names no person.
+    "name": [["fullname", "contactname", "personname", "contactperson", "leadcontactperson", "dealcontactperson",
+              "имяфамилия", "фио", "полноеимя", "contact"],
+             ["name"],
+             # What the lead is called (Pipedrive's lead title, Bitrix24's TITLE, Odoo's `name`): the
+             # name only when the file names no person.
              ["leadtitle", "leadname", "названиелида", "dealtitle"]],
     "first_name": [["firstname", "givenname", "personfirstname", "имя"]],
     "last_name": [["lastname", "surname", "familyname", "personlastname", "фамилия"]],
     "email": [["email", "emailaddress", "personemailwork", "personemail", "workemail", "businessemail",
-               "primaryemail", "рабочийemail", "электроннаяпочта", "почта"],
+               "primaryemail", "emailfrom", "contactemail", "рабочийemail", "электроннаяпочта", "почта"],
               ["personemailhome", "personemailother", "частныйemail", "emailдлярассылок", "другойemail",
                "secondaryemail", "otheremail", "personalemail", "homeemail"]],
     "phone": [["phone", "phonenumber", "businessphone", "officenumber", "officephone", "workphone",
                "personphonework", "personphone", "рабочийтелефон", "телефон"],
               ["mobilephone", "mobile", "mobilenumber", "cellnumber", "cellphone", "personphonemobile",
-               "мобильныйтелефон"],
+               "mobilephonenumber", "мобильныйтелефон"],
               ["homephone", "personphonehome", "otherphone", "personphoneother", "домашнийтелефон",
                "другойтелефон"]],
     "company": [["company", "companyname", "companyaccount", "account", "accountname", "organization",
-                 "organisation", "organizationname", "leadorganization", "personorganization",
+                 "organisation", "organizationname", "leadorganization", "personorganization", "partnername",
                  "названиекомпании", "компания", "организация"],
                 ["associatedcompany"]],
     "title": [["title", "jobtitle", "position", "designation", "persontitle", "personjobtitle", "role",
                "должность"]],
     "source": [["source", "leadsource", "leadsourcename", "sourceid", "channel", "leadsourcechannel",
-                "sourcechannel", "источник"],
-               ["originalsource", "latestsource", "utmsource"]],
+                "sourcechannel", "origin", "источник"],
+               ["originalsource", "latestsource", "utmsource", "registrationmethod"]],
     "owner": [["owner", "leadowner", "recordowner", "contactowner", "ownername", "assignedto", "salesrep",
-               "responsibleperson", "responsible", "assignedbyid", "ownerid", "ответственный"]],
+               "responsibleperson", "responsible", "assignedbyid", "ownerid", "userid", "salesperson",
+               "opportunityowner", "potentialowner", "dealowner", "ответственный"]],
     "value": [["value", "estimatedvalue", "leadvalue", "amount", "dealvalue", "expectedvalue",
-               "expectedrevenue", "opportunityamount", "opportunity", "possibleamount", "возможнаясумма"]],
+               "expectedrevenue", "opportunityamount", "possibleamount", "budget", "возможнаясумма", "сумма"]],
     "currency": [["currency", "currencyisocode", "currencycode", "currencyid", "leadvaluecurrency",
-                  "leadcurrencyofvalue", "currencyofvalue",
+                  "leadcurrencyofvalue", "currencyofvalue", "leadcurrency", "amountcurrency", "companycurrency",
                   "dealcurrency", "валюта"]],
-    "status": [["status", "leadstatus", "stage", "leadstage", "statusid", "стадия", "статус"],
-               ["lifecyclestage", "dealstatus"]],
+    "status": [["status", "leadstatus", "stage", "leadstage", "statusid", "stageid", "dealstatus", "стадия",
+                "статус"]],
     "converted": [["converted", "isconverted"]],
     "status_reason": [["statusreason", "disqualifiedreason", "disqualificationreason", "lostreason",
-                       "reasonforloss", "unqualifiedreason", "closedlostreason", "lossreason",
+                       "reasonforloss", "unqualifiedreason", "closedlostreason", "lossreason", "lostreasonid",
                        "дополнительноостадии"]],
     "notes": [["notes", "note", "description", "comment", "comments", "комментарий"]],
+    "tags": [["tagids", "labels", "leadlabels", "leadlabel", "deallabels", "dealabel"]],
     "created_at": [["createdat", "createddate", "createdate", "created", "createdtime", "createdon",
-                    "datecreate", "datecreated", "leadcreated", "addtime", "leadaddtime", "датасоздания"],
+                    "datecreate", "datecreated", "leadcreated", "leadleadcreated", "dealcreated", "dealdealcreated",
+                    "addtime", "leadaddtime", "firstcontactdate", "датасоздания"],
                    ["becamealeaddate"]],
     "updated_at": [["updatedat", "lastmodifieddate", "lastmodified", "modifiedtime", "modifiedon",
-                    "updated", "updatetime", "datemodify", "датаизменения"]],
-    "converted_at": [["convertedat", "converteddate", "conversiondate", "becameacustomerdate",
-                      "dateconverted", "wontime"]],
+                    "updated", "updatetime", "leadupdatetime", "datemodify", "writedate", "датаизменения"]],
+    "converted_at": [["convertedat", "converteddate", "conversiondate", "dateconverted", "wontime", "wondate",
+                      "becameanopportunitydate"],
+                     ["becameacustomerdate"]],
     "archived_at": [["archivedat"]],
 }
+CONVERSION_DATES = tuple(k for group in _ALIASES["converted_at"] for k in group)
+# Columns that date a closed (converted or disqualified) row when it has no conversion date, best
+# first after the conversion date's own columns: the close date, the last status change, then the
+# last modification (`updated_at`). They stay custom fields as well.
+CLOSE_DATES = ("closedate", "closingdate", "dateclosed", "closeddate", "closedon", "losttime", "wontime")
+STAGE_DATES = ("datelaststageupdate", "laststageupdate", "laststatuschange", "statuschangedat", "stagechangedat",
+               "laststagechange", "lastlifecyclestagechange")
+# HubSpot's lifecycle stage: a second status signal (Opportunity, Customer, Evangelist mean converted).
+LIFECYCLE = ("lifecyclestage",)
+# `Entity - Field` headers (Pipedrive `Deal - Value`, HubSpot `Record ID - Contact`) of the lead's own
+# entities are read as their field when the whole header is no alias.
+_ENTITIES = ("lead", "deal", "person", "contact")
 # leadcli's own export columns: matched on the exact header only, because in other exports a
 # `Tags` or `Score` column is free text (X Education's Tags are call outcomes, HubSpot's Score is
 # its own scale) and belongs in custom fields.
 _EXACT = {"tags": "tags", "fields": "fields", "score": "score", "grade": "grade", "trend": "trend",
           "status_reason": "status_reason", "archived_at": "archived_at"}
+_TITLE_KEYS = frozenset(_ALIASES["name"][2])
 _ALIAS_INDEX = {key: (fld, rank) for fld, groups in _ALIASES.items() for rank, keys in enumerate(groups)
                 for key in keys}
 # The columns of `leadcli export`: a file with all of these is leadcli's own, read back exactly.
@@ -149,11 +169,14 @@ def resolve(header: list[str], overrides: dict[str, str] | None = None) -> Mappi
     taken = _one_column_per_field(columns)
     # A lead's title (Pipedrive `Lead - Title`, Bitrix24 `Название лида`) names the lead only when
     # the file has no person's name.
-    if "name" in taken and taken["name"][0] >= 1 and ("first_name" in taken or "last_name" in taken):
+    name_is_title = "name" in taken and header_key(columns[taken["name"][1]].header) in _TITLE_KEYS
+    if name_is_title and ("first_name" in taken or "last_name" in taken):
         _demote(columns[taken.pop("name")[1]])
-    name_is_title = "name" in taken and taken["name"][0] >= 1
+        name_is_title = False
+    # A demoted `name` beside a person's name column is the lead's title (Odoo's `name`).
+    titles = _TITLE_KEYS | {"name"}
     title_column = next((c.index for c in columns if c.field == "custom" and c.how == "auto" and c.header
-                         and _ALIAS_INDEX.get(header_key(c.header)) == ("name", 1)), None)
+                         and header_key(c.header) in titles), None)
     _unique_custom_keys(columns)
     return Mapping(columns=columns, leadcli_export=leadcli_export, name_is_title=name_is_title,
                    title_column=title_column, fallbacks=_fallbacks(columns, taken))
@@ -163,11 +186,16 @@ def _classify(header: list[str], overrides: dict[str, str], leadcli_export: bool
     """Each column's field on its own: the user's choice, leadcli's exact name, an alias or custom."""
     over_by_key = {header_key(k): v for k, v in overrides.items()}
     columns: list[ColumnMap] = []
+    seen: set[str] = set()
     for i, raw in enumerate(header):
         name = raw if raw else f"column {i + 1}"
         col = ColumnMap(index=i, header=name, field="custom", key=name)
         target = overrides.get(raw, over_by_key.get(header_key(raw)) if raw else None)
-        if target is not None:
+        if raw and raw in seen:
+            # A second column of the same header belongs to another entity (HubSpot writes the
+            # associated company's `Phone Number` too): kept, named for it, never the lead's field.
+            col.key, col.how = _entity_key(header, i), "duplicate"
+        elif target is not None:
             col.field, col.key = _target(target, name)
             col.how = "map"
         elif leadcli_export and raw == "id":
@@ -175,11 +203,34 @@ def _classify(header: list[str], overrides: dict[str, str], leadcli_export: bool
         elif raw in _EXACT and (raw != "status_reason" or leadcli_export):
             col.field, col.how = _EXACT[raw], "exact"
         elif raw:
-            hit = _ALIAS_INDEX.get(header_key(raw))
+            hit = alias(raw)
             if hit:
                 col.field = hit[0]
         columns.append(col)
+        seen.add(raw)
     return columns
+
+
+def _entity_key(header: list[str], i: int) -> str:
+    """`Phone Number (Company)`: a repeated header named for the entity of the columns before it."""
+    for earlier in reversed(header[:i]):
+        head, sep, tail = earlier.rpartition(" - ")
+        if sep and head and tail.strip() and " " not in tail.strip():
+            return f"{header[i]} ({tail.strip()})"
+    return header[i]
+
+
+def alias(header: str) -> tuple[str, int] | None:
+    """(field, rank) of a header: its own alias, else that of its field after a lead entity's name."""
+    hit = _ALIAS_INDEX.get(header_key(header))
+    if hit is None and " - " in header:
+        head, _, tail = header.partition(" - ")
+        if header_key(head) in _ENTITIES:
+            inner = _ALIAS_INDEX.get(header_key(tail))
+            hit = (inner[0], inner[1] + 1) if inner else None
+        elif header_key(tail) in _ENTITIES:
+            hit = _ALIAS_INDEX.get(header_key(head))
+    return hit
 
 
 def _one_column_per_field(columns: list[ColumnMap]) -> dict[str, tuple[int, int]]:
@@ -191,7 +242,7 @@ def _one_column_per_field(columns: list[ColumnMap]) -> dict[str, tuple[int, int]
     for col in columns:
         if col.field in ("custom", "skip"):
             continue
-        rank = -1 if col.how in ("map", "exact") else _ALIAS_INDEX.get(header_key(col.header), ("", 9))[1]
+        rank = -1 if col.how in ("map", "exact") else (alias(col.header) or ("", 9))[1]
         if col.field in taken:
             other_rank, other_pos = taken[col.field]
             if (rank, col.index) < (other_rank, other_pos):
@@ -222,9 +273,9 @@ def _fallbacks(columns: list[ColumnMap], taken: dict[str, tuple[int, int]]) -> d
     fallbacks: dict[str, list[int]] = {}
     for fld in ("phone", "email"):
         if fld in taken:
-            ranked = sorted((_ALIAS_INDEX[header_key(c.header)][1], c.index) for c in columns
+            ranked = sorted(((alias(c.header) or ("", 9))[1], c.index) for c in columns
                             if c.field == "custom" and c.how == "auto" and c.header
-                            and _ALIAS_INDEX.get(header_key(c.header), ("",))[0] == fld)
+                            and (alias(c.header) or ("",))[0] == fld)
             if ranked:
                 fallbacks[fld] = [index for _, index in ranked]
     return fallbacks

@@ -9,17 +9,20 @@ holds the two to it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, cast
 
 from leadcli import duplicates, validate
 from leadcli.errors import InvalidValue
 from leadcli.ingest import values
-from leadcli.ingest.records import RowBuilder
+from leadcli.ingest.records import Flag, RowBuilder
 from leadcli.ingest.shape import (
     COMPANY,
     CONVERTED_AT,
     CONVERTED_FLAG,
+    CURRENCY,
+    EMAIL,
     EMAIL_KEY,
     EXTERNAL_ID,
     FIELDS,
@@ -29,6 +32,7 @@ from leadcli.ingest.shape import (
     NAME_KEY,
     NAME_SLOTS,
     OWNER,
+    PHONE,
     PHONE_KEY,
     RECORD,
     SOURCE,
@@ -36,6 +40,7 @@ from leadcli.ingest.shape import (
     STATUS_AT,
     STATUS_REASON,
     UPDATED_AT,
+    VALUE,
 )
 
 Built = tuple[list[int], list[list], list[tuple[int, InvalidValue]]]
@@ -44,14 +49,21 @@ Built = tuple[list[int], list[list], list[tuple[int, InvalidValue]]]
 class RecordBuilder(RowBuilder):
     """`RowBuilder` plus `build_many`, the column-wise path the import stages its chunks with."""
 
+    chunk_flags: dict[int, list[Flag]] = {}  # noqa: RUF012 - set per chunk by build_many
+    chunk_dated: Counter[str] = Counter()  # closed rows of the chunk by the column that dated them
+    _dated: list[str | None] = []  # noqa: RUF012
+
     def build_many(self, rows: list[list[str]]) -> Built:
         """The records of many rows, built column by column: (slots, columns, rejects).
 
         `columns[k]` holds slot `slots[k]` of RECORD for every valid row, in row order; slots that
         stay empty in every row are left out (SQLite's executemany binds a NULL more slowly than a
         text). `rejects` are (position in `rows`, InvalidValue). Records and errors are exactly
-        those of `build`, row by row.
+        those of `build`, row by row; `chunk_flags` then holds the flags of each flagged row
+        (position in `rows` -> flags).
         """
+        self.chunk_flags = {}
+        self.chunk_dated = Counter()
         n = len(rows)
         width = self.width
         lengths = set(map(len, rows))
@@ -70,7 +82,7 @@ class RecordBuilder(RowBuilder):
         flag = self._convert_columns(cols, n, out, slow)
         self._fallback_columns(cols, n, out)
         titles = self._clean(cols[self.title_col]) if self.title_col is not None else None
-        self._finish_many(n, out, flag, slow, titles)
+        self._finish_many(n, out, flag, slow, titles, cols)
         self._fields_many(rows, cols, out, slow)
         return self._settle(rows, n, out, slow)
 
@@ -143,12 +155,17 @@ class RecordBuilder(RowBuilder):
             except InvalidValue as exc:
                 rejects.append((i, exc))
                 continue
+            if self.flags:
+                self.chunk_flags[i] = self.flags
+            self._dated[i] = self.dated_by
             for slot, value in enumerate(rec):
                 if slot not in out:
                     if value is None:
                         continue
                     out[slot] = [None] * n
                 out[slot][i] = value
+        drop_rows = {i for i, _ in rejects}
+        self.chunk_dated = Counter(d for i, d in enumerate(self._dated) if d is not None and i not in drop_rows)
         slots = sorted(out)
         columns = [out[s] for s in slots]
         if rejects:
@@ -189,6 +206,11 @@ class RecordBuilder(RowBuilder):
                 records.append(self.build(cells))
             except InvalidValue as exc:
                 rejects.append((i, exc))
+                continue
+            if self.flags:
+                self.chunk_flags[i] = self.flags
+            if self.dated_by is not None:
+                self.chunk_dated[self.dated_by] += 1
         columns = [list(c) for c in zip(*records, strict=False)] if records else [[] for _ in RECORD]
         return list(range(len(RECORD))), columns, rejects
 
@@ -207,15 +229,20 @@ class RecordBuilder(RowBuilder):
         return list(map(conv.__getitem__, col))
 
     def _finish_many(self, n: int, out: dict[int, list], flag: list | None, slow: set[int],
-                     titles: list | None = None) -> None:
+                     titles: list | None, cols: list[tuple[str, ...]]) -> None:
         """`_finish` for whole columns: names, the identifying-value check, defaults, statuses, name keys."""
         name = self._names_many(n, out, titles)
         self._keys_many(n, out, name, slow)
+        currency, value = out.get(CURRENCY), out.get(VALUE)
+        if self.cache.default_currency and value is not None:
+            cur = self.cache.default_currency
+            out[CURRENCY] = [cur if c is None and v is not None else c
+                             for c, v in zip(currency or [None] * n, value, strict=True)]
         for slot, default in ((SOURCE, self.default_source), (OWNER, self.default_owner)):
             if default is not None:
                 col = out.get(slot)
                 out[slot] = [default] * n if col is None else [default if v is None else v for v in col]
-        self._statuses_many(n, out, flag)
+        self._statuses_many(n, out, flag, slow, cols)
 
     def _names_many(self, n: int, out: dict[int, list], titles: list | None) -> list | None:
         """Full names from first and last (or the title), first and last from full names; the name column."""
@@ -255,8 +282,10 @@ class RecordBuilder(RowBuilder):
         company = out.get(COMPANY) or none
         keyed = [a or b or c for a, b, c in zip(*(keys + [none] * (3 - len(keys))), strict=True)]
         name_col = name or none
-        for i, (k, nm, co) in enumerate(zip(keyed, name_col, company, strict=True)):
-            if not (nm or k or co):
+        # A placeholder e-mail or phone is no key, but it is still someone's: the row is a lead.
+        written = [out.get(EMAIL) or none, out.get(PHONE) or none]
+        for i, (k, nm, co, em, ph) in enumerate(zip(keyed, name_col, company, *written, strict=True)):
+            if not (nm or k or co or em or ph):
                 slow.add(i)
         if name is not None:
             name_keys = [duplicates.name_key(nm, co) if nm and not k else None
@@ -264,23 +293,21 @@ class RecordBuilder(RowBuilder):
             if any(v is not None for v in name_keys):
                 out[NAME_KEY] = name_keys
 
-    def _statuses_many(self, n: int, out: dict[int, list], flag: list | None) -> None:
-        """Each row's status, conversion date and status date, as `_finish` decides them."""
+    def _statuses_many(self, n: int, out: dict[int, list], flag: list | None, slow: set[int],
+                       cols: list[tuple[str, ...]]) -> None:
+        """Each row's status, conversion date and status date, as `_finish` decides them.
+
+        With other status signals (a lifecycle stage, a lost reason, close-date columns), the rows
+        they may change are decided by `build` (see `_settle`).
+        """
         get = out.get
         status, converted_at, updated_at, reason = get(STATUS), get(CONVERTED_AT), get(UPDATED_AT), get(STATUS_REASON)
         keep_reason = self.mapping.leadcli_export
-        if flag is None and converted_at is None:
-            # No converted flag and no conversion date: the file's status stands.
-            out[STATUS] = status = ["new"] * n if status is None else ["new" if s is None else s for s in status]
-            if updated_at is not None:
-                out[STATUS_AT] = list(updated_at)
-                out[CONVERTED_AT] = [u if s == "converted" else None for s, u in zip(status, updated_at, strict=True)]
-            if reason is not None and not keep_reason:
-                out[STATUS_REASON] = [r if s == "disqualified" else None for s, r in zip(status, reason, strict=True)]
-            return
         none = [None] * n
         reasons = list(reason) if reason is not None else none
-        new_status, new_converted, status_at = [], [], []
+        new_status, new_converted, status_at, dated = [], [], [], []
+        conv_h, upd_h = self.converted_header, self.updated_header
+        own = self.mapping.leadcli_export
         for i, (s, f, c, u) in enumerate(zip(status or none, flag or none, converted_at or none, updated_at or none,
                                              strict=True)):
             if f and s != "converted":
@@ -290,18 +317,28 @@ class RecordBuilder(RowBuilder):
             elif c and s in ("new", "contacted", "qualified"):
                 s = "converted"
             new_status.append(s)
-            if s == "converted":
-                c = c or u
-                new_converted.append(c)
-                status_at.append(c)
+            if s == "converted" or s == "disqualified":
+                at = c if s == "converted" and (c or own) else u
+                dated.append(None if at is None else conv_h if at is c else upd_h)
+                new_converted.append(at if s == "converted" else None)
+                status_at.append(at)
             else:
+                dated.append(None)
                 new_converted.append(None)
                 status_at.append(u)
-                if s != "disqualified" and not keep_reason:
+                if not keep_reason:
                     reasons[i] = None
         out[STATUS], out[CONVERTED_AT], out[STATUS_AT] = new_status, new_converted, status_at
         if reason is not None:
             out[STATUS_REASON] = reasons
+        self._dated = dated
+        if self.status_extras:
+            life = cols[self.lifecycle_col] if self.lifecycle_col is not None else None
+            given = reason or none
+            for i, s in enumerate(new_status):
+                if s not in ("new", "contacted", "qualified") or given[i] is not None or \
+                        (life is not None and life[i].strip()):
+                    slow.add(i)
 
     def _fields_many(self, rows: list[list[str]], cols: list[tuple], out: dict[int, list], slow: set[int]) -> None:
         n = len(rows)

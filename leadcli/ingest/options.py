@@ -26,11 +26,16 @@ class ImportOptions:
     owner: str | None = None
     dry_run: bool = False
     rejects_path: str | None = None
-    max_rejects: str | int = 0  # N rows, or "P%" of the rows read
+    # N rows, or "P%" of the rows read; None: no limit (rows that cannot be a lead are listed, the
+    # rest imports), or none allowed with `strict`.
+    max_rejects: str | int | None = None
     day_first: bool = False
     missing: list[str] = field(default_factory=list)  # extra missing-value markers
     reprocess: bool = False  # read every row even when this exact file was imported before
     typed_columns: set[str] = field(default_factory=set)  # columns named by --map: a typo is an error
+    strict: bool = False  # a value that does not parse rejects its row (else: kept verbatim, row flagged)
+    currency: str | None = None  # the currency of amounts written with an ambiguous symbol (`$`) or none
+    sheet: str | None = None  # the sheet of an .xlsx file (else the first)
 
     def fingerprint(self) -> str:
         """What decides a run's outcome, to recognise the same file imported the same way."""
@@ -38,7 +43,8 @@ class ImportOptions:
 
         what = {"match": list(self.match), "on_duplicate": self.on_duplicate, "columns": self.columns,
                 "statuses": self.statuses, "source": self.source, "owner": self.owner, "day_first": self.day_first,
-                "missing": sorted(self.missing), "encoding": self.encoding, "delimiter": self.delimiter}
+                "missing": sorted(self.missing), "encoding": self.encoding, "delimiter": self.delimiter,
+                "strict": self.strict, "currency": self.currency, "sheet": self.sheet}
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
     def check(self) -> None:
@@ -49,7 +55,15 @@ class ImportOptions:
         for key in self.match:
             if key not in MATCH_KEYS:
                 raise UsageError(f"--match {key!r} is not a key", hint="use any of: email, phone, external_id")
-        reject_limit(self.max_rejects, 100)
+        if self.max_rejects is not None:
+            reject_limit(self.max_rejects, 100)
+        if self.currency:
+            from leadcli.ingest.locale_data import iso_currencies
+
+            if self.currency.strip().upper() not in iso_currencies():
+                raise UsageError(f"--currency {self.currency!r} is not an ISO 4217 code",
+                                 hint="give a code such as USD, EUR, CAD")
+            self.currency = self.currency.strip().upper()
 
     def add_mappings(self, mapping_file: str | None, maps: list[str], status_maps: list[str], match: str) -> None:
         """Fold in a saved mapping file, `--map COLUMN=field`, `--status-map` and `--match`; then `check()`.
@@ -83,8 +97,10 @@ class ImportOptions:
             out["statuses"] = self.statuses
         if self.day_first:
             out["day_first"] = True
-        if self.max_rejects not in (0, "0"):
+        if self.max_rejects is not None:
             out["max_rejects"] = str(self.max_rejects)
+        if self.strict:
+            out["strict"] = True
         return out
 
 
@@ -117,10 +133,14 @@ class ImportReport:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    flagged: int = 0
+    no_currency: int = 0  # amounts imported without a currency (an ambiguous `$` and no --currency)
+    status_dates: dict[str, int] = field(default_factory=dict)  # column -> closed rows dated by it
     run_id: int | None = None
     dry_run: bool = False
     rejects_file: str | None = None
     first_errors: list[str] = field(default_factory=list)
+    flag_notes: list[str] = field(default_factory=list)  # the first values kept verbatim, for the message
     hints: list[str] = field(default_factory=list)
     same_file_runs: list[int] = field(default_factory=list)
     repeat_of: int | None = None  # the earlier run of this exact file, when the rows were not read again
@@ -133,7 +153,9 @@ class ImportReport:
 
     def summary(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "rows": self.rows, "created": self.created, "updated": self.updated,
-                "skipped": self.skipped, "rejected": self.rejected, "encoding": self.encoding,
+                "skipped": self.skipped, "rejected": self.rejected, "flagged": self.flagged,
+                "amounts_without_currency": self.no_currency, "status_dates": dict(self.status_dates),
+                "encoding": self.encoding,
                 "delimiter": self.delimiter, "file": self.file, "sha256": self.sha256, "dry_run": self.dry_run,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 

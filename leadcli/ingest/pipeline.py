@@ -48,7 +48,7 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
     digest = None
     if options.on_duplicate == "skip" and not options.reprocess:
         digest = csvfile.file_sha256(path)
-    with csvfile.open_csv(path, options.encoding, options.delimiter) as src:
+    with csvfile.open_csv(path, options.encoding, options.delimiter, options.sheet) as src:
         builder, report = _prepare(src, options)
         if digest:
             with store.session(write=not options.dry_run, path=db_path) as s:
@@ -89,7 +89,9 @@ def _prepare(src: csvfile.CsvSource, options: ImportOptions) -> tuple[RecordBuil
 
 
 def _check_rejects(report: ImportReport, options: ImportOptions) -> None:
-    limit = reject_limit(options.max_rejects, report.rows)
+    if options.max_rejects is None and not options.strict:
+        return  # rows that cannot be a lead are listed; the others import
+    limit = reject_limit(options.max_rejects if options.max_rejects is not None else 0, report.rows)
     if report.rejected <= limit:
         return
     error = TooManyRejects(
@@ -123,6 +125,11 @@ def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, r
                 progress(src.bytes_read, src.total_bytes)
         if progress:
             progress(src.bytes_read, src.total_bytes)
+        for number, cells, message in src.broken:
+            report.rows += 1
+            report.rejected += 1
+            report.first_errors.append(f"record {number}: {message}")
+            rejects.write(cells, number, "rejected", "row", "", message)
         dedupe.find_roots(writer, keys, hashes)
         ok = True
     finally:
@@ -146,27 +153,41 @@ def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder
             report.first_errors.append(f"record {number}: {exc.message}")
             if exc.hint and exc.hint not in report.hints:
                 report.hints.append(exc.hint)
-        rejects.write(cells, exc.message)
+        rejects.write(cells, number, "rejected", exc.field, "", exc.message)
+    for column, count in builder.chunk_dated.items():
+        report.status_dates[column] = report.status_dates.get(column, 0) + count
+    for i, flags in sorted(builder.chunk_flags.items()):
+        number, cells = chunk[i]
+        report.flagged += 1
+        for column, value, reason in flags:
+            if len(report.flag_notes) < 5:
+                report.flag_notes.append(f"record {number}: {column}: {value!r} kept as written ({reason})")
+            rejects.write(cells, number, "flagged", column, value, reason)
     if rejected:
         drop = {i for i, _ in rejected}
         numbers = [number for i, number in enumerate(numbers) if i not in drop]
     if not numbers:
         return
     by_slot = dict(zip(slots, cols, strict=True))
+    amounts = by_slot.get(SLOT["value_cents"])
+    if amounts is not None:
+        currencies = by_slot.get(SLOT["currency"]) or [None] * len(amounts)
+        report.no_currency += sum(1 for v, c in zip(amounts, currencies, strict=True) if v is not None and c is None)
     for key, found in zip(keys, hashes, strict=True):
         found.append(dedupe.hash_column(by_slot.get(SLOT[key]), len(numbers)))
     writer.stage([RECORD[s] for s in slots], numbers, cols)
 
 
 class _Rejects:
-    """The `--rejects` file: opened at the first rejected row, with the file's header and `error`."""
+    """The `--rejects` file: the file's header, then `status` (rejected or flagged), the record
+    number, the column and value at fault and why; one line per rejected row or flagged value."""
 
     def __init__(self, path: str | None, header: list[str]) -> None:
         self.path, self.header = path, header
         self.fh: Any = None
         self.writer: Any = None
 
-    def write(self, cells: list[str], message: str) -> None:
+    def write(self, cells: list[str], number: int, status: str, column: str, value: str, reason: str) -> None:
         if not self.path:
             return
         if self.writer is None:
@@ -177,8 +198,10 @@ class _Rejects:
                                    "imported", hint="give --rejects a path in a folder that exists and you can "
                                                     "write to") from None
             self.writer = csv.writer(self.fh, lineterminator="\n")
-            self.writer.writerow([*self.header, "error"])
-        self.writer.writerow([*cells[:len(self.header)], message])
+            self.writer.writerow([*self.header, "status", "row", "column", "value", "error"])
+        width = len(self.header)
+        row = cells[:width] + [""] * (width - len(cells))
+        self.writer.writerow([*row, status, number, column, value, reason])
 
     def close(self) -> None:
         if self.fh is not None:
@@ -224,6 +247,9 @@ def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "aut
               options: ImportOptions | None = None) -> ReadResult:
     """Open a CSV exactly as `leadcli import` does (encoding, delimiter, mapping, value parsing).
 
+    Without `options`, a value that does not parse makes its row an error (as `--strict`); pass
+    `ImportOptions()` to keep such values as written, as the import does.
+
     `path` may be `-` for stdin. Use as::
 
         result = ingest.read_rows("leads.csv")
@@ -231,7 +257,8 @@ def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "aut
             record["email"], record["fields"]["Industry"], ...
         result.encoding, result.delimiter
     """
-    options = options or ImportOptions(encoding=encoding, delimiter=delimiter)
-    src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter)
+    # Strict unless told otherwise: a caller reading rows (scoring a file) hears of every bad value.
+    options = options or ImportOptions(encoding=encoding, delimiter=delimiter, strict=True)
+    src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter, options.sheet)
     mp = columns.resolve(src.header, options.columns)
     return ReadResult(source=src, mapping=mp, builder=RecordBuilder(mp, options))

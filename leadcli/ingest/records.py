@@ -14,14 +14,16 @@ from typing import Any
 
 from leadcli import duplicates, validate
 from leadcli.errors import InvalidValue
-from leadcli.ingest import values
+from leadcli.ingest import columns, values
 from leadcli.ingest.columns import Mapping, header_key
 from leadcli.ingest.options import ImportOptions
 from leadcli.ingest.shape import (
     COMPANY,
     CONVERTED_AT,
     CONVERTED_FLAG,
+    CURRENCY,
     DATE_FIELDS,
+    EMAIL,
     EMAIL_KEY,
     EXTERNAL_ID,
     FIELDS,
@@ -32,6 +34,7 @@ from leadcli.ingest.shape import (
     NAME_KEY,
     NAME_SLOTS,
     OWNER,
+    PHONE,
     PHONE_KEY,
     RECORD,
     SLOT,
@@ -41,21 +44,36 @@ from leadcli.ingest.shape import (
     STATUS_REASON,
     TEXT_FIELDS,
     UPDATED_AT,
+    VALUE,
     to_json,
 )
+
+_OPEN = ("new", "contacted", "qualified")
+# A value kept verbatim because it did not parse: (column header, the cell as written, why).
+Flag = tuple[str, str, str]
+
+
+def as_written(header: str) -> str:
+    """The custom field that keeps a column's value verbatim when it does not parse."""
+    return f"{header} (as written)"
 
 
 class RowBuilder:
     """Turns the cells of one CSV row into a staged record (a tuple in RECORD order).
 
-    Raises InvalidValue naming the column.
+    A value that does not parse is kept verbatim as the custom field `<Column> (as written)` and
+    listed in `flags` (of the last row built); with `--strict`, it raises InvalidValue naming the
+    column. A row with no identity at all always raises.
     """
+
+    flags: list[Flag]
 
     def __init__(self, mp: Mapping, options: ImportOptions, region: str | None = None):
         self.mapping = mp
         self.options = options
-        self.width = len(mp.columns)
-        self.cache = values.ValueCache(region if region is not None else validate.default_region())
+        self.width = self.header_width = len(mp.columns)
+        self.cache = values.ValueCache(region if region is not None else validate.default_region(),
+                                       options.currency.upper() if options.currency else None)
         markers = () if mp.leadcli_export else values.DEFAULT_MISSING
         self.missing = frozenset(m.strip().lower() for m in (*markers, "", *options.missing))
         self.missing_len = max(len(m) for m in self.missing)
@@ -81,8 +99,10 @@ class RowBuilder:
         self.sniff_dates = [] if options.day_first else \
             [(f, self.by_field[f]) for f in DATE_FIELDS if f in self.by_field]
         self._plan_converters(mp, options.day_first)
+        self._plan_status_signals(mp)
         self.blank: list[Any] = [None] * (CONVERTED_FLAG + 1)
         self.fields_memo = _Memo(self._custom_json)
+        self.flags = []
 
     def _plan_converters(self, mp: Mapping, day_first: bool) -> None:
         """The (column, slots, converter, header) list a row is run through, its fallbacks and column forms."""
@@ -97,7 +117,7 @@ class RowBuilder:
             "converted": ((CONVERTED_FLAG,), lambda v: values.parse_bool(v, "converted")),
             "score": ((SLOT["score"],), values.score),
             "grade": ((SLOT["grade"],), values.grade),
-            "tags": ((SLOT["tags"],), values.tags),
+            "tags": ((SLOT["tags"],), (lambda v: values.tags(v, True)) if mp.leadcli_export else values.tags),
         }
         self.convert = [(self.by_field[f], slots, fn, self.headers[self.by_field[f]])
                         for f, (slots, fn) in converters.items() if f in self.by_field]
@@ -106,11 +126,58 @@ class RowBuilder:
         if "value" in self.by_field and "currency" not in self.by_field:
             # No currency column: an amount written `1.234,56 €` or `EUR 1,234` still says which.
             idx = self.by_field["value"]
-            self.convert.append((idx, (SLOT["currency"],), validate.currency_in_amount, self.headers[idx]))
+            self.convert.append((idx, (SLOT["currency"],), self.cache.amount_currency, self.headers[idx]))
         # Whole-column versions of the converters of high-cardinality columns (see build_many).
         many = {"email": validate.emails, "phone": self.cache.phone_column,
                 **dict.fromkeys(DATE_FIELDS, values.parse_dates)}
         self.convert_many = {self.by_field[f]: fn for f, fn in many.items() if f in self.by_field}
+
+    def _plan_status_signals(self, mp: Mapping) -> None:
+        """The columns besides the status that decide a row's status and the date it closed."""
+        keys = [(c.index, c.header, header_key(c.header)) for c in mp.columns if c.field == "custom" and c.header]
+        self.lifecycle_col = next((i for i, _, k in keys if k in columns.LIFECYCLE), None)
+        sources: dict[int, str] = {}
+        for group in (columns.CONVERSION_DATES, columns.CLOSE_DATES, columns.STAGE_DATES):
+            sources.update((i, h) for i, h, k in keys if k in group and i not in sources)
+        self.date_sources = list(sources.items())
+        self.lost_reason = "status_reason" in self.by_field and not mp.leadcli_export
+        self.status_extras = self.lifecycle_col is not None or bool(self.date_sources) or self.lost_reason
+        by_field = self.by_field
+        self.converted_header = self.headers[by_field["converted_at"]] if "converted_at" in by_field else None
+        self.updated_header = self.headers[by_field["updated_at"]] if "updated_at" in by_field else None
+        self.dated_by: str | None = None
+
+    def _signals(self, status: str, rec: list, cells: list[str]) -> str:
+        """A lifecycle stage of Opportunity/Customer/Evangelist converts whatever the status says and
+        moves an open status forward; a lost reason disqualifies an open row."""
+        if self.lifecycle_col is not None:
+            v = header_key(cells[self.lifecycle_col])
+            # HubSpot: at Opportunity, Customer or Evangelist a deal exists: the lead is converted.
+            life = "converted" if v in ("opportunity", "customer", "evangelist") else self.statuses.get(v)
+            if life == "converted":
+                return "converted"
+            if life in _OPEN and status in _OPEN and _OPEN.index(life) > _OPEN.index(status):
+                status = life
+        if self.lost_reason and rec[STATUS_REASON] and status in _OPEN:
+            status = "disqualified"
+        return status
+
+    def _close_date(self, rec: list, cells: list[str], status: str) -> tuple[str | None, str | None]:
+        """When a closed row closed, and the column that says so: its conversion date, else the
+        close date, the last status change, the last modification; else unknown (never today)."""
+        if status == "converted" and (rec[CONVERTED_AT] or self.mapping.leadcli_export):
+            # leadcli's own export says when, or that nobody knows (an empty converted_at).
+            return rec[CONVERTED_AT], self.converted_header if rec[CONVERTED_AT] else None
+        for idx, header in self.date_sources:
+            v = cells[idx].strip()
+            if v and (len(v) > self.missing_len or v.lower() not in self.missing):
+                try:
+                    return values.parse_date(v, header, self.options.day_first), header
+                except InvalidValue as exc:
+                    self._flag(exc, header, v)  # the row's date is this column's, and it is no date
+        if rec[UPDATED_AT]:
+            return rec[UPDATED_AT], self.updated_header
+        return None, None
 
     def _date_converter(self, fld: str, day_first: bool) -> Callable[[str], str]:
         # Reads the column's day order when called: `build_many` sniffs it from each chunk.
@@ -138,13 +205,21 @@ class RowBuilder:
             if v and (len(v) > mlen or v.lower() not in (self.name_missing if slot in NAME_SLOTS else missing)) \
                     and not (slot in NAME_SLOTS and v in self.machine_nulls):
                 rec[slot] = v
+        self.flags = flags = []
+        if len(cells) > self.header_width and any(c.strip() for c in cells[self.header_width:]):
+            # More cells than the header (an unquoted comma shifted them): kept, and the row flagged.
+            extra = [c for c in cells[self.header_width:] if c.strip()]
+            flags.append(("row", ", ".join(extra), f"{len(cells)} cells for {self.header_width} columns; the extra "
+                                                   f"cells are kept as `column N`"))
         for idx, slots, fn, header in self.convert:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in missing):
                 try:
                     value = fn(v)
                 except InvalidValue as exc:
-                    raise InvalidValue(header, exc.reason, exc.hint) from None
+                    value = self._flag(exc, header, v)
+                    if value is None:
+                        continue
                 if len(slots) == 1:
                     rec[slots[0]] = value
                 else:
@@ -159,13 +234,31 @@ class RowBuilder:
                 rec[NAME], split = v, False  # no person: the lead's title names it
         fields = {}
         if self.fields_col is not None:
-            fields = self._json_fields(cells[self.fields_col].strip())
+            raw = cells[self.fields_col].strip()
+            try:
+                fields = self._json_fields(raw)
+            except InvalidValue as exc:
+                self._flag(exc, self.headers[self.fields_col], raw)
         for idx, key in self.custom:
             v = cells[idx].strip()
             if v and (len(v) > mlen or v.lower() not in missing):
                 fields[key] = v
+        for header, v, _ in flags:
+            if header != "row":
+                fields[as_written(header)] = v
         rec[FIELDS] = self._fields_json(fields) if fields else "{}"
-        return self._finish(rec, split)
+        return self._finish(rec, split, cells)
+
+    def _flag(self, exc: InvalidValue, header: str, text: str) -> Any:
+        """A value that does not parse: kept verbatim and flagged (or, with --strict, the row's error).
+
+        Returns the part of it that did parse (the first of two phones in one cell), else None.
+        """
+        if self.options.strict:
+            raise InvalidValue(header, exc.reason, exc.hint) from None
+        if all(f[0] != header for f in self.flags):
+            self.flags.append((header, text, exc.reason))
+        return getattr(exc, "value", None)
 
     def _fallback(self, cells: list[str], fn: Callable) -> tuple[Any, Any]:
         """The first of `cells` that converts (a bad one is only skipped: it stays a custom field)."""
@@ -178,16 +271,19 @@ class RowBuilder:
                     continue
         return None, None
 
-    def _finish(self, rec: list, split: bool = True) -> tuple:
+    def _finish(self, rec: list, split: bool = True, cells: list[str] | None = None) -> tuple:
         name, first, last = rec[NAME], rec[FIRST], rec[LAST]
         if name is None and (first or last):
             rec[NAME] = name = " ".join(p for p in (first, last) if p)
         elif name and first is None and last is None and split:
             rec[FIRST], rec[LAST] = validate.split_name(name)
         keyed = rec[EMAIL_KEY] or rec[PHONE_KEY] or rec[EXTERNAL_ID]
-        if not (name or keyed or rec[COMPANY]):
+        # A placeholder e-mail or phone is no key, but it is still someone's: the row is a lead.
+        if not (name or keyed or rec[COMPANY] or rec[EMAIL] or rec[PHONE]):
             raise InvalidValue("row", "a lead needs a name, e-mail, phone, company or external id",
                                hint="fill one of them, or map the column that holds it with --map")
+        if rec[CURRENCY] is None and rec[VALUE] is not None:
+            rec[CURRENCY] = self.cache.default_currency
         if rec[SOURCE] is None:
             rec[SOURCE] = self.default_source
         if rec[OWNER] is None:
@@ -200,14 +296,19 @@ class RowBuilder:
             status = "converted" if converted_at else "new"
         elif converted_at and status in ("new", "contacted", "qualified"):
             status = "converted"
+        if self.status_extras and cells is not None:
+            status = self._signals(status, rec, cells)
         rec[STATUS] = status
-        if status == "converted":
-            rec[CONVERTED_AT] = rec[STATUS_AT] = converted_at or rec[UPDATED_AT]
+        self.dated_by = None
+        if status in ("converted", "disqualified"):
+            at, self.dated_by = self._close_date(rec, cells or [], status)
+            rec[STATUS_AT] = at
+            rec[CONVERTED_AT] = at if status == "converted" else None
         else:
             rec[CONVERTED_AT] = None
             rec[STATUS_AT] = rec[UPDATED_AT]
-            if status != "disqualified" and not self.mapping.leadcli_export:
-                rec[STATUS_REASON] = None
+        if status in _OPEN and not self.mapping.leadcli_export:
+            rec[STATUS_REASON] = None
         if name and not keyed:
             rec[NAME_KEY] = duplicates.name_key(name, rec[COMPANY])
         del rec[CONVERTED_FLAG]

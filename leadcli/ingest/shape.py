@@ -20,6 +20,7 @@ SLOT = {name: i for i, name in enumerate(RECORD)}
     SLOT[n] for n in ("name", "first_name", "last_name", "email_key", "phone_key", "external_id", "company", "source",
                       "owner", "status", "converted_at", "status_at", "updated_at", "status_reason", "fields",
                       "name_key"))
+VALUE, CURRENCY, EMAIL, PHONE = SLOT["value_cents"], SLOT["currency"], SLOT["email"], SLOT["phone"]
 CONVERTED_FLAG = len(RECORD)  # the builders' working slot for a `converted` yes/no column, after the record's
 NAME_SLOTS = frozenset((NAME, FIRST, LAST))
 DATE_FIELDS = ("created_at", "updated_at", "converted_at", "archived_at")

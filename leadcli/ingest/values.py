@@ -12,29 +12,36 @@ import json
 import re
 from collections.abc import Sequence
 
-from leadcli import validate
+from leadcli import duplicates, validate
 from leadcli.errors import InvalidValue, LeadcliError
 from leadcli.ingest.columns import header_key
 from leadcli.stages import Status
 
 # Cells that mean "no value" in the exports leadcli reads (`--missing` adds more).
 
-DEFAULT_MISSING = ("", "select", "unknown", "#n/a", "n/a", "null", "nan", "(none)", "--")
+# Only unambiguous markers: words that are real answers in some exports (`unknown`, `Select`,
+# `Other`, `None`) are kept unless named with --missing.
+DEFAULT_MISSING = ("", "#n/a", "n/a", "null", "nan", "-")
 
 
 # ---------------------------------------------------------------- statuses
 
 _STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "new": ("new", "open", "opennotcontacted", "notcontacted", "notstarted", "unassigned", "lead", "subscriber",
-            "received", "unread", "необработан", "новый", "новая"),
+            "received", "unread", "marketingqualifiedlead", "mql", "необработан", "новый", "новая"),
     "contacted": ("contacted", "workingcontacted", "working", "attemptedtocontact", "attempted", "inprogress",
                   "connected", "contactinfuture", "inprocess", "nurturing", "nurture", "вработе"),
-    "qualified": ("qualified", "prequalified", "salesqualifiedlead", "marketingqualifiedlead", "sql", "mql",
-                  "opportunity", "opendeal", "processed", "обработан", "quoted"),
+    "qualified": ("qualified", "prequalified", "salesqualifiedlead", "sql",
+                  "opportunity", "opendeal", "processed", "обработан", "quoted",
+                  # the open stages of an opportunity (Salesforce, Zoho, Odoo, Creatio): a qualified lead
+                  "prospecting", "qualification", "needsanalysis", "valueproposition", "iddecisionmakers",
+                  "perceptionanalysis", "proposalpricequote", "negotiationreview", "proposition", "proposal",
+                  "negotiation", "distribution", "presentation"),
     "converted": ("converted", "closedconverted", "customer", "won", "dealwon", "closedwon", "evangelist",
                   "качественныйлид", "сконвертирован"),
     "disqualified": ("disqualified", "closednotconverted", "junk", "junklead", "unqualified", "notqualified",
                      "lostlead", "lost", "closedlost", "dead", "rejected", "badtiming", "baddata", "spam",
+                     "closedlosttocompetition", "notinterested",
                      "некачественныйлид"),
 }
 STATUS_WORDS = {word: status for status, words in _STATUS_WORDS.items() for word in words}
@@ -310,7 +317,42 @@ def _loose_date(text: str) -> _dt.datetime | None:
             return _dt.datetime.strptime(cleaned, fmt)
         except ValueError:
             continue
-    return None
+    return _named_month(cleaned)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+\.?")
+_MONTHS_EN = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_TIME_WORDS = frozenset(("am", "pm", "t", "z", "utc", "gmt", "h"))
+
+
+def _named_month(text: str) -> _dt.datetime | None:
+    """A date with its month written as a word in any export language (`15 Apr, 2021 00:03:00`,
+    `15-Apr-2021 3:30 PM`, `3. März 2024`, `15 апреля 2021`), read by dateutil once the month is
+    English. The month being a word, the day and year cannot be swapped; a year of 4 digits is
+    required, so `May-20` (a spreadsheet's damage to `5-20`) is never a date."""
+    from leadcli.ingest.locale_data import month_words
+
+    if not re.search(r"(?<!\d)\d{4}(?!\d)", text):
+        return None
+    months = month_words()
+    out, found = text, 0
+    for word in _LETTERS.findall(text):
+        key = word.casefold().rstrip(".")
+        if key in _TIME_WORDS:
+            continue
+        number = months.get(key)
+        if number is None:
+            return None  # another word: not a date
+        out = out.replace(word, f" {_MONTHS_EN[number]} ", 1)
+        found += 1
+    if found != 1:
+        return None
+    from dateutil import parser
+
+    try:
+        return parser.parse(out.replace(",", " "), default=_dt.datetime(1900, 1, 1))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _bad_date(fld: str, text: str) -> InvalidValue:
@@ -327,8 +369,9 @@ _PLAIN_MONEY = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$")
 class ValueCache:
     """Per-import caches: CRM columns repeat the same amounts, currencies and phone layouts."""
 
-    def __init__(self, region: str | None = None):
+    def __init__(self, region: str | None = None, currency: str | None = None):
         self.region = region
+        self.default_currency = currency  # --currency: decides an ambiguous `$` or `Dollar`
         self.money: dict[str, int | None] = {}
         self.phones: dict[str, tuple[str, str | None, int]] = {}
         self.currency: dict[str, str | None] = {}
@@ -349,11 +392,33 @@ class ValueCache:
         return cents
 
     def currency_code(self, text: str) -> str | None:
+        """An ISO code, symbol or name in the export's language (`Рубль`, `US Dollar`) as its code;
+        an ambiguous one (`$`, `Dollar`) is --currency's when that is among its meanings, else None."""
         if text in self.currency:
             return self.currency[text]
-        code = validate.currency(text)
+        try:
+            code = validate.currency(text)
+        except InvalidValue:
+            from leadcli.ingest.locale_data import currency_codes
+
+            codes = currency_codes(text)
+            if not codes:
+                raise InvalidValue("currency", f"{text!r} is not a currency (an ISO 4217 code, symbol or name)",
+                                   hint="use a code such as USD, EUR, GBP") from None
+            code = codes.pop() if len(codes) == 1 else \
+                self.default_currency if self.default_currency in codes else None
         self.currency[text] = code
         return code
+
+    def amount_currency(self, text: str) -> str | None:
+        """The currency an amount names (`1.234,56 €`, `EUR 1,234`, `R$ 10`, `150 руб.`), if one."""
+        words = _AMOUNT_NUMBER.sub(" ", text).strip()
+        if not words:
+            return None
+        try:
+            return self.currency_code(words)
+        except InvalidValue:
+            return None
 
     def phone_column(self, values: list[str]) -> tuple[list[str | None], list[str | None]] | None:
         """`phone` of many trimmed values at once, or None when any of them needs `phone` itself.
@@ -391,9 +456,16 @@ class ValueCache:
                 return None
             prefixes[head] = hit[1]
         e164: list[str | None] = [prefixes[h] + d for h, d in zip(heads, last4, strict=True)]
-        return e164, e164
+        return e164, duplicates.phone_keys(e164)
 
     def phone(self, text: str) -> tuple[str | None, str | None]:
+        """A phone cell as written by an export: `clean_phone`, then `layout_phone`."""
+        if not text.isascii() or text[:2] in ("p:", "P:") or "E+" in text or "e+" in text \
+                or len(_PHONE_SPLIT.split(text)) > 1:
+            text = clean_phone(text, self.region)
+        return self.layout_phone(text)
+
+    def layout_phone(self, text: str) -> tuple[str | None, str | None]:
         """`validate.phone` with a cache keyed on the number's layout.
 
         libphonenumber's decision (country code, trunk prefix, possible length) depends on the
@@ -406,7 +478,7 @@ class ValueCache:
         else:
             digits_at = [i for i, ch in enumerate(text) if ch.isdigit()]
             if len(digits_at) < 7:
-                return validate.phone(text, region=self.region)
+                return _phone(text, self.region)
             last4 = "".join(text[i] for i in digits_at[-4:])
             layout = list(text)
             for i in digits_at[-4:]:
@@ -417,9 +489,9 @@ class ValueCache:
             kind, prefix, _ = hit
             if kind == "e164":
                 e164 = prefix + last4  # type: ignore[operator]
-                return e164, e164
-            return validate.phone(text, region=self.region)
-        stored, phone_key = validate.phone(text, region=self.region)
+                return e164, (e164 if duplicates.phone_is_key(e164) else None)
+            return _phone(text, self.region)
+        stored, phone_key = _phone(text, self.region)
         if stored and stored.startswith("+") and stored == phone_key and stored.endswith(last4):
             entry: tuple[str, str | None, int] = ("e164", stored[:-4], 0)
         else:
@@ -429,9 +501,50 @@ class ValueCache:
         return stored, phone_key
 
 
+_AMOUNT_NUMBER = re.compile(r"[-+()]?\d[\d\s.,'\u00a0\u202f]*")
+# Marks that come with copied numbers: direction marks and embeddings, BOM, no-break spaces.
+_INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+              "\u2066\u2067\u2068\u2069\ufeff"} | {0xa0: " ", 0x202f: " ", 0x2007: " "}
+_EXCEL_NUMBER = re.compile(r"^\d(?:[.,]\d+)?E\+?\d+$", re.IGNORECASE)
+_PHONE_SPLIT = re.compile(r"\s*(?:/|,|;|\||\bor\b|\boder\b|\bили\b)\s*")
+
+
+class PartialValue(InvalidValue):
+    """A cell that does not parse as a whole but holds a usable value (the first of two phones)."""
+
+    def __init__(self, field: str, message: str, value: object):
+        super().__init__(field, message, hint="keep one value per cell")
+        self.value = value
+
+
+def clean_phone(text: str, region: str | None = None) -> str:
+    """Invisible marks and Facebook's `p:` type prefix off a phone cell; a spreadsheet's scientific
+    notation (`1.15164E+11`, digits lost) and two numbers in one cell are errors that name it (the
+    second kind carrying the first number, see PartialValue)."""
+    text = text.translate(_INVISIBLE).strip()
+    if text[:2] in ("p:", "P:"):
+        text = text[2:].strip()
+    if _EXCEL_NUMBER.match(text):
+        raise InvalidValue("phone", f"{text!r} is a number a spreadsheet wrote in scientific notation: its last "
+                                    "digits are lost", hint="export the column as text, or type the number again")
+    parts = [p for p in _PHONE_SPLIT.split(text) if p]
+    if len(parts) > 1 and all(sum(ch.isdigit() for ch in p) >= 6 for p in parts):
+        first = _phone(parts[0], region)
+        raise PartialValue("phone", f"{text!r} holds {len(parts)} phone numbers; the first is the lead's phone",
+                           first)
+    return text
+
+
+def _phone(text: str, region: str | None) -> tuple[str | None, str | None]:
+    # validate.phone refuses the letters of vanity numbers (`800-38-AVAIL`), which libphonenumber
+    # would turn into digits nobody wrote.
+    return validate.phone(text, region=region)
+
+
 # ---------------------------------------------------------------- small fields
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_TAG_SPLIT = re.compile(r"[;,]")
 
 
 def grade(value: str) -> str:
@@ -450,9 +563,11 @@ def score(value: str) -> int:
     return number
 
 
-def tags(value: str) -> str | None:
-    """A `;`-separated cell as the JSON list the stage keeps (each tag checked as `add` checks it)."""
-    found = list(dict.fromkeys(validate.tag(t) for t in value.split(";") if t.strip()))
+def tags(value: str, own: bool = False) -> str | None:
+    """A cell of tags split on `;` and `,` (`Hot, Warm`) as the JSON list the stage keeps; leadcli's
+    own export (`own`) joins them with `;` only, a comma being part of a tag there."""
+    parts = value.split(";") if own else _TAG_SPLIT.split(value)
+    found = list(dict.fromkeys(validate.tag(t) for t in parts if t.strip()))
     return json.dumps(found, ensure_ascii=False) if found else None
 
 

@@ -125,14 +125,15 @@ class _Merge:
             if tag.lower() not in {t.lower() for t in existing_tags} | {t.lower() for t in tags_added}:
                 tags_added.append(tag)
                 changed = True
-        if overwrite and row["status"] and STATUS_RANK[row["status"]] > STATUS_RANK[lead["status"]] \
+        # merge and update move a status forward (new -> converted with its date), never back.
+        if row["status"] and STATUS_RANK[row["status"]] > STATUS_RANK[lead["status"]] \
                 and lead["status"] not in ("converted", "disqualified"):
-            moment = row["status_at"] or self.now
+            moment = row["status_at"] or row["updated_at"] or lead.get("created_at") or self.now
             history.append((lead["status"], row["status"], moment,
                             row["status_reason"] if row["status"] == "disqualified" else None))
             lead["status"] = row["status"]
             if row["status"] == "converted":
-                lead["converted_at"] = row["converted_at"] or moment
+                lead["converted_at"] = row["converted_at"]
             if row["status"] == "disqualified":
                 lead["status_reason"] = row["status_reason"]
             changed = True

@@ -252,18 +252,20 @@ class SqliteBulkWriter:
         new_id, where = ids.expr, ids.where
         select = ", ".join(
             {"id": new_id, "created_at": "coalesce(created_at, :now)", "updated_at": "coalesce(updated_at, :now)",
-             "converted_at": "CASE WHEN status = 'converted' THEN coalesce(converted_at, :now) END"}.get(c, c)
+             "converted_at": "CASE WHEN status = 'converted' THEN converted_at END"}.get(c, c)
             for c in _LEAD_INSERT_COLUMNS)
         # new_id grows with seq, the stage's rowid, so a plain scan is already in id order (no sort).
         raw.execute(f"INSERT INTO lead ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT {select} "
                     f"FROM temp.import_stage s WHERE {where}", {"now": now})
         # Every lead starts with its creation entry, as `add` writes it; a lead imported past `new`
-        # also gets the move to its status, dated by the file where it can be.
+        # also gets the move to its status, dated by the file where it can be (a converted lead
+        # whose file does not say when keeps converted_at unknown: the import time is no answer).
         raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
                     f"SELECT {new_id}, NULL, 'new', coalesce(created_at, :now), 'imported' FROM temp.import_stage s "
                     f"WHERE {where}", {"now": now})
         raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
-                    f"SELECT {new_id}, 'new', status, coalesce(status_at, :now), coalesce(status_reason, 'imported') "
+                    f"SELECT {new_id}, 'new', status, coalesce(status_at, created_at, :now), "
+                    "coalesce(status_reason, 'imported') "
                     f"FROM temp.import_stage s WHERE {where} AND status <> 'new'", {"now": now})
         raw.execute(f"INSERT OR IGNORE INTO lead_tag (lead_id, tag) SELECT {new_id}, j.value "
                     f"FROM temp.import_stage s, json_each(s.tags) j WHERE {where} AND s.tags IS NOT NULL")

@@ -73,3 +73,5 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary ob
 Reprocess = Annotated[bool, typer.Option(
     "--reprocess", help="Read every row even if this exact file was imported before with the same options "
                         "(otherwise recognised by its SHA-256 and recorded as all skipped).")]
+Assign = Annotated[str | None, typer.Option("--assign", help="Owners for new leads no rule routes: "
+                                                             "round-robin:A,B or least-open:A,B.")]

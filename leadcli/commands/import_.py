@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from leadcli.commands._import_options import (
+    Assign,
     CurrencyOpt,
     DayFirst,
     Delimiter,
@@ -59,8 +60,7 @@ def import_file(
     day_first: DayFirst = False,
     missing: Missing = None,
     json: JsonOpt = False,
-    assign: Annotated[str | None, typer.Option("--assign", help="Owners for new leads no rule routes: "
-                                                                "round-robin:A,B or least-open:A,B.")] = None,
+    assign: Assign = None,
     reprocess: Reprocess = False,
     strict: Strict = False,
     currency: CurrencyOpt = None,
@@ -68,10 +68,9 @@ def import_file(
 ) -> None:
     """Import leads from a CSV or .xlsx file (or stdin), in one transaction.
 
-    Columns are mapped by name; every other column is kept as a custom field. A value that does
-    not parse is kept as written (custom field `<Column> (as written)`) and its row flagged; only
-    rows that cannot be a lead are rejected (--strict rejects bad values too). Re-importing the
-    same file changes nothing.
+    Columns are mapped by name, the others kept as custom fields. A value that does not parse is kept
+    as written (`<Column> (as written)`) and its row flagged; only rows that cannot be a lead are
+    rejected (--strict rejects bad values too). Re-importing the same file changes nothing.
 
     \b
     Example:

@@ -24,7 +24,10 @@ Note = Annotated[str | None, typer.Option("--note", help="A note about the lead.
 FirstName = Annotated[str | None, typer.Option("--first-name", help="First name (default: from NAME).")]
 LastName = Annotated[str | None, typer.Option("--last-name", help="Last name (default: from NAME).")]
 ExternalId = Annotated[str | None, typer.Option("--external-id", help="The lead's id in another system.")]
-Created = Annotated[str | None, typer.Option("--created", help="When the lead came in (default: now).")]
+Created = Annotated[str | None, typer.Option(
+    "--created", metavar="DATE", help="When the lead came in: YYYY-MM-DD, an ISO time, yesterday, 3d... "
+                                      "(default: now; not in the future without --allow-future).")]
+AllowFuture = Annotated[bool, typer.Option("--allow-future", help="Accept a --created date in the future.")]
 AllowDuplicate = Annotated[bool, typer.Option("--allow-duplicate",
                                               help="Add even if a lead has the same e-mail or phone.")]
 
@@ -47,6 +50,7 @@ def add(
     external_id: ExternalId = None,
     created: Created = None,
     allow_duplicate: AllowDuplicate = False,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Add a lead and print its id.
 
@@ -58,6 +62,8 @@ def add(
     from leadcli import leads, output
     from leadcli.commands._context import current_store
 
+    if created is not None and not allow_future:
+        _refuse_future(created)
     data = leads.LeadInput(
         name=name, first_name=first_name, last_name=last_name, email=email, phone=phone, company=company,
         title=title, source=source, owner=owner, value=value, currency=currency, external_id=external_id,
@@ -71,3 +77,14 @@ def add(
     else:
         output.line(str(record["id"]))
     output.message(f"added lead #{record['id']} {lead.display_name}")
+
+
+def _refuse_future(created: str) -> None:
+    """A creation date after now is almost always a typo (2062 for 2026): refuse it unless asked."""
+    from leadcli import validate, when
+    from leadcli.errors import InvalidValue
+
+    moment = validate.user_date(created, "created")
+    if moment > when.now_iso():
+        raise InvalidValue("created", f"{created!r} is in the future ({moment[:10]})",
+                           hint="check the date, or pass --allow-future to keep it")

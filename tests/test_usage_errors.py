@@ -206,3 +206,31 @@ def test_import_undo_asks_on_a_terminal_and_needs_yes_in_a_script(cli, tmp_path)
     assert child.exitstatus == 1 and len(json.loads(cli.ok("-f", "json", "list").stdout)) == 1
     cli.ok("import", "undo", "1", "--yes")
     assert json.loads(cli.ok("-f", "json", "list").stdout) == []
+
+
+# ---------------------------------------------------------------- --date-field converted
+
+
+def test_date_field_converted_is_conversions_per_lead_created_never_a_rate_over_100(cli):
+    old = [cli.ok("-q", "add", f"Old {n}", "--source", "web", "--created", "2020-01-0" + str(n + 1)).stdout.strip()
+           for n in range(3)]
+    cli.ok("-q", "add", "New", "--source", "web")
+    for lead_id in old:
+        cli.ok("-q", "convert", lead_id)
+    since = "this-month"
+    window_start = validate.user_date(since, "since")
+    leads = json.loads(cli.ok("-f", "json", "list", "--archived").stdout)
+    created = sum(1 for lead in leads if lead["created_at"] >= window_start)
+    converted = sum(1 for lead in leads if (lead["converted_at"] or "") >= window_start)
+    assert (created, converted) == (1, 3)
+    rows = json.loads(cli.ok("-f", "json", "report", "conversion", "--date-field", "converted",
+                             "--since", since).stdout)
+    assert [(r["total"], r["converted"], r["rate"], r["per_lead_created"]) for r in rows] == \
+        [(created, converted, None, round(converted / created, 2))]
+    table = cli.ok("-f", "table", "report", "conversion", "--date-field", "converted", "--since", since,
+                   env={"COLUMNS": "100"}).stdout
+    assert "300.00%" not in table and "%" not in table.split("not a rate")[0].split("\n", 1)[1]
+    assert "per lead created" in table
+    card = json.loads(cli.ok("-f", "json", "report", "conversion", "--date-field", "converted", "--since", since,
+                             "--scorecard").stdout)[0]
+    assert card["rate"] is None and card["per_lead_created"] == 3.0

@@ -116,11 +116,22 @@ def lost_reasons(rows: list[dict]) -> None:
                 caption=f"{total:,} disqualified lead(s)", empty="no disqualified leads in this window")
 
 
+_COST_COLUMNS = {  # key: (header, drop: on a narrow terminal the highest goes first; 0 = always shown)
+    "currency": ("cur", 5), "converted_value": ("conv. value", 4), "converted": ("converted", 3),
+    "spend": ("spend", 2), "cost_per_conversion": ("per conversion", 1), "cost_per_lead": ("per lead", 0),
+    "leads": ("leads", 0), "roi": ("roi %", 0)}
+
+
 def cost(rows: list[dict]) -> None:
     keys = list(rows[0].keys()) if rows else ["source", "spend"]
-    columns = [Column(k, justify="right" if k not in ("period", "currency", keys[0]) else "left",
-                      fmt=_pct if k == "roi" else None, header="roi %" if k == "roi" else None) for k in keys]
-    output.rows(rows, columns, title="Cost per lead and per conversion", empty="the spend file has no rows")
+    columns = []
+    for k in keys:
+        header, drop = _COST_COLUMNS.get(k, (None, 0))
+        text = k in ("period", "currency", keys[0])
+        columns.append(Column(k, header=header, justify="left" if text else "right", drop=drop,
+                              fixed=True if k == "currency" else None, fmt=_pct if k == "roi" else None))
+    output.rows(rows, columns, title="Cost per lead and per conversion", empty="the spend file has no rows",
+                caption="per lead / per conversion: spend ÷ leads / ÷ conversions" if rows else None)
 
 
 def traffic(rows: list[dict]) -> None:

@@ -90,6 +90,9 @@ def _plain(text: str) -> str:
 
 def _translate(exc: click_errors.UsageError) -> PlainUsageError:
     ctx = exc.ctx
+    if isinstance(exc, click_errors.MissingParameter):
+        kind = getattr(exc.param, "param_type_name", None) or exc.param_type or "parameter"
+        return PlainUsageError(f"missing {kind} {_param_label(exc)}", _help_hint(ctx), ctx)
     if isinstance(exc, click_errors.BadParameter):
         message = f"{_param_label(exc)}: {_reason(exc)}"
         return PlainUsageError(message, _help_hint(ctx), ctx)
@@ -143,6 +146,12 @@ def tidy_metavars(command: click.Command) -> None:
 
 
 def _tidy_param(param: click.Parameter) -> None:
+    if getattr(param, "param_type_name", "") == "argument" and param.metavar is None and param.name:
+        # `LEAD_ID` in usage and help, not `{lead_id}` and `lead_id <int>`.
+        param.metavar = param.name.upper()
+        usage = param._usage_display_name  # type: ignore[attr-defined]
+        param._usage_display_name = lambda: usage().replace("{", "").replace("}", "")  # type: ignore[attr-defined]
+        param.display_type_rich = lambda ctx: None  # type: ignore[attr-defined]
     shown = getattr(param, "display_type", None)
     if shown is not None and getattr(param, "metavar", None) is None:
         def display_type(ctx: click.Context) -> str | None:

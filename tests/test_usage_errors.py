@@ -13,7 +13,8 @@ import typer.main
 from leadcli import validate
 from leadcli.cli import build
 
-PYTHON_WORDS = ("list[", "Input should be", "Value error", "<int", "<str", "<float", "Traceback", "pydantic")
+PYTHON_WORDS = ("list[", "Input should be", "Value error", "<int", "<str", "<float", "Traceback", "pydantic",
+                "{lead_id}", "{LEAD_ID}")
 EDGE_NUMBERS = ["nan", "NaN", "inf", "-Infinity", "1e400", "99999999d", "99999999999999999999999",
                 "-99999999999999999999999"]
 
@@ -108,7 +109,7 @@ def test_help_has_no_python_types_and_one_env_note(cli):
 def test_edit_help_describes_edit(cli):
     text = cli.ok("edit", "--help", env={"COLUMNS": "200"}).stdout
     assert "Change a lead" in text and "Add a lead" not in text
-    assert "--name" in text and "--remove-tag" in text
+    assert "--name" in text and "--remove-tag" in text and "Add even if" not in text
 
 
 # ---------------------------------------------------------------- add --created
@@ -234,3 +235,11 @@ def test_date_field_converted_is_conversions_per_lead_created_never_a_rate_over_
     card = json.loads(cli.ok("-f", "json", "report", "conversion", "--date-field", "converted", "--since", since,
                              "--scorecard").stdout)[0]
     assert card["rate"] is None and card["per_lead_created"] == 3.0
+
+
+def test_arguments_read_as_names_in_help_and_errors(cli):
+    usage = cli.ok("edit", "--help", env={"COLUMNS": "120"}).stdout.splitlines()[0]
+    assert usage == "Usage: leadcli edit [OPTIONS] LEAD_ID"
+    missing = cli("show")
+    _assert_usage(missing, "show")
+    assert missing.stderr.startswith("error: missing argument LEAD_ID")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -39,18 +40,38 @@ def private_output(path: str, *, force: bool = False) -> Iterator[Any]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if force:
-            os.replace(temp, target)
-        else:
-            os.link(temp, target)  # fails if the name was taken meanwhile: never clobbers
-            os.unlink(temp)
+        _place(temp, target, force)
     except FileExistsError:
         os.unlink(temp)
         raise LeadcliError(f"{path} already exists", hint="pass --force to replace it") from None
+    except OSError as exc:
+        with suppress(OSError):
+            os.unlink(temp)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+            raise LeadcliError(f"cannot write {path}: {os.strerror(exc.errno).lower()}",
+                               hint=f"free some space (or write elsewhere); {path} was left as it was") from None
+        raise
     except BaseException:
         with suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _place(temp: str, target: Any, force: bool) -> None:
+    """Rename the finished temporary file to `target` (never over an existing file unless `force`)."""
+    if force:
+        os.replace(temp, target)
+        return
+    try:
+        os.link(temp, target)  # fails if the name was taken meanwhile: never clobbers
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: check, then rename
+        if os.path.lexists(target):
+            raise FileExistsError(target) from None
+        os.replace(temp, target)
+        return
+    os.unlink(temp)
 
 
 def _is_stream(target: Any) -> bool:

@@ -309,6 +309,7 @@ def main() -> None:
     import sys
 
     argv = sys.argv[1:]
+    _refuse_undecodable(argv)
     name = _command_in(argv)
     known = {entry[0] for entry in COMMANDS}
     if name in known:
@@ -319,6 +320,21 @@ def main() -> None:
     else:
         application = build()
     _run(application)
+
+
+def _refuse_undecodable(argv: list[str]) -> None:
+    """An argument that is not valid text in the locale (raw bytes) is a usage error, not a crash later."""
+    import sys
+
+    from leadcli import output
+
+    for token in argv:
+        try:
+            token.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = token.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            output.error(f"an argument is not valid UTF-8 text: {shown!r}", "write it in UTF-8")
+            sys.exit(2)
 
 
 def _run(application: typer.Typer) -> None:

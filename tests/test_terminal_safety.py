@@ -134,3 +134,12 @@ def test_dev_full_and_closed_pipes_are_messages(tmp_path):
                             env=env, capture_output=True, text=True)
     assert reader.returncode == 0, reader.stderr
     assert reader.stderr == "" or "Traceback" not in reader.stderr and "Exception" not in reader.stderr
+
+
+def test_an_argument_that_is_not_utf8_is_a_usage_error(tmp_path):
+    import subprocess
+
+    env = {**os.environ, "LEADCLI_DB": str(tmp_path / "p.db")}
+    run = subprocess.run([sys.executable, "-m", "leadcli", "add", b"Ana \x9b\xff"], env=env, capture_output=True)
+    assert run.returncode == 2 and run.stderr.startswith(b"error: an argument is not valid UTF-8")
+    assert b"Traceback" not in run.stderr and b"\x9b" not in run.stderr

@@ -117,19 +117,15 @@ def lost_reasons(rows: list[dict]) -> None:
 
 
 _COST_COLUMNS = {  # key: (header, drop: on a narrow terminal the highest goes first; 0 = always shown)
-    "currency": ("cur", 5), "converted_value": ("conv. value", 4), "converted": ("converted", 3),
-    "spend": ("spend", 2), "cost_per_conversion": ("per conversion", 1), "cost_per_lead": ("per lead", 0),
-    "leads": ("leads", 0), "roi": ("roi %", 0)}
+    "currency": ("cur", 5), "roi": ("roi %", 0), "converted_value": ("conv. value", 4), "converted": ("converted", 3),
+    "spend": ("spend", 2), "cost_per_conversion": ("per conversion", 1), "cost_per_lead": ("per lead", 0)}
 
 
 def cost(rows: list[dict]) -> None:
     keys = list(rows[0].keys()) if rows else ["source", "spend"]
-    columns = []
-    for k in keys:
-        header, drop = _COST_COLUMNS.get(k, (None, 0))
-        text = k in ("period", "currency", keys[0])
-        columns.append(Column(k, header=header, justify="left" if text else "right", drop=drop,
-                              fixed=True if k == "currency" else None, fmt=_pct if k == "roi" else None))
+    columns = [Column(k, header=_COST_COLUMNS.get(k, (None, 0))[0], drop=_COST_COLUMNS.get(k, (None, 0))[1],
+                      justify="left" if k in ("period", "currency", keys[0]) else "right",
+                      fixed=True if k == "currency" else None, fmt=_pct if k == "roi" else None) for k in keys]
     output.rows(rows, columns, title="Cost per lead and per conversion", empty="the spend file has no rows",
                 caption="per lead / per conversion: spend ÷ leads / ÷ conversions" if rows else None)
 

@@ -1,7 +1,8 @@
-"""Writes examples/leads.csv: 200 made-up leads shaped like a Salesforce lead export.
+"""Writes made-up leads shaped like a Salesforce lead export (examples/leads.csv holds 200 of them).
 
 Deterministic (fixed seed), so the README's figures stay reproducible. Run:
     python examples/generate_leads.py > examples/leads.csv
+    python examples/generate_leads.py --size 100000 > big.csv
 """
 
 from __future__ import annotations
@@ -31,20 +32,30 @@ REASONS = ["no budget", "no need", "bad timing", "competitor", "unresponsive", "
 TODAY = dt.datetime(2026, 11, 15, 17, 0, tzinfo=dt.timezone.utc)
 
 
-def main() -> None:
-    rng = random.Random(20261115)
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write made-up leads as a Salesforce-style CSV on stdout.")
+    parser.add_argument("--size", type=int, default=200, help="how many leads (default: 200)")
+    parser.add_argument("--seed", type=int, default=20261115, help="random seed (default: the README's)")
+    args = parser.parse_args(argv)
+    if args.size < 0:
+        parser.error("--size must be 0 or more")
+    rng = random.Random(args.seed)
     writer = csv.writer(sys.stdout, lineterminator="\r\n")
     writer.writerow(["Lead ID", "First Name", "Last Name", "Email", "Phone", "Company", "Title", "Lead Source",
                      "Lead Owner", "Lead Status", "Estimated Value", "Currency", "Created Date", "Converted Date",
                      "Disqualified Reason", "Industry", "No. of Employees", "Country", "Newsletter"])
     used = set()
-    for n in range(200):
+    for n in range(args.size):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         company = rng.choice(COMPANIES)
         domain = company.lower().replace(" ", "") .replace("é", "e") + rng.choice([".com", ".io", ".co"])
         email = f"{first.lower()}.{last.lower().replace('í', 'i')}@{domain}"
         if email in used:
             email = f"{first.lower()}{n}@{domain}"
+        if email in used:  # a large --size runs out of name pairs: the row number keeps e-mails unique
+            email = f"{first.lower()}.{last.lower().replace('í', 'i')}.{n}@{domain}"
         used.add(email)
         source = rng.choices(list(SOURCES), weights=[w for w, _ in SOURCES.values()])[0]
         industry = rng.choice(list(INDUSTRIES))

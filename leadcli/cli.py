@@ -15,21 +15,40 @@ from leadcli.errors import LeadcliError
 class LeadcliGroup(TyperGroup):
     """Translates expected errors into `error:` / `hint:` lines and an exit code, in one place."""
 
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        from leadcli import cli_errors
+
+        with cli_errors.plain_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from leadcli import cli_errors
+
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            cli_errors.tidy_metavars(command)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from leadcli import cli_errors
+
+        cli_errors.tidy_metavars(self)
+        super().format_help(ctx, formatter)
+
     def invoke(self, ctx: Any) -> Any:
-        from leadcli import output
+        from leadcli import cli_errors, output
 
         try:
-            return super().invoke(ctx)
+            with cli_errors.plain_usage_errors():
+                return super().invoke(ctx)
         except LeadcliError as exc:
             output.error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:
-            # The reader stopped early (`leadcli list | head`): what it read was all it wanted.
-            import os
-            import sys
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(0) from None
+        except OSError as exc:
+            code = cli_errors.output_failure(exc)
+            if code is None:
+                raise
+            raise typer.Exit(code) from None
         except OverflowError as exc:
             if "SQLite INTEGER" not in str(exc):
                 raise
@@ -72,11 +91,11 @@ def root(
     db: Annotated[str | None, typer.Option(
         "--db", envvar="LEADCLI_DB", metavar="PATH",
         help="The database file [env LEADCLI_DB; default: leads.db in the user data dir].",
-        show_default=False)] = None,
+        show_default=False, show_envvar=False)] = None,
     format: Annotated[OutputFormat | None, typer.Option(
         "--format", "-f", envvar="LEADCLI_FORMAT", case_sensitive=False,
         help="Output format; auto = table on a terminal, CSV in a pipe [env LEADCLI_FORMAT].",
-        show_default=False)] = None,
+        show_default=False, show_envvar=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages on success (errors still shown).")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also: NO_COLOR env).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
@@ -297,6 +316,7 @@ def main() -> None:
     import sys
 
     argv = sys.argv[1:]
+    _refuse_undecodable(argv)
     name = _command_in(argv)
     known = {entry[0] for entry in COMMANDS}
     if name in known:
@@ -306,7 +326,43 @@ def main() -> None:
         application = build(stubs=True)
     else:
         application = build()
-    application(prog_name="leadcli")
+    _run(application)
+
+
+def _refuse_undecodable(argv: list[str]) -> None:
+    """An argument that is not valid text in the locale (raw bytes) is a usage error, not a crash later."""
+    import sys
+
+    from leadcli import output
+
+    for token in argv:
+        try:
+            token.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = token.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            output.error(f"an argument is not valid UTF-8 text: {shown!r}", "write it in UTF-8")
+            sys.exit(2)
+
+
+def _run(application: typer.Typer) -> None:
+    """Run the app; a stdout that fails at the last flush (a full disk, a closed pipe) is an `error:` line."""
+    import sys
+
+    from leadcli import cli_errors
+
+    code: Any = 0
+    try:
+        application(prog_name="leadcli")
+    except SystemExit as exc:
+        code = exc.code
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        failed = cli_errors.output_failure(exc)
+        if failed is None:
+            raise
+        code = code or failed
+    sys.exit(code)
 
 
 # The salesperson's day: activities on leads and the agenda.

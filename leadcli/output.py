@@ -11,6 +11,7 @@ import csv
 import datetime as _dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,18 +88,10 @@ def _columns(spec: ColumnSpec | None, rows: Sequence[dict]) -> list[Column]:
 
 
 def open_private(path: str) -> Any:
-    """A text file for data the user asked to write (`--output`), readable by its owner only."""
-    from pathlib import Path
+    """A text file for data the user asked to write, readable by its owner only (replaced whole)."""
+    from leadcli.output_files import private_output
 
-    from leadcli.errors import LeadcliError
-
-    target = Path(path).expanduser()
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise LeadcliError(f"cannot write {path} ({exc.strerror})",
-                           hint="check the folder exists and is writable") from None
-    return os.fdopen(fd, "w", newline="", encoding="utf-8")
+    return private_output(path, force=True)
 
 
 # ---------------------------------------------------------------- plain values
@@ -152,10 +145,70 @@ def csv_cell(value: Any) -> str:
     return value
 
 
+# What a terminal would act on rather than show: C0 controls but newline and tab, DEL, C1 controls,
+# and the bidi embeddings, overrides and isolates that reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x1B:
+        return "\\e"
+    if code == 0x0A:
+        return "\\n"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def safe(text: str, *, one_line: bool = False) -> str:
+    """`text` as a terminal shows it literally: escapes, controls and bidi overrides written visibly.
+
+    Every table, card, message and error goes through here, so text from the database or a file
+    can neither move the cursor, retitle the window nor reorder what is shown. CSV/JSON keep the
+    data as stored.
+    """
+    pattern = _UNSAFE_LINE if one_line else _UNSAFE
+    return pattern.sub(_escape_char, text) if pattern.search(text) else text
+
+
+def _safe_renderable(value: Any) -> Any:
+    """A Rich Text built by a command, with the same escaping (its styles kept when nothing changes)."""
+    from rich.text import Text
+
+    if isinstance(value, Text) and _UNSAFE.search(value.plain):
+        return Text(safe(value.plain), style=value.style)
+    return value
+
+
+def _opt_safe(text: str | None) -> str | None:
+    return None if text is None else safe(text)
+
+
+def raw_cell(value: Any) -> str:
+    """A CSV cell as stored: like `csv_cell` without the spreadsheet formula guard."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(v) for v in value)
+    return csv_cell(value)
+
+
 def text_cell(value: Any) -> str:
-    """A human-readable cell for tables and Markdown."""
+    """A human-readable cell for tables and Markdown (terminal-safe: see `safe`)."""
+    return safe(_text_cell(value))
+
+
+_ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def _text_cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str) and _ISO_UTC.match(value):
+        # A stored moment (ISO 8601 UTC) as the user reads it: local time, to the minute.
+        from leadcli import when
+
+        return when.local_text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -193,39 +246,41 @@ def console(stderr: bool = False):
 def message(text: str) -> None:
     """A progress or success note on stderr; silent under --quiet."""
     if not settings.quiet:
-        print(text, file=sys.stderr)
+        print(safe(text), file=sys.stderr)
 
 
 def warn(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
+    print(f"warning: {safe(text)}", file=sys.stderr)
 
 
 def error(message_text: str, hint: str | None = None) -> None:
-    print(f"error: {message_text}", file=sys.stderr)
+    print(f"error: {safe(message_text)}", file=sys.stderr)
     if hint:
-        print(f"hint: {hint}", file=sys.stderr)
+        print(f"hint: {safe(hint)}", file=sys.stderr)
 
 
 def line(text: str) -> None:
-    """One plain line of data on stdout (an id, a path)."""
-    print(text, file=sys.stdout)
+    """One plain line of data on stdout (an id, a path); escaped only when stdout is a terminal."""
+    print(safe(text) if _isatty(sys.stdout) else text, file=sys.stdout)
 
 
 # ---------------------------------------------------------------- tables of rows
 
 
-def stream(records: Iterable[dict], columns: Sequence[str], fmt: str, file: Any = None) -> int:
+def stream(records: Iterable[dict], columns: Sequence[str], fmt: str, file: Any = None, *, raw: bool = False) -> int:
     """Write records one by one as csv, json or jsonl (for exports too big to hold in memory).
 
-    `file` defaults to stdout; returns the number of records written.
+    `file` defaults to stdout; returns the number of records written. `raw` CSV keeps text as
+    stored (no formula guard).
     """
     out = file if file is not None else sys.stdout
     count = 0
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(list(columns))
+        cell = raw_cell if raw else csv_cell
         for record in records:
-            writer.writerow([csv_cell(record.get(key)) for key in columns])
+            writer.writerow([cell(record.get(key)) for key in columns])
             count += 1
     elif fmt == "jsonl":
         for record in records:
@@ -299,17 +354,17 @@ def _table(data: Sequence[dict], cols: Sequence[Column], *, title: str | None, c
 
     out = console()
     cols, widths = _layout(list(cols), data, out.width)
-    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left",
-                  pad_edge=False)
+    table = Table(title=_opt_safe(title), caption=_opt_safe(caption), box=box.SIMPLE_HEAD, header_style="bold",
+                  title_justify="left", pad_edge=False)
     for col in cols:
-        table.add_column(col.title, justify=col.justify, style=col.style, width=widths[col.key],
+        table.add_column(safe(col.title), justify=col.justify, style=col.style, width=widths[col.key],
                          no_wrap=not col.wrap, overflow="fold" if col.wrap else "ellipsis")
     for record in data:
         cells = []
         for col in cols:
             value = record.get(col.key)
-            cells.append(value if hasattr(value, "__rich_console__") else Text(
-                col.fmt(value) if col.fmt else text_cell(value)))
+            cells.append(_safe_renderable(value) if hasattr(value, "__rich_console__") else Text(
+                safe(col.fmt(value)) if col.fmt else text_cell(value)))
         table.add_row(*cells)
     out.print(table)
 
@@ -421,10 +476,10 @@ def scorecard(data: dict, *, value: str, label: str, detail: str | None = None) 
     from rich.text import Text
 
     out = console()
-    out.print(Text(label, style="bold"))
+    out.print(Text(safe(label), style="bold"))
     out.print(Text("\n".join(big_text(value)), style="bold cyan" if settings.color else ""))
     if detail:
-        out.print(Text(detail))
+        out.print(Text(safe(detail)))
 
 
 # ---------------------------------------------------------------- single records
@@ -459,13 +514,14 @@ def card(
     from rich.text import Text
 
     out = console()
-    grid = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left", title_style="bold")
+    grid = Table(title=safe(title), box=box.SIMPLE, show_header=False, title_justify="left", title_style="bold")
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in fields:
         if value is None or value == "" or value == [] or value == {}:
             continue
-        grid.add_row(label, value if hasattr(value, "__rich_console__") else Text(text_cell(value)))
+        grid.add_row(safe(label), _safe_renderable(value) if hasattr(value, "__rich_console__")
+                     else Text(text_cell(value)))
     out.print(grid)
     for section in sections:
         if not section.data:

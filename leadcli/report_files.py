@@ -33,6 +33,8 @@ def set_rates(s: Session, pairs: Iterable[str], base: str) -> list[dict]:
         name, text = validate.key_value(item, "rate")
         code: Any = validate.currency(name, "rate")
         rate = validate.parse_decimal(text, "rate")
+        if not rate.is_finite() or rate >= 10**12:
+            raise InvalidValue("rate", f"{item!r} is not a usable rate", hint="write it as EUR=1.08")
         if rate <= 0:
             raise InvalidValue("rate", f"{item!r}: a rate must be above 0", hint="write it as EUR=1.08")
         if code == base_code:
@@ -71,7 +73,8 @@ def _factors(s: Session, currencies: set[str | None], target: str) -> dict[str |
             out[code] = rates[code][1] / rates[target][1]
         else:
             raise InvalidValue("currency", f"no rate to convert {code} into {target}",
-                               hint=f"set one: leadcli report rates set {code}=RATE --base {target}")
+                               hint=f"set one: leadcli report rates set {code}=RATE --base {target}",
+                               exit_code=1)  # the database lacks a rate: not a bad option value
     return out
 
 
@@ -116,6 +119,9 @@ def _number(row: dict, key: str, what: str) -> Decimal:
     except InvalidValue:
         raise LeadcliError(f"{what} file line {row['_line']}: {key} {text!r} is not a number",
                            hint="write plain numbers such as 1200 or 1200.50") from None
+    if not value.is_finite() or value >= 10**15:
+        raise LeadcliError(f"{what} file line {row['_line']}: {key} {text!r} is not a usable number",
+                           hint="write plain numbers below a quadrillion, such as 1200 or 1200.50")
     if value < 0:
         raise LeadcliError(f"{what} file line {row['_line']}: {key} {text!r} is negative", hint="fix the file")
     return value

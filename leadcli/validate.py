@@ -226,38 +226,84 @@ def to_iso(moment: _dt.datetime) -> str:
     return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+PERIODS = ("today", "yesterday", "this-week", "last-week", "this-month", "last-month", "this-quarter",
+           "last-quarter", "this-year", "ytd", "last-year")
+DATE_FORMS = "YYYY-MM-DD, an ISO 8601 time, " + ", ".join(PERIODS) + " or an age like 30d, 6w, 3m, 1y"
+
+
 def user_date(value: str, field: str = "date", *, end_of_day: bool = False) -> str:
     """A date typed on the command line, as an ISO UTC timestamp.
 
-    Accepts `YYYY-MM-DD`, an ISO 8601 datetime (with or without offset), `today`, `yesterday`
-    and relative ages such as `30d`, `6w`, `3m`, `1y` (that long ago). With `end_of_day`, a bare
-    date means the end of that day (for `--until`).
+    Accepts `YYYY-MM-DD`, an ISO 8601 datetime (with or without offset), a named period of the
+    user's calendar (`today`, `this-week`, `last-month`, `this-quarter`, `ytd`... see PERIODS) and
+    ages such as `30d`, `6w`, `3m`, `1y` (that long ago). Days begin at local midnight. With
+    `end_of_day` (for `--until`), a date or a period means its last second, an age that day's.
     """
     text = value.strip()
-    lower = text.lower()
-    today = _dt.datetime.now(_dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    day: _dt.datetime | None = None
-    if lower == "today":
-        day = today
-    elif lower == "yesterday":
-        day = today - _dt.timedelta(days=1)
-    elif match := _REL.match(lower):
-        n, unit = int(match.group(1)), match.group(2)
-        days = {"d": 1, "w": 7, "m": 30, "y": 365}[unit] * n
-        day = today - _dt.timedelta(days=days)
-    if day is None:
-        try:
+    lower = text.lower().replace("_", "-")
+    try:
+        span = _period(lower) or _age(lower)
+        if span is None:
             if len(text) == 10:
                 day = _dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=_dt.timezone.utc)
+                span = (day, day + _dt.timedelta(days=1))
             else:
-                moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-                return to_iso(moment)
-        except ValueError:
-            raise InvalidValue(field, f"{value!r} is not a date",
-                               hint="use YYYY-MM-DD, an ISO 8601 time, today, yesterday or an age like 30d") from None
-    if end_of_day:
-        day = day + _dt.timedelta(days=1) - _dt.timedelta(seconds=1)
-    return to_iso(day)
+                return to_iso(_dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+        start, end = span
+        return to_iso(end - _dt.timedelta(seconds=1) if end_of_day else start)
+    except (ValueError, OverflowError):
+        raise InvalidValue(field, f"{value!r} is not a date (or is out of range)", hint=f"use {DATE_FORMS}") from None
+
+
+def _local_midnight(day: _dt.date) -> _dt.datetime:
+    from leadcli import when
+
+    return when.local_day_start(_dt.datetime(day.year, day.month, day.day, 12, tzinfo=when.local_zone()))
+
+
+def _month_start(year: int, month: int) -> _dt.date:
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return _dt.date(year, month, 1)
+
+
+def _period(word: str) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """A named period as (local midnight it starts, local midnight after it ends), in UTC."""
+    if word not in PERIODS:
+        return None
+    from leadcli import when
+
+    today = when.now().astimezone(when.local_zone()).date()
+    day = _dt.timedelta(days=1)
+    quarter = (today.month - 1) // 3 * 3 + 1
+    bounds = {
+        "today": (today, today + day),
+        "yesterday": (today - day, today),
+        "this-week": (today - _dt.timedelta(days=today.weekday()), today - _dt.timedelta(days=today.weekday() - 7)),
+        "last-week": (today - _dt.timedelta(days=today.weekday() + 7), today - _dt.timedelta(days=today.weekday())),
+        "this-month": (_month_start(today.year, today.month), _month_start(today.year, today.month + 1)),
+        "last-month": (_month_start(today.year, today.month - 1), _month_start(today.year, today.month)),
+        "this-quarter": (_month_start(today.year, quarter), _month_start(today.year, quarter + 3)),
+        "last-quarter": (_month_start(today.year, quarter - 3), _month_start(today.year, quarter)),
+        "this-year": (_dt.date(today.year, 1, 1), _dt.date(today.year + 1, 1, 1)),
+        "ytd": (_dt.date(today.year, 1, 1), today + day),
+        "last-year": (_dt.date(today.year - 1, 1, 1), _dt.date(today.year, 1, 1)),
+    }[word]
+    return _local_midnight(bounds[0]), _local_midnight(bounds[1])
+
+
+def _age(word: str) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """`30d`, `6w`, `3m`, `1y`: the local day that long ago."""
+    match = _REL.match(word)
+    if not match:
+        return None
+    from leadcli import when
+
+    n, unit = int(match.group(1)), match.group(2)
+    days = {"d": 1, "w": 7, "m": 30, "y": 365}[unit] * n
+    if days > 366_000:
+        raise OverflowError(word)
+    start = when.local_day_start(days=-days)
+    return start, when.local_day_start(start + _dt.timedelta(hours=36))
 
 
 # ---------------------------------------------------------------- key=value and names

@@ -258,7 +258,7 @@ def test_invalid_conversions_fail_with_a_hint(cli):
     assert json.loads(again.stdout)[0]["outcome"] == "unchanged"
     assert len(json.loads(cli.ok("-f", "json", "deals", "list").stdout)) == 1
     assert cli("convert").exit_code == 2
-    assert cli("convert", done, "--deal-value", "-5").exit_code == 1
+    assert cli("convert", done, "--deal-value", "-5").exit_code == 2  # a bad option value is a usage error
 
 
 def test_bulk_convert_on_filters_needs_yes_off_a_terminal(cli):

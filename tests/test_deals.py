@@ -58,7 +58,7 @@ def test_won_lost_and_reopen(cli):
     cli.ok("deals", "reopen", deal_id)
     assert deal(cli, deal_id)["status"] == "open" and deal(cli, deal_id)["closed_at"] is None
     assert cli("deals", "lost", deal_id).exit_code == 2
-    assert cli("deals", "lost", deal_id, "--reason", " ").exit_code == 1
+    assert cli("deals", "lost", deal_id, "--reason", " ").exit_code == 2
     cli.ok("deals", "lost", deal_id, "--reason", "competitor")
     lost = deal(cli, deal_id)
     assert lost["status"] == "lost" and lost["lost_reason"] == "competitor"

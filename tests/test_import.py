@@ -470,15 +470,15 @@ def test_runs_and_undo(cli, tmp_path, isolated_db):
     runs = json.loads(cli.ok("-f", "json", "import", "runs").stdout)
     assert [r["id"] for r in runs] == [second["run_id"], first["run_id"]]
     assert runs[1]["file"] == "a.csv" and runs[1]["created"] == 1 and len(runs[1]["sha256"]) == 64
-    cli.ok("import", "undo", str(second["run_id"]))
+    cli.ok("import", "undo", str(second["run_id"]), "--yes")
     assert [g["name"] for g in leads(cli)] == ["Kept", "Ana"]
-    result = cli.ok("import", "undo", str(first["run_id"]))
+    result = cli.ok("import", "undo", str(first["run_id"]), "--yes")
     assert "deleted 1 lead(s), restored 1" in result.stderr
     (kept,) = leads(cli)
     assert kept["fields"] == {} and kept["name"] == "Kept"
-    again = cli("import", "undo", str(first["run_id"]))
+    again = cli("import", "undo", str(first["run_id"]), "--yes")
     assert again.exit_code == 1 and "already undone" in again.stderr
-    assert cli("import", "undo", "99").exit_code == 1
+    assert cli("import", "undo", "99", "--yes").exit_code == 1
     assert table(isolated_db, "SELECT count(*) FROM status_change WHERE lead_id > 1") == [(0,)]
 
 
@@ -486,10 +486,10 @@ def test_undo_refuses_while_a_later_run_changed_the_same_leads(cli, tmp_path):
     a = summary(cli, str(write(tmp_path, "Name,Email\nAna,ana@x.io\n", "a.csv")))
     b = summary(cli, str(write(tmp_path, "Name,Email,Company\nAna,ana@x.io,Acme\n", "b.csv")),
                 "--on-duplicate", "merge")
-    result = cli("import", "undo", str(a["run_id"]))
+    result = cli("import", "undo", str(a["run_id"]), "--yes")
     assert result.exit_code == 1 and f"import undo {b['run_id']}" in result.stderr
-    cli.ok("import", "undo", str(b["run_id"]))
-    cli.ok("import", "undo", str(a["run_id"]))
+    cli.ok("import", "undo", str(b["run_id"]), "--yes")
+    cli.ok("import", "undo", str(a["run_id"]), "--yes")
     assert leads(cli) == []
 
 
@@ -518,7 +518,7 @@ def test_an_identical_file_is_recognised_but_never_trusted_after_an_undo(cli, tm
     assert "were not read again" in again.stderr and "0 created" in again.stderr
     assert summary(cli, str(path), "--reprocess")["skipped"] == 2
     assert summary(cli, str(path), "--map", "Email=fields.Mail")["created"] == 2  # other options: read again
-    cli.ok("import", "undo", str(first["run_id"]))
+    cli.ok("import", "undo", str(first["run_id"]), "--yes")
     res = summary(cli, str(path))  # run 1's leads are gone: read again, created again
     assert res["created"] == 2 and res["skipped"] == 0
     runs = json.loads(cli.ok("-f", "json", "import", "runs").stdout)

@@ -74,8 +74,8 @@ def test_invalid_values_name_the_field_and_change_nothing(cli, isolated_db):
     ]
     for extra, field in cases:
         result = cli("add", "X", *extra)
-        assert result.exit_code == 1, extra
-        assert result.stderr.startswith(f"error: {field}:"), result.stderr
+        assert result.exit_code == 2, extra  # a bad option value is a usage error
+        assert result.stderr.startswith(f"error: --{field}:"), result.stderr
         assert "hint:" in result.stderr
         assert "Traceback" not in result.stderr
     assert json.loads(cli.ok("-f", "json", "list").stdout) == []
@@ -83,7 +83,7 @@ def test_invalid_values_name_the_field_and_change_nothing(cli, isolated_db):
 
 def test_a_lead_needs_something_to_identify_it(cli):
     result = cli("add")
-    assert result.exit_code == 1 and "needs a name" in result.stderr
+    assert result.exit_code == 2 and "needs a name" in result.stderr
     lead_id = add(cli, "--company", "Initech")
     assert json.loads(cli.ok("-f", "json", "show", lead_id).stdout)["company"] == "Initech"
     table = cli.ok("-f", "table", "list").stdout
@@ -176,7 +176,7 @@ def test_edit_status_records_history_and_refuses_bad_moves(cli):
     lead_id = add(cli, "Ana")
     cli.ok("edit", lead_id, "--status", "qualified")
     bad = cli("edit", lead_id, "--status", "disqualified")
-    assert bad.exit_code == 1 and "needs a reason" in bad.stderr
+    assert bad.exit_code == 2 and "needs a reason" in bad.stderr
     cli.ok("edit", lead_id, "--status", "disqualified", "--reason", "no budget")
     back = cli("edit", lead_id, "--status", "new")
     assert back.exit_code == 1 and "reopen" in back.stderr

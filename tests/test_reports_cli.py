@@ -203,7 +203,7 @@ def test_cost_and_traffic_from_files(story, cli, tmp_path):
     (["conversion", "--drill", "Nowhere"], 1, "no leads in the group"),
     (["conversion", "--traffic", "missing.csv"], 1, "no such traffic file"),
     (["cost", "--spend", "missing.csv"], 1, "no such spend file"),
-    (["rates", "set", "EUR=-1"], 1, "above 0"),
+    (["rates", "set", "EUR=-1"], 2, "above 0"),
 ])
 def test_errors_are_messages_not_tracebacks(story, cli, args, code, text):
     result = cli("report", *args)

@@ -77,7 +77,7 @@ def test_disqualify_needs_a_reason_and_records_it(cli):
     missing = cli("disqualify", lead_id)
     assert missing.exit_code == 2 and "--reason" in missing.stderr
     blank = cli("disqualify", lead_id, "--reason", "  ")
-    assert blank.exit_code == 1 and "needs a reason" in blank.stderr
+    assert blank.exit_code == 2 and "needs a reason" in blank.stderr
     cli.ok("disqualify", lead_id, "--reason", "no authority")
     lead = json.loads(cli.ok("-f", "json", "show", lead_id).stdout)
     assert lead["status"] == "disqualified" and lead["status_reason"] == "no authority"

@@ -30,8 +30,10 @@ SearchOpt = Annotated[str | None, typer.Option(
     "--search", help="Text found in name, e-mail, company, phone, title, notes, custom fields or external id "
                      "(any case, any accents).")]
 SinceOpt = Annotated[str | None, typer.Option(
-    "--since", help="Created on or after DATE (YYYY-MM-DD, ISO time, today, 30d...).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Created on or before DATE (the whole day).")]
+    "--since", help="Created on or after DATE (YYYY-MM-DD, ISO time, today, this-week, this-month, last-month, "
+                    "this-quarter, ytd, 30d...).")]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", help="Created on or before DATE (the whole day; a period such as last-month to its end).")]
 ArchivedOpt = Annotated[bool, typer.Option("--archived", help="Include archived leads.")]
 DescOpt = Annotated[bool | None, typer.Option("--desc/--asc", help="Force the sort direction.",
                                                  show_default=False)]
@@ -52,14 +54,33 @@ def lead_filter(status: list[StatusName] | None = None, source: str | None = Non
 
 def confirm_bulk(action: str, count: int, yes: bool) -> None:
     """Ask before changing many leads on a terminal; scripts must pass --yes."""
+    confirm(f"{action} {count} lead(s)?", yes, refused=f"{action} would change {count} lead(s) picked by filters")
+
+
+def confirm(question: str, yes: bool, *, refused: str) -> None:
+    """Ask `question` on a terminal (default no); in a script, `refused` is a usage error unless --yes.
+
+    No (or end of input) exits 1 with "nothing changed"; Ctrl-C at the prompt exits 130.
+    """
     import sys
 
-    from leadcli.errors import UsageError
+    from typer.exceptions import Abort
+
+    from leadcli import output
+    from leadcli.errors import EXIT_DOMAIN, EXIT_INTERRUPTED, UsageError
 
     if yes:
         return
     if not sys.stdin.isatty():
-        raise UsageError(f"{action} would change {count} lead(s) picked by filters",
-                         hint="pass --yes to confirm in a script")
-    if not typer.confirm(f"{action} {count} lead(s)?", default=False, err=True):
-        raise typer.Exit(1)
+        raise UsageError(refused, hint="pass --yes to confirm in a script")
+    try:
+        answer = typer.confirm(question, default=False, err=True)
+    except Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            print(file=sys.stderr)
+            output.message("interrupted: nothing changed")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        answer = False
+    if not answer:
+        output.message("nothing changed")
+        raise typer.Exit(EXIT_DOMAIN)

@@ -92,9 +92,14 @@ def rates_set(
     """
     from leadcli import output, reports
     from leadcli.commands._context import current_store
+    from leadcli.errors import EXIT_USAGE, InvalidValue
 
-    with current_store().session(write=True) as s:
-        saved = reports.set_rates(s, pairs, base)
+    try:
+        with current_store().session(write=True) as s:
+            saved = reports.set_rates(s, pairs, base)
+    except InvalidValue as exc:  # every rate comes from the command line: a usage error
+        exc.exit_code = EXIT_USAGE
+        raise
     output.message(f"saved {len(saved)} rate(s)")
 
 

@@ -23,7 +23,8 @@ ByOpt = Annotated[str | None, typer.Option(
                  "(field.NAME) or a date with a period (created:month, converted:quarter; "
                  "day|week|month|quarter|year).", show_default=False)]
 SinceOpt = Annotated[str | None, typer.Option(
-    "--since", help="From DATE (YYYY-MM-DD, today, 30d...) on --date-field [default: 1 January of this year].",
+    "--since", help="From DATE on --date-field (YYYY-MM-DD, today, this-week, this-month, last-month, "
+                    "this-quarter, ytd, 30d...) [default: 1 January of this year].",
     show_default=False)]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to DATE, the whole day, on --date-field.")]
 AllTimeOpt = Annotated[bool, typer.Option("--all-time", help="Every lead, not only this year's.")]
@@ -47,14 +48,9 @@ def scope(status, source, owner, tag, grade, search, since, until, all_time, dat
 
 def _date(value: str | None, option: str, end_of_day: bool = False) -> str | None:
     from leadcli import validate
-    from leadcli.errors import InvalidValue
 
-    if value is None:
-        return None
-    try:
-        return validate.user_date(value, option.lstrip("-"), end_of_day=end_of_day)
-    except InvalidValue as exc:
-        raise typer.BadParameter(f"{exc.reason}; {exc.hint}", param_hint=option) from None
+    # A bad date is an InvalidValue naming the option: the CLI makes it a usage error (exit 2).
+    return None if value is None else validate.user_date(value, option.lstrip("-"), end_of_day=end_of_day)
 
 
 def view_scope(view: str, status, source, owner, tag, grade, search, since, until, all_time,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadcli import output
+from leadcli.commands import _report_period
 from leadcli.output import Column
 
 NONE = "(none)"
@@ -22,7 +23,7 @@ def _window(scope) -> str:
     parts = []
     if scope.as_of:
         parts.append(f"as of {scope.as_of[:10]}")
-    field = "converted or created" if scope.date_field == "converted" else "created"
+    field = "created or converted" if scope.date_field == "converted" else "created"
     if scope.since and scope.until:
         parts.append(f"{field} {scope.since[:10]} to {scope.until[:10]}")
     elif scope.since:
@@ -35,26 +36,40 @@ def _window(scope) -> str:
 
 
 def conversion(result, scope) -> None:
+    if scope.date_field == "converted":
+        _report_period.conversion(result, _window(scope), _group)
+        return
     overall = result.overall
+    value = result.measure == "value"
     columns = [Column("group", header=result.by.spec, fmt=_group, max_width=30, fixed=True),
-               Column("total", header="leads", justify="right"), Column("converted", justify="right"),
+               Column("total", header="leads", justify="right"),
+               Column("converted", justify="right", drop=4 if value else 0),
                Column("rate", justify="right", fmt=_pct)]
-    if result.measure == "value" and result.currencies:
+    bar_key = "rate"
+    if value and result.currencies:
         for code in result.currencies:
-            columns += [Column(f"total_value_{code}", header=f"value {code}", justify="right", drop=2),
-                        Column(f"converted_value_{code}", header=f"converted {code}", justify="right", drop=1),
-                        Column(f"value_rate_{code}", header=f"rate {code}", justify="right", fmt=_pct, drop=3)]
-    elif result.measure == "value":
-        columns += [Column("currency", header="", fixed=True), Column("total_value", justify="right", drop=2),
-                    Column("converted_value", justify="right", drop=1),
-                    Column("value_rate", justify="right", fmt=_pct, drop=3)]
+            columns += [Column(f"total_value_{code}", header=f"value {code}", justify="right", drop=3),
+                        Column(f"converted_value_{code}", header=f"converted {code}", justify="right", drop=2),
+                        Column(f"value_rate_{code}", header=f"rate {code}", justify="right", fmt=_pct)]
+        bar_key = f"value_rate_{result.currencies[0]}"
+    elif value:
+        columns += [Column("currency", header="", fixed=True, drop=1), Column("total_value", justify="right", drop=3),
+                    Column("converted_value", justify="right", drop=2),
+                    Column("value_rate", header="value rate", justify="right", fmt=_pct)]
+        bar_key = "value_rate"
     caption = (f"all: {overall['total']:,} leads, {overall['converted']:,} converted, "
                f"{_pct(overall['rate']) or 'no rate'}")
-    output.bars(result.rows, columns, value_key="rate", title=f"Conversion by {result.by.spec} ({_window(scope)})",
+    if bar_key != "rate":
+        caption += f"; bars: {'value rate' if bar_key == 'value_rate' else 'rate ' + bar_key[11:]}"
+    output.bars(result.rows, columns, value_key=bar_key,
+                title=f"Conversion by {result.by.spec} ({_window(scope)})",
                 caption=caption, empty="no leads in this window (try --all-time or --since)")
 
 
 def scorecard(row: dict, scope) -> None:
+    if scope.date_field == "converted":
+        _report_period.scorecard(row, scope, _window(scope))
+        return
     detail = f"{row['converted']:,} of {row['total']:,} leads converted ({_window(scope)})"
     output.scorecard({**row, "since": scope.since, "until": scope.until, "as_of": scope.as_of},
                      value=_pct(row["rate"]) or "-", label="Conversion rate", detail=detail)
@@ -101,11 +116,18 @@ def lost_reasons(rows: list[dict]) -> None:
                 caption=f"{total:,} disqualified lead(s)", empty="no disqualified leads in this window")
 
 
+_COST_COLUMNS = {  # key: (header, drop: on a narrow terminal the highest goes first; 0 = always shown)
+    "currency": ("cur", 5), "roi": ("roi %", 0), "converted_value": ("conv. value", 4), "converted": ("converted", 3),
+    "spend": ("spend", 2), "cost_per_conversion": ("per conversion", 1), "cost_per_lead": ("per lead", 0)}
+
+
 def cost(rows: list[dict]) -> None:
     keys = list(rows[0].keys()) if rows else ["source", "spend"]
-    columns = [Column(k, justify="right" if k not in ("period", "currency", keys[0]) else "left",
-                      fmt=_pct if k == "roi" else None, header="roi %" if k == "roi" else None) for k in keys]
-    output.rows(rows, columns, title="Cost per lead and per conversion", empty="the spend file has no rows")
+    columns = [Column(k, header=_COST_COLUMNS.get(k, (None, 0))[0], drop=_COST_COLUMNS.get(k, (None, 0))[1],
+                      justify="left" if k in ("period", "currency", keys[0]) else "right",
+                      fixed=True if k == "currency" else None, fmt=_pct if k == "roi" else None) for k in keys]
+    output.rows(rows, columns, title="Cost per lead and per conversion", empty="the spend file has no rows",
+                caption="per lead / per conversion: spend ÷ leads / ÷ conversions" if rows else None)
 
 
 def traffic(rows: list[dict]) -> None:

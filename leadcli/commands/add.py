@@ -24,7 +24,10 @@ Note = Annotated[str | None, typer.Option("--note", help="A note about the lead.
 FirstName = Annotated[str | None, typer.Option("--first-name", help="First name (default: from NAME).")]
 LastName = Annotated[str | None, typer.Option("--last-name", help="Last name (default: from NAME).")]
 ExternalId = Annotated[str | None, typer.Option("--external-id", help="The lead's id in another system.")]
-Created = Annotated[str | None, typer.Option("--created", help="When the lead came in (default: now).")]
+Created = Annotated[str | None, typer.Option(
+    "--created", metavar="DATE", help="When the lead came in: YYYY-MM-DD, an ISO time, yesterday, 3d... "
+                                      "(default: now; not in the future without --allow-future).")]
+AllowFuture = Annotated[bool, typer.Option("--allow-future", help="Accept a --created date in the future.")]
 Assign = Annotated[str | None, typer.Option(
     "--assign", help="Owner when no --owner and no routing rule: round-robin:A,B or least-open:A,B.")]
 AllowDuplicate = Annotated[bool, typer.Option("--allow-duplicate",
@@ -50,6 +53,7 @@ def add(
     created: Created = None,
     allow_duplicate: AllowDuplicate = False,
     assign: Assign = None,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Add a lead and print its id.
 
@@ -62,6 +66,8 @@ def add(
     from leadcli.commands import _events
     from leadcli.commands._context import current_store
 
+    if created is not None and not allow_future:
+        _refuse_future(created)
     data = leads.LeadInput(
         name=name, first_name=first_name, last_name=last_name, email=email, phone=phone, company=company,
         title=title, source=source, owner=owner, value=value, currency=currency, external_id=external_id,
@@ -78,3 +84,14 @@ def add(
     output.message(f"added lead #{record['id']} {lead.display_name}"
                    + (f" for {record['owner']}" if record.get("owner") and not owner else ""))
     _events.lead_created(record, "add")
+
+
+def _refuse_future(created: str) -> None:
+    """A creation date after now is almost always a typo (2062 for 2026): refuse it unless asked."""
+    from leadcli import validate, when
+    from leadcli.errors import InvalidValue
+
+    moment = validate.user_date(created, "created")
+    if moment > when.now_iso():
+        raise InvalidValue("created", f"{created!r} is in the future ({moment[:10]})",
+                           hint="check the date, or pass --allow-future to keep it")

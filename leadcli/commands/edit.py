@@ -14,11 +14,16 @@ StatusOpt = Annotated[StatusName | None, typer.Option("--status", help="Move the
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why the status changed (needed to disqualify).")]
 RemoveTag = Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).",
                                                         show_default=False)]
+AddTag = Annotated[list[str] | None, typer.Option("--tag", help="Add a tag (repeatable).", show_default=False)]
+FirstName = Annotated[str | None, typer.Option("--first-name", help="Change the first name only.")]
+LastName = Annotated[str | None, typer.Option("--last-name", help="Change the last name only.")]
+AllowDuplicate = Annotated[bool, typer.Option(
+    "--allow-duplicate", help="Save even if another lead has the new e-mail or phone.")]
 
 
 def edit(
     lead_id: IdArg,
-    name: Annotated[str | None, typer.Option("--name", help="The lead's full name.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Change the full name (first and last follow).")] = None,
     email: add_cmd.Email = None,
     phone: add_cmd.Phone = None,
     company: add_cmd.Company = None,
@@ -27,19 +32,22 @@ def edit(
     owner: add_cmd.Owner = None,
     value: add_cmd.Value = None,
     currency: add_cmd.Currency = None,
-    tag: add_cmd.Tags = None,
+    tag: AddTag = None,
     remove_tag: RemoveTag = None,
     field: Annotated[list[str] | None, typer.Option(
         "--field", help="Set a custom field KEY=VALUE; KEY= removes it (repeatable).", show_default=False)] = None,
     note: Annotated[str | None, typer.Option("--note", help="Append a dated note.")] = None,
-    first_name: add_cmd.FirstName = None,
-    last_name: add_cmd.LastName = None,
+    first_name: FirstName = None,
+    last_name: LastName = None,
     external_id: add_cmd.ExternalId = None,
     status: StatusOpt = None,
     reason: ReasonOpt = None,
-    allow_duplicate: add_cmd.AllowDuplicate = False,
+    allow_duplicate: AllowDuplicate = False,
 ) -> None:
     """Change a lead's fields, tags, custom fields or status.
+
+    Only the options given change; the rest of the lead stays as it is. A value given is checked
+    as `add` checks it (e-mail, phone, amount, currency).
 
     \b
     Example:

@@ -31,7 +31,12 @@ class ExportFormat(str, Enum):
 FormatOpt = Annotated[ExportFormat | None, typer.Option(
     "--format", "-f", case_sensitive=False, help="csv (default), json or jsonl.", show_default=False)]
 OutputOpt = Annotated[str | None, typer.Option(
-    "--output", "-o", metavar="FILE", help="Write to FILE (created readable by you only) instead of stdout.")]
+    "--output", "-o", metavar="FILE", help="Write to FILE (created readable by you only, written whole or not at "
+                                           "all) instead of stdout; an existing FILE needs --force.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the --output file if it exists.")]
+RawOpt = Annotated[bool, typer.Option(
+    "--raw", help="CSV cells exactly as stored: no ' before a leading =, +, -, @ (phones stay +1831...). "
+                  "Unsafe to open in a spreadsheet.")]
 SortOpt = Annotated[str | None, typer.Option("--sort", help="Sort by a field of `list --sort` (default: id).")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Export at most N leads.")]
 
@@ -53,21 +58,26 @@ def export(
     sort: SortOpt = None,
     desc: DescOpt = None,
     limit: LimitOpt = None,
+    force: ForceOpt = False,
+    raw: RawOpt = False,
 ) -> None:
     """Export leads (the filters of list) as CSV, JSON or JSON Lines; `leadcli import` reads it back.
 
-    CSV cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading '.
+    CSV cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading ' (so a
+    phone reads '+1831...); `leadcli import` removes it again. --raw writes the values as stored.
 
     \b
     Example:
       leadcli export > leads.csv
       leadcli export --status converted --since 2025-01-01 --format jsonl --output won.jsonl
       leadcli export @hot-web --format jsonl > hot.jsonl
+      leadcli export --raw --output leads.csv --force
     """
     from leadcli import export as exporting
     from leadcli import output
     from leadcli.commands._context import current_store
     from leadcli.leads import LEAD_KEYS
+    from leadcli.output_files import private_output
 
     fmt = format.value if format else (output.settings.format if output.settings.format in ("csv", "json", "jsonl")
                                        else "csv")
@@ -78,17 +88,11 @@ def export(
                                                 archived, sort, desc, limit)
         records = exporting.iter_records(s, flt, sort=sort or "id", desc=desc, limit=limit)
         if output_file:
-            count = _to_file(output_file, records, list(LEAD_KEYS), fmt)
+            with private_output(output_file, force=force) as fh:
+                count = output.stream(records, list(LEAD_KEYS), fmt, fh, raw=raw)
         else:
-            count = output.stream(records, list(LEAD_KEYS), fmt)
+            count = output.stream(records, list(LEAD_KEYS), fmt, raw=raw)
     output.message(f"exported {count} lead(s)" + (f" to {output_file}" if output_file else ""))
-
-
-def _to_file(path: str, records, columns: list[str], fmt: str) -> int:
-    from leadcli import output
-
-    with output.open_private(path) as fh:
-        return output.stream(records, columns, fmt, fh)
 
 
 def _from_view(s, view: str, given: tuple, archived: bool, sort, desc, limit) -> tuple:

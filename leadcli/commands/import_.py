@@ -126,16 +126,21 @@ def runs() -> None:
 def undo(
     run_id: Annotated[int, typer.Argument(help="The run's id (see `leadcli import runs`).")],
     force: Annotated[bool, typer.Option("--force", help="Also delete created leads changed since.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Undo an import run: delete the leads it created and restore the fields it updated.
 
     \b
     Example:
       leadcli import undo 3
+      leadcli import undo 3 --yes      (in a script)
     """
     from leadcli import ingest, output
     from leadcli.commands._context import current_store
+    from leadcli.commands._options import confirm
 
+    confirm(f"Undo import run {run_id} (delete the leads it created, restore those it updated)?", yes,
+            refused=f"undo would delete the leads import run {run_id} created")
     with current_store().session(write=True) as s:
         result = ingest.undo_run(s, run_id, force=force)
     output.message(f"undid import run {run_id}: deleted {result['deleted']} lead(s), "

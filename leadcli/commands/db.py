@@ -23,7 +23,7 @@ def path() -> None:
     from leadcli import output
     from leadcli.commands._context import current_store
 
-    output.line(str(current_store().path))
+    output.line(current_store().location)
 
 
 @app.command("migrate")
@@ -84,4 +84,4 @@ def backup(
 
     db = current_store()
     size = db.backup(target, force=force)
-    output.message(f"backed up {db.path} to {target} ({size:,} bytes, mode 0600)")
+    output.message(f"backed up {db.location} to {target} ({size:,} bytes, mode 0600)")

@@ -86,17 +86,17 @@ def fire(event: str, payload: dict[str, Any]) -> list[Outcome]:
 
 def _body(event: str, payload: dict[str, Any]) -> bytes:
     from leadcli.output import dumps
-    from leadcli.store import now_iso, resolve_path
+    from leadcli.store import describe, now_iso
 
-    return dumps({"event": event, "at": now_iso(), "database": str(resolve_path()), **payload}).encode()
+    return dumps({"event": event, "at": now_iso(), "database": describe(), **payload}).encode()
 
 
 def _run(event: str, path: Path, body: bytes) -> Outcome:
     import subprocess
 
-    from leadcli.store import resolve_path
+    from leadcli.store import resolve_path, server_url
 
-    env = {**os.environ, "LEADCLI_EVENT": event, "LEADCLI_DB": str(resolve_path()), ENV_DISABLED: "1"}
+    env = {**os.environ, "LEADCLI_EVENT": event, "LEADCLI_DB": server_url() or str(resolve_path()), ENV_DISABLED: "1"}
     limit = timeout()
     try:
         # Its own session, so a hook's children are killed with it when it hangs.

@@ -11,6 +11,9 @@ import pytest
 from leadcli import store
 from leadcli.store.migrations import LATEST, MIGRATIONS
 
+# The file itself: SQLite pragmas, file modes, locks, frozen SQLite schemas.
+pytestmark = pytest.mark.sqlite_only
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -6,9 +6,9 @@ import csv
 import gzip
 import io
 import json
-import sqlite3
 from pathlib import Path
 
+import dbshim
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -29,7 +29,7 @@ def summary(cli, *args, **kw) -> dict:
 
 
 def table(db: Path, sql: str, *params) -> list[tuple]:
-    con = sqlite3.connect(db)
+    con = dbshim.connect(db)
     try:
         return con.execute(sql, params).fetchall()
     finally:

@@ -85,3 +85,32 @@ def backup(
     db = current_store()
     size = db.backup(target, force=force)
     output.message(f"backed up {db.location} to {target} ({size:,} bytes, mode 0600)")
+
+
+@app.command("copy")
+def copy(
+    to: Annotated[str, typer.Option("--to", help="The target: a postgresql+psycopg:// URL or a SQLite file.",
+                                    show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace the rows of a target that holds data.")] = False,
+) -> None:
+    """Copy the whole database to another one (SQLite file <-> PostgreSQL), checking every table.
+
+    Each table's rows are counted and checksummed in the source and the copy; any difference, or a
+    target that already holds data (without --force), writes nothing.
+
+    \b
+    Example:
+      leadcli db copy --to postgresql+psycopg://crm@db.example.com/leads
+      leadcli --db postgresql+psycopg://crm@db.example.com/leads db copy --to ~/leads-copy.db
+    """
+    from leadcli import output
+    from leadcli.commands._context import current_store
+    from leadcli.output import Column
+    from leadcli.store import Store
+    from leadcli.store.copy import copy as copy_database
+
+    source, target = current_store(), Store(to)
+    findings = copy_database(source, target, force=force)
+    output.rows(findings, [Column("table"), Column("rows"), Column("copied"), Column("checksum"), Column("ok")])
+    total = sum(f["rows"] for f in findings)
+    output.message(f"copied {total:,} rows in {len(findings)} tables from {source.location} to {target.location}")

@@ -31,21 +31,36 @@ from leadcli.store.paths import (
 from leadcli.store.sqlite import (
     BUSY_TIMEOUT_MS,
     driver_error,
-    engine,
     raw_connection,
     schema_version,
     translate_error,
 )
+from leadcli.store.sqlite import engine as sqlite_engine
 from leadcli.store.sqlite_admin import backup, check
-from leadcli.store.sqlite_migrate import migrate
-from leadcli.store.transaction import session
+from leadcli.store.sqlite_migrate import migrate as sqlite_migrate
+from leadcli.store.transaction import session as sqlite_session
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from leadcli.ingest.bulk import BulkWriter
+
 # Older spelling still used by the import's error path.
 _translate = translate_error
+
+
+def session(write: bool = False, path: Path | None = None) -> AbstractContextManager[Session]:
+    """One transaction on `path`, or on the database LEADCLI_DB names (a file or a PostgreSQL URL)."""
+    return Store(path).session(write=write)
+
+
+def migrate(path: Path | None = None, upto: int | None = None) -> list[str]:
+    return Store(path).migrate(upto)
+
+
+def engine(path: Path | None = None) -> Engine:
+    return Store(path).engine()
 
 
 def dispose_all() -> None:
@@ -94,21 +109,31 @@ class Store:
             from leadcli.store.postgres_session import session as pg_session
 
             return pg_session(self.url, write=write)
-        return session(write=write, path=self.path)
+        return sqlite_session(write=write, path=self.path)
 
     def engine(self) -> Engine:
         if self.url is not None:
             from leadcli.store import postgres
 
             return postgres.engine(self.url)
-        return engine(self.path)
+        return sqlite_engine(self.path)
+
+    def bulk_writer(self) -> AbstractContextManager[BulkWriter]:
+        """The import's writer for this database (one connection for a whole run): see `ingest/bulk.py`."""
+        if self.url is not None:
+            from leadcli.store.postgres_bulk import bulk_writer as pg_bulk_writer
+
+            return pg_bulk_writer(self.url)
+        from leadcli.store.sqlite_bulk import bulk_writer
+
+        return bulk_writer(self.path)
 
     def migrate(self, upto: int | None = None) -> list[str]:
         if self.url is not None:
             from leadcli.store.postgres_migrate import migrate as pg_migrate
 
             return pg_migrate(self.url, upto)
-        return migrate(self.path, upto)
+        return sqlite_migrate(self.path, upto)
 
     def check(self) -> list[dict]:
         if self.url is not None:

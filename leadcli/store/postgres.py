@@ -39,12 +39,12 @@ def shown(url: str) -> str:
 
 def _on_connect(dbapi_conn, _record) -> None:
     from psycopg.adapt import Dumper, Loader
-    from psycopg.postgres import types
 
     class FlagDumper(Dumper):
         # Flags (lead.repeat_lead, score_model.active) are INTEGER 0/1 on both databases, as the SQL that
-        # compares them with 1 expects: a Python bool goes in as that integer.
-        oid = types["int4"].oid
+        # compares them with 1 expects: a Python bool goes in as an untyped '1'/'0', which the server reads
+        # as that integer in an integer column and as true/false where a boolean is expected.
+        oid = 0
 
         def dump(self, obj: bool) -> bytes:
             return b"1" if obj else b"0"

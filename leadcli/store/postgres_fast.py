@@ -37,7 +37,7 @@ class PgFastSQL:
             compiled = stmt.compile(dialect=self._dialect, column_keys=list(keys))
             fixed = {k: v for k, v in compiled.params.items() if k not in keys}
             sql = compiled.string
-            if returning and not getattr(stmt, "_returning", ()):
+            if returning and " RETURNING " not in sql:
                 sql += " RETURNING id"
             cached = (stmt, sql, fixed)
             self._compiled[(id(stmt), keys)] = cached

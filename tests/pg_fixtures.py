@@ -199,7 +199,7 @@ class CleanDatabase:
             with leadcli.store.Store(url).session():
                 pass
         except leadcli.errors.LeadcliError as exc:
-            pytest.skip(f"leadcli cannot open a PostgreSQL database yet: {exc}")
+            pytest.skip(f"leadcli cannot open the test PostgreSQL database: {exc}")
         finally:
             # The template must have no open connections to be cloned.
             leadcli.store.dispose_all()

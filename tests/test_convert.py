@@ -215,6 +215,7 @@ def test_bulk_conversion_one_command_shares_new_companies(cli, isolated_db):
     assert "converted 4 lead(s)" in result.stderr
 
 
+@pytest.mark.sqlite_only
 def test_bulk_partial_failure_keeps_the_others_and_exits_1(cli, isolated_db):
     good1 = add(cli, "Ana", "--email", "ana@acme.io", "--company", "Acme")
     dropped = add(cli, "Bo", "--company", "Globex")

@@ -489,6 +489,7 @@ def test_an_identical_file_is_recognised_but_never_trusted_after_an_undo(cli, tm
     assert len(runs) == 5 and runs[0]["rows"] == 2 and runs[3]["options"]["repeat_of"] == first["run_id"]
 
 
+@pytest.mark.sqlite_only
 def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, isolated_db):
     from leadcli import ingest
 
@@ -509,6 +510,7 @@ def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, 
 # ---------------------------------------------------------------- real-export details
 
 
+@pytest.mark.sqlite_only
 def test_an_unclosed_quote_fails_the_file_instead_of_swallowing_rows(cli, tmp_path, isolated_db):
     path = write(tmp_path, 'Full Name,Company,Email,Notes\nAnn Lee,Acme,ann@acme.com,ok\n'
                            'Bob Ray,"Ray Ltd,bob@ray.com,oops\nCid Moe,Moe Co,cid@moe.com,fine\n')

@@ -56,6 +56,7 @@ def test_sorting_by_text_ignores_case(cli):
     assert [r["source"] for r in rows] == ["Alpha", "alpha2", "beta"]
 
 
+@pytest.mark.sqlite_only
 def test_source_and_owner_filters_read_an_index(isolated_db):
     from sqlalchemy import select
     from sqlalchemy.dialects import sqlite

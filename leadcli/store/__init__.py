@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leadcli.store.paths import (
     ENV_DB,
@@ -31,11 +31,11 @@ from leadcli.store.paths import (
 from leadcli.store.sqlite import (
     BUSY_TIMEOUT_MS,
     driver_error,
-    raw_connection,
     schema_version,
     translate_error,
 )
 from leadcli.store.sqlite import engine as sqlite_engine
+from leadcli.store.sqlite import raw_connection as sqlite_raw_connection
 from leadcli.store.sqlite_admin import backup, check
 from leadcli.store.sqlite_migrate import migrate as sqlite_migrate
 from leadcli.store.transaction import session as sqlite_session
@@ -48,6 +48,15 @@ if TYPE_CHECKING:
 
 # Older spelling still used by the import's error path.
 _translate = translate_error
+
+
+def raw_connection(s: Session) -> Any:
+    """The driver connection under a session (same transaction), taking `?` placeholders on either database."""
+    if s.get_bind().dialect.name == "postgresql":
+        from leadcli.store.postgres import QmarkConnection
+
+        return QmarkConnection(s.connection().connection.driver_connection)
+    return sqlite_raw_connection(s)
 
 
 def session(write: bool = False, path: Path | None = None) -> AbstractContextManager[Session]:

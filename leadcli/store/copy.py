@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from leadcli.errors import DatabaseError
@@ -40,10 +41,13 @@ def _columns(conn: Connection, table: str) -> tuple[list[str], list[str], dict[s
     """(columns, primary key columns, {column: referenced table}) of `table`, read from the database."""
     from sqlalchemy import inspect
 
-    insp = inspect(conn)
-    columns = [c["name"] for c in insp.get_columns(table)]
-    key = insp.get_pk_constraint(table)["constrained_columns"] or columns
-    refs = {fk["constrained_columns"][0]: fk["referred_table"] for fk in insp.get_foreign_keys(table)}
+    from leadcli.store.postgres import native_bools
+
+    with native_bools(conn) if conn.dialect.name == "postgresql" else nullcontext():
+        insp = inspect(conn)
+        columns = [c["name"] for c in insp.get_columns(table)]
+        key = insp.get_pk_constraint(table)["constrained_columns"] or columns
+        refs = {fk["constrained_columns"][0]: fk["referred_table"] for fk in insp.get_foreign_keys(table)}
     return columns, key, refs
 
 

@@ -7,6 +7,7 @@ import json
 import random
 
 import dbshim
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 

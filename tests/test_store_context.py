@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from leadcli import store
 from leadcli.models import Lead, table_of
 from leadcli.query import LeadFilter, order_by

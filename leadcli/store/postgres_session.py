@@ -13,16 +13,26 @@ from leadcli.store.postgres_migrate import migrate
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+# pg_advisory_xact_lock key of leadcli's interactive writers ("wrt!" in ASCII).
+WRITE_LOCK_KEY = 0x77727421
+
 
 @contextmanager
 def session(url: str, write: bool = False) -> Iterator[Session]:
-    """A SQLModel session inside one transaction: committed on success, rolled back on any error."""
+    """A SQLModel session inside one transaction: committed on success, rolled back on any error.
+
+    `write=True` waits for the other writing commands first (an advisory lock held to the commit)."""
     from sqlmodel import Session
 
     migrate(url)
     try:
         with engine(url).connect() as conn:
             trans = conn.begin()
+            if write:
+                # As SQLite's BEGIN IMMEDIATE: interactive writers take turns (waiting up to lock_timeout),
+                # so a command that reads then writes (convert, next) sees what the writer before it did.
+                # Imports write through their own connection and do not queue here.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
             s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
             try:
                 yield s

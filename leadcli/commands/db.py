@@ -13,7 +13,7 @@ app = typer.Typer(help="The database file: its path, schema migrations, checks a
 
 @app.command("path")
 def path() -> None:
-    """Print the database file's path (from --db, LEADCLI_DB or the user data dir).
+    """Print the database file's path (from --db, LEADCLI_DB or the user data dir), or its URL.
 
     \b
     Example:
@@ -47,7 +47,7 @@ def migrate() -> None:
 
 @app.command("check")
 def check() -> None:
-    """Run SQLite's integrity and foreign-key checks and say what is wrong (exit 1 if anything is).
+    """Run the integrity and foreign-key checks and say what is wrong (exit 1 if anything is).
 
     \b
     Example:
@@ -74,6 +74,8 @@ def backup(
     force: Annotated[bool, typer.Option("--force", help="Overwrite TARGET if it exists.")] = False,
 ) -> None:
     """Copy the database to FILE with SQLite's online backup API (safe while other commands run).
+
+    On PostgreSQL use pg_dump, or `leadcli db copy --to FILE`.
 
     \b
     Example:

@@ -154,7 +154,7 @@ def _tail(err: bytes | None) -> str:
 class Batch:
     """Events a command collects inside its transaction and fires after it commits.
 
-        events = hooks.Batch(database=store.path, enabled=not no_hooks)
+        events = hooks.Batch(database=store.url or str(store.path), enabled=not no_hooks)
         with store.session(write=True) as s:
             ...
             events.add("on-lead-created", {"lead": record})

@@ -33,13 +33,13 @@ def lead_record(values: dict[str, Any], tags: list[str] | None = None) -> dict[s
 
 def tags_for(s: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:
     """Each lead's tags, sorted; leads without tags are absent."""
-    from sqlmodel import col, select
+    from sqlmodel import col, func, select
 
     out: dict[int, list[str]] = {}
     ids = list(lead_ids)
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
         for lead_id, tag in s.exec(select(LeadTag.lead_id, LeadTag.tag).where(col(LeadTag.lead_id).in_(chunk))
-                                   .order_by(LeadTag.lead_id, LeadTag.tag)):
+                                   .order_by(LeadTag.lead_id, func.lower(LeadTag.tag), LeadTag.tag)):
             out.setdefault(lead_id, []).append(tag)
     return out

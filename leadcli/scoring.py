@@ -278,8 +278,10 @@ def _json_text(column: Any) -> Any:
     return type_coerce(column, String)
 
 
-def parse_fields(text: str | None) -> dict:
+def parse_fields(text: str | dict | None) -> dict:
     """A lead's custom fields from their JSON text; {} for none or unreadable text."""
+    if isinstance(text, dict):  # a driver that decodes JSON columns itself (psycopg)
+        return text
     if not text or text == "{}":
         return {}
     try:

@@ -13,11 +13,19 @@ import leadcli.store.paths
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
+# `LEADCLI_TEST_DB=postgres` (or --db-backend postgres) runs every test on PostgreSQL: see pg_fixtures.py.
+pytest_plugins = ["pg_fixtures"]
+
 
 @pytest.fixture(autouse=True)
-def isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point LEADCLI_DB, HOME and the platformdirs default at tmp_path for every test."""
-    db_path = tmp_path / "leads.db"
+def isolated_db(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Path | str:
+    """Point LEADCLI_DB, HOME and the platformdirs default at tmp_path for every test.
+
+    On a PostgreSQL run LEADCLI_DB is the URL of a migrated, empty database (and the value yielded)."""
+    db_path: Path | str = tmp_path / "leads.db"
+    if db_backend == "postgres" and not request.node.get_closest_marker("sqlite_only"):
+        db_path = request.getfixturevalue("pg_clean_url")
     monkeypatch.setenv("LEADCLI_DB", str(db_path))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))

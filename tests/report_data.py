@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import random
-import sqlite3
 from pathlib import Path
+
+import dbshim
 
 SOURCES = ["Web", "web", "Cold Call", "Referral", "Trade Show", None]
 OWNERS = ["maria", "sam", "li", None]
@@ -81,7 +82,7 @@ def write(path: Path, data: dict[str, list]) -> None:
     from leadcli import store
 
     store.migrate(path)
-    con = sqlite3.connect(path)
+    con = dbshim.connect(path)
     with con:
         for table, rows in data.items():
             if not rows:

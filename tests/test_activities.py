@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import dbshim
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -221,7 +222,6 @@ def _independent_stage_entry(con, lead_id, status):
 
 
 def test_stale_and_aging_agree_with_the_history(isolated_db):
-    import sqlite3
 
     current = at("2026-06-30T12:00:00Z")
     with store.session(write=True) as s:
@@ -242,7 +242,7 @@ def test_stale_and_aging_agree_with_the_history(isolated_db):
         stale = {r[0] for r in s.connection().execute(
             select(t.c.name).where(activities.stale_condition(s, current=current)))}
         rows = {r["stage"]: r for r in agenda.aging(s, current=current)}
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     thresholds = {"new": 2, "contacted": 7, "qualified": 20}
     expected_stale, by_stage = set(), {}
     for lead_id, name, status in con.execute("SELECT id, name, status FROM lead"):

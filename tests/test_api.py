@@ -35,6 +35,7 @@ def test_add_returns_the_id_and_leads_match_list_json(cli, db):
     assert db.lead(first)["value"] == 1500 and db.lead(first)["history"][0]["to"] == "new"
 
 
+@pytest.mark.sqlite_only
 def test_each_database_is_its_own_and_leadcli_db_is_not_read(tmp_path, isolated_db):
     a, b = Database(tmp_path / "a.db"), Database(tmp_path / "b.db")
     a.add("Only in A", email="a@x.io")

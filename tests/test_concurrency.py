@@ -15,7 +15,11 @@ import sys
 import textwrap
 import time
 
+import pytest
 from test_crash import _write_csv
+
+# The file itself: SQLite pragmas, file modes, locks, frozen SQLite schemas.
+pytestmark = pytest.mark.sqlite_only
 
 WORKER = textwrap.dedent("""
     import json, sys, time

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 
+import dbshim
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,7 +27,7 @@ def convert(cli, *args):
 
 
 def rows(db_path, sql, *params):
-    con = sqlite3.connect(db_path)
+    con = dbshim.connect(db_path)
     try:
         return con.execute(sql, params).fetchall()
     finally:
@@ -215,6 +216,7 @@ def test_bulk_conversion_one_command_shares_new_companies(cli, isolated_db):
     assert "converted 4 lead(s)" in result.stderr
 
 
+@pytest.mark.sqlite_only
 def test_bulk_partial_failure_keeps_the_others_and_exits_1(cli, isolated_db):
     good1 = add(cli, "Ana", "--email", "ana@acme.io", "--company", "Acme")
     dropped = add(cli, "Bo", "--company", "Globex")
@@ -222,7 +224,7 @@ def test_bulk_partial_failure_keeps_the_others_and_exits_1(cli, isolated_db):
     good2 = add(cli, "Di", "--company", "Umbrella")
     cli.ok("disqualify", dropped, "--reason", "spam")
     # A database-level failure half-way through one lead (after its company and contact were written).
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     con.execute("CREATE TRIGGER no_cy BEFORE INSERT ON deal WHEN NEW.title LIKE 'Initech%'"
                 " BEGIN SELECT RAISE(ABORT, 'deal refused'); END")
     con.commit()
@@ -339,7 +341,7 @@ def test_bulk_reuse_matches_an_independent_grouping(cli, isolated_db):
     spellings = ["{}", "{} Inc.", "{}, LLC", "{} ltd", "THE {} COMPANY", "{}  GmbH"]
     people = [f"person{i}" for i in range(12)]
     now = "2026-01-01T00:00:00Z"
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     cli.ok("db", "migrate")
     data = []
     for _ in range(60):

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# The file itself: SQLite pragmas, file modes, locks, frozen SQLite schemas.
+pytestmark = pytest.mark.sqlite_only
+
 TRIALS = 10
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from pathlib import Path
 
+import dbshim
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -65,7 +65,7 @@ def test_a_day_end_to_end(cli, monkeypatch, isolated_db):
     rows = json.loads(cli.ok("-f", "json", "agenda").stdout)
     assert first not in [r["activity_id"] for r in rows]
     assert ("upcoming", following, "call") in [(r["section"], r["activity_id"], r["type"]) for r in rows]
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     assert con.execute("SELECT outcome, done_at IS NOT NULL FROM activity WHERE id = ?", (first,)).fetchone() == (
         "reached", 1)
     assert con.execute("SELECT due_at FROM activity WHERE id = ?", (following,)).fetchone()[0] == iso(
@@ -105,7 +105,7 @@ def test_ics_feed_holds_every_open_planned_activity(cli, isolated_db):
     feed = cli.ok("today", "--format", "ics").stdout
     cal = Calendar.from_ical(feed)
     events = [c for c in cal.walk() if c.name == "VEVENT"]
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     open_ids = {r[0] for r in con.execute("SELECT id FROM activity WHERE done_at IS NULL AND due_at IS NOT NULL")}
     assert {int(str(e["uid"]).split("-")[1].split("@")[0]) for e in events} == open_ids == set(ids[1:])
     meeting = next(e for e in events if "Meet" in str(e["summary"]))
@@ -175,12 +175,12 @@ def test_a_database_of_the_previous_schema_gains_activities(cli, tmp_path):
 
     fixture = Path(__file__).parent / "fixtures" / "schema_v6.sql"
     path = tmp_path / "v6.db"
-    con = sqlite3.connect(path)
+    con = dbshim.connect(path)
     con.executescript(fixture.read_text())
     leads_before = con.execute("SELECT * FROM lead ORDER BY id").fetchall()
     con.close()
     assert "m008_activities" in store.migrate(path)
-    con = sqlite3.connect(path)
+    con = dbshim.connect(path)
     indexes = {r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'activity'")}
     assert {"ix_activity_open_due", "ix_activity_open_lead", "ix_activity_lead_at"} <= indexes

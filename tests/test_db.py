@@ -11,6 +11,9 @@ import pytest
 from leadcli import store
 from leadcli.store.migrations import LATEST, MIGRATIONS
 
+# The file itself: SQLite pragmas, file modes, locks, frozen SQLite schemas.
+pytestmark = pytest.mark.sqlite_only
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -85,8 +88,24 @@ def test_not_a_database_is_a_clear_error(cli, tmp_path):
 
 
 def test_unsupported_url_scheme(cli):
-    result = cli("--db", "postgresql+psycopg://u@h/db", "list")
+    result = cli("--db", "mysql://u@h/db", "list")
     assert result.exit_code == 1 and "not supported" in result.stderr
+
+
+def test_an_unreachable_server_is_an_error_with_a_hint(cli):
+    pytest.importorskip("psycopg")
+    result = cli("--db", "postgresql+psycopg://u:secret@/db?host=/nonexistent-leadcli-socket", "list")
+    assert result.exit_code == 1 and "cannot reach the PostgreSQL database" in result.stderr
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_the_driver_a_url_says_which_extra_to_install(cli, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    store.dispose_all()
+    result = cli("--db", "postgresql://u@h/db", "list")
+    assert result.exit_code == 1 and "pip install 'leadcli[postgres]'" in result.stderr
 
 
 def test_sqlmodel_tables_match_the_migrated_schema(isolated_db):

@@ -7,7 +7,12 @@ import sqlite3
 import stat
 import threading
 
+import pytest
+
 from leadcli import store
+
+# The file itself: SQLite pragmas, file modes, locks, frozen SQLite schemas.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _add_many(cli, n):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+
+import dbshim
 
 
 def add(cli, *args):
@@ -85,7 +86,7 @@ def test_to_lead_reopens_the_lead_where_it_was_and_keeps_the_deal_as_reverted(cl
     assert (again["contact"], again["contact_id"], again["company"], again["company_id"]) == \
         ("reused", 1, "reused", 1)
     assert again["deal_id"] == 2
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     assert con.execute("SELECT count(*) FROM contact").fetchone()[0] == 1
     assert con.execute("SELECT title FROM contact").fetchone()[0] == "CTO"  # filled: it was empty
     con.close()

@@ -50,6 +50,7 @@ def _add(s, name="Ana Silva"):
     return leads.lead_dict(lead)
 
 
+@pytest.mark.sqlite_only
 def test_a_hook_sees_the_committed_change(hook_dir, tmp_path, monkeypatch):
     out = tmp_path / "out.txt"
     monkeypatch.setenv("OUT", str(out))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 import struct
 import zlib
 from pathlib import Path
 
+import dbshim
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +22,7 @@ SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.function_sco
 
 
 def _counts(db: Path) -> tuple[int, int, int]:
-    con = sqlite3.connect(db)
+    con = dbshim.connect(db)
     try:
         return tuple(con.execute(q).fetchone()[0] for q in (
             "SELECT count(*) FROM lead", "SELECT count(*) FROM status_change", "SELECT count(*) FROM import_run"))

@@ -6,9 +6,9 @@ import csv
 import gzip
 import io
 import json
-import sqlite3
 from pathlib import Path
 
+import dbshim
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -29,7 +29,7 @@ def summary(cli, *args, **kw) -> dict:
 
 
 def table(db: Path, sql: str, *params) -> list[tuple]:
-    con = sqlite3.connect(db)
+    con = dbshim.connect(db)
     try:
         return con.execute(sql, params).fetchall()
     finally:
@@ -525,6 +525,7 @@ def test_an_identical_file_is_recognised_but_never_trusted_after_an_undo(cli, tm
     assert len(runs) == 5 and runs[0]["rows"] == 2 and runs[3]["options"]["repeat_of"] == first["run_id"]
 
 
+@pytest.mark.sqlite_only
 def test_read_rows_reads_a_csv_exactly_like_import_without_a_database(tmp_path, isolated_db):
     from leadcli import ingest
 

@@ -16,6 +16,7 @@ from leadcli.errors import DuplicateLead
 PACKAGE = Path(__file__).resolve().parent.parent / "leadcli"
 
 
+@pytest.mark.sqlite_only
 def test_import_file_writes_to_the_database_it_is_given(isolated_db, tmp_path):
     csv_path = tmp_path / "in.csv"
     csv_path.write_text("Name,Email\nAna Silva,ana@acme.io\nBo Chen,bo@globex.com\n", encoding="utf-8")

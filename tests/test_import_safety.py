@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 
 from leadcli import ingest, leads, store
 
+# The file itself: SQLite pragmas, file modes, locks, frozen SQLite schemas.
+pytestmark = pytest.mark.sqlite_only
+
 
 def dump(path: Path) -> list:
     """Every row of every user table: what "the database is exactly as before" compares."""

@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 from decimal import Decimal
 
+import dbshim
 import pandas as pd
 import pytest
 import report_data
@@ -352,7 +353,6 @@ def test_default_window_is_the_calendar_year():
 
 def test_deals_win_rate_matches_pandas(loaded, frames, isolated_db):
     import random
-    import sqlite3
 
     leads, _, _ = frames
     rng = random.Random(5)
@@ -362,7 +362,7 @@ def test_deals_win_rate_matches_pandas(loaded, frames, isolated_db):
         status = rng.choice(["open", "won", "won", "lost", "reverted"])
         rows.append((i, f"Deal {i}", rng.choice(["maria", "Maria", "sam", None]), status, int(lead_id), created,
                      created, created if status in ("won", "lost") else None))
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     with con:
         con.executemany("INSERT INTO deal (id, title, owner, status, lead_id, created_at, updated_at, closed_at) "
                         "VALUES (?,?,?,?,?,?,?,?)", rows)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import dbshim
 import numpy as np
 import pytest
 import scoring_data
@@ -151,9 +152,8 @@ def test_scoring_needs_neither_scikit_learn_nor_pandas(trained, isolated_db):
 
 
 def test_payload_is_plain_json_and_round_trips(trained, isolated_db):
-    import sqlite3
 
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     kind, payload = con.execute("SELECT kind, payload FROM score_model WHERE active = 1").fetchone()
     assert isinstance(payload, str) and payload.lstrip().startswith("{")
     data = json.loads(payload)

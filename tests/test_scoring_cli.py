@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import dbshim
 import pytest
 import scoring_data
 
@@ -231,7 +232,6 @@ def test_model_list_keeps_older_models(cli, history_db):
 
 def test_score_file_scores_a_csv_without_touching_the_database(cli, history_db, tmp_path, isolated_db):
     import csv
-    import sqlite3
 
     cli.ok("score", "train")
     src = tmp_path / "prospects.csv"
@@ -239,7 +239,7 @@ def test_score_file_scores_a_csv_without_touching_the_database(cli, history_db, 
                    "Hot,hot@x.io,referral,Software,3000,Yes\n"
                    "Cold,cold@x.io,cold call,Public,3,No\n"
                    "Broken,not-an-email,web,Retail,10,No\n", encoding="utf-8")
-    before = sqlite3.connect(isolated_db).execute("SELECT count(*), max(updated_at) FROM lead").fetchone()
+    before = dbshim.connect(isolated_db).execute("SELECT count(*), max(updated_at) FROM lead").fetchone()
     out = tmp_path / "scored.csv"
     result = cli.ok("score", "file", str(src), "--output", str(out))
     assert "scored 2 row(s)" in result.stderr and "1 row(s) could not be read" in result.stderr
@@ -249,7 +249,7 @@ def test_score_file_scores_a_csv_without_touching_the_database(cli, history_db, 
     assert int(rows[0]["score"]) > int(rows[1]["score"]) and rows[0]["grade"] in "AB"
     assert rows[0]["top reason for"].startswith(("source is referral", "Industry is Software", "Employees is"))
     assert rows[2]["score"] == "" and rows[2]["top reason for"].startswith("not scored: Email: ")
-    assert sqlite3.connect(isolated_db).execute("SELECT count(*), max(updated_at) FROM lead").fetchone() == before
+    assert dbshim.connect(isolated_db).execute("SELECT count(*), max(updated_at) FROM lead").fetchone() == before
     piped = cli.ok("score", "file", str(src)).stdout.splitlines()
     assert piped[0] == "Name,Email,Lead Source,Industry,Employees,Newsletter,score,grade,top reason for," \
                        "top reason against"

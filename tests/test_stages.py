@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import tempfile
 from pathlib import Path
 
+import dbshim
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -291,7 +291,7 @@ class LeadLifecycle(RuleBasedStateMachine):
     def history_replays_to_the_status(self):
         if not self.expected_changes:
             return
-        con = sqlite3.connect(self.path)
+        con = dbshim.connect(self.path)
         try:
             for lead_id, n in self.expected_changes.items():
                 status, reason, converted_at, deal_id, contact_id = con.execute(

@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from leadcli import store
 from leadcli.models import Lead, table_of
 from leadcli.query import LeadFilter, order_by
@@ -56,6 +58,7 @@ def test_sorting_by_text_ignores_case(cli):
     assert [r["source"] for r in rows] == ["Alpha", "alpha2", "beta"]
 
 
+@pytest.mark.sqlite_only
 def test_source_and_owner_filters_read_an_index(isolated_db):
     from sqlalchemy import select
     from sqlalchemy.dialects import sqlite

@@ -16,6 +16,9 @@ import pytest
 from leadcli import store
 from leadcli.store.migrations import LATEST, MIGRATIONS
 
+# The file itself: SQLite pragmas, file modes, locks, frozen SQLite schemas.
+pytestmark = pytest.mark.sqlite_only
+
 FIXTURES = Path(__file__).parent / "fixtures"
 # Versions need not be consecutive (two branches may each add one); every released one is covered.
 OLD_VERSIONS = [v for v, _, _ in MIGRATIONS if v < LATEST]

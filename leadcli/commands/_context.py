@@ -28,4 +28,6 @@ def current_hooks() -> Batch:
 
     ctx = get_current_context(silent=True)
     no_hooks = bool(ctx.meta.get("leadcli.no_hooks")) if ctx is not None else False
-    return Batch(database=current_store().path, enabled=not no_hooks)
+    store = current_store()
+    # A hook reaches the same database: the file's path, or the server's URL.
+    return Batch(database=store.url or str(store.path), enabled=not no_hooks)

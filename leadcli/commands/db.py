@@ -13,7 +13,7 @@ app = typer.Typer(help="The database file: its path, schema migrations, checks a
 
 @app.command("path")
 def path() -> None:
-    """Print the database file's path (from --db, LEADCLI_DB or the user data dir).
+    """Print the database file's path (from --db, LEADCLI_DB or the user data dir), or its URL.
 
     \b
     Example:
@@ -23,7 +23,7 @@ def path() -> None:
     from leadcli import output
     from leadcli.commands._context import current_store
 
-    output.line(str(current_store().path))
+    output.line(current_store().location)
 
 
 @app.command("migrate")
@@ -47,7 +47,7 @@ def migrate() -> None:
 
 @app.command("check")
 def check() -> None:
-    """Run SQLite's integrity and foreign-key checks and say what is wrong (exit 1 if anything is).
+    """Run the integrity and foreign-key checks and say what is wrong (exit 1 if anything is).
 
     \b
     Example:
@@ -75,6 +75,8 @@ def backup(
 ) -> None:
     """Copy the database to FILE with SQLite's online backup API (safe while other commands run).
 
+    On PostgreSQL use pg_dump, or `leadcli db copy --to FILE`.
+
     \b
     Example:
       leadcli db backup ~/backups/leads-$(date +%F).db
@@ -84,4 +86,33 @@ def backup(
 
     db = current_store()
     size = db.backup(target, force=force)
-    output.message(f"backed up {db.path} to {target} ({size:,} bytes, mode 0600)")
+    output.message(f"backed up {db.location} to {target} ({size:,} bytes, mode 0600)")
+
+
+@app.command("copy")
+def copy(
+    to: Annotated[str, typer.Option("--to", help="The target: a postgresql+psycopg:// URL or a SQLite file.",
+                                    show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace the rows of a target that holds data.")] = False,
+) -> None:
+    """Copy the whole database to another one (SQLite file <-> PostgreSQL), checking every table.
+
+    Each table's rows are counted and checksummed in the source and the copy; any difference, or a
+    target that already holds data (without --force), writes nothing.
+
+    \b
+    Example:
+      leadcli db copy --to postgresql+psycopg://crm@db.example.com/leads
+      leadcli --db postgresql+psycopg://crm@db.example.com/leads db copy --to ~/leads-copy.db
+    """
+    from leadcli import output
+    from leadcli.commands._context import current_store
+    from leadcli.output import Column
+    from leadcli.store import Store
+    from leadcli.store.copy import copy as copy_database
+
+    source, target = current_store(), Store(to)
+    findings = copy_database(source, target, force=force)
+    output.rows(findings, [Column("table"), Column("rows"), Column("copied"), Column("checksum"), Column("ok")])
+    total = sum(f["rows"] for f in findings)
+    output.message(f"copied {total:,} rows in {len(findings)} tables from {source.location} to {target.location}")

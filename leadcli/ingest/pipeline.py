@@ -39,22 +39,21 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
                 db: Store | str | Path) -> ImportReport:
     """Import one CSV file (or `-` for stdin) into the database `db`, in one transaction."""
     from leadcli import store
-    from leadcli.store.sqlite_bulk import bulk_writer
 
     options = options or ImportOptions()
     options.check()
-    db_path = (db if isinstance(db, store.Store) else store.Store(db)).path
-    store.migrate(db_path)
+    target = db if isinstance(db, store.Store) else store.Store(db)
+    target.migrate()
     digest = None
     if options.on_duplicate == "skip" and not options.reprocess:
         digest = csvfile.file_sha256(path)
     with csvfile.open_csv(path, options.encoding, options.delimiter, options.sheet) as src:
         builder, report = _prepare(src, options)
         if digest:
-            with store.session(write=not options.dry_run, path=db_path) as s:
+            with target.session(write=not options.dry_run) as s:
                 if runs.record_repeat(s, digest, options, report):
                     return report
-        with bulk_writer(db_path) as writer:
+        with target.bulk_writer() as writer:
             started = time.perf_counter()
             _stage(writer, src, builder, report, options, progress)
             report.seconds["read"] = time.perf_counter() - started

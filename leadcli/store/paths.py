@@ -28,11 +28,37 @@ def resolve_path(db: str | None = None) -> Path:
         if raw.startswith("sqlite:///"):
             return Path(raw[len("sqlite:///"):]).expanduser()
         scheme = raw.split("://", 1)[0]
+        if scheme in PG_SCHEMES:
+            raise DatabaseError(f"{describe(raw)} is a PostgreSQL database, not a file",
+                                hint="this command needs a SQLite file; see `leadcli db copy` to move data")
         raise DatabaseError(
             f"database URL scheme {scheme!r} is not supported by this version of leadcli",
-            hint="use a SQLite file path (or sqlite:///PATH) with --db or LEADCLI_DB",
+            hint="use a SQLite file path (or sqlite:///PATH) or a postgresql+psycopg:// URL with --db or LEADCLI_DB",
         )
     return Path(raw).expanduser()
+
+
+PG_SCHEMES = ("postgresql+psycopg", "postgresql", "postgres")
+
+
+def server_url(db: str | None = None) -> str | None:
+    """The PostgreSQL URL given by `db` or `LEADCLI_DB` (spelled for SQLAlchemy's psycopg 3 driver), or None
+    when the database is a SQLite file."""
+    raw = db or os.environ.get(ENV_DB) or ""
+    scheme, sep, rest = raw.partition("://")
+    if not sep or scheme not in PG_SCHEMES:
+        return None
+    return f"postgresql+psycopg://{rest}"
+
+
+def describe(db: str | None = None) -> str:
+    """Where the database is, for messages and hooks: the file's path, or the URL without its password."""
+    url = server_url(db)
+    if url is None:
+        return str(resolve_path(db))
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def now_iso() -> str:

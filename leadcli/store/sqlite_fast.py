@@ -5,7 +5,7 @@ plain parameter dicts. Each statement is compiled once per set of parameter name
 dialect, then executed on the DBAPI connection of the same transaction: a conversion of thousands of
 leads, one savepoint each, or a `score run` over a million leads, costs what the hand-written SQL
 did, without the per-call statement building, cache-key and row-object work of
-`Connection.execute`. Another dialect gets its own module.
+`Connection.execute`. PostgreSQL's runner is `postgres_fast.py`.
 """
 
 from __future__ import annotations
@@ -15,18 +15,26 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from leadcli.store.fast_errors import WriteRefused
 from leadcli.store.sqlite import raw_connection
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-
-class WriteRefused(Exception):
-    """The database refused one write (a constraint, a trigger); the savepoint around it is rolled back."""
+__all__ = ["FastSQL", "WriteRefused"]
 
 
 class FastSQL:
-    """Core statements run on the session's driver connection, inside its transaction."""
+    """Core statements run on the session's driver connection, inside its transaction.
+
+    On a PostgreSQL session `FastSQL(s)` is a `postgres_fast.PgFastSQL`, which has the same methods."""
+
+    def __new__(cls, s: Session) -> FastSQL:
+        if s.get_bind().dialect.name == "postgresql":
+            from leadcli.store.postgres_fast import PgFastSQL
+
+            return PgFastSQL(s)  # type: ignore[return-value]
+        return super().__new__(cls)
 
     def __init__(self, s: Session) -> None:
         self._raw = raw_connection(s)

@@ -23,11 +23,11 @@ COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logisti
 TITLES = ["CEO", "CTO", "Head of Sales", "Operations Manager", "Procurement Lead", "IT Director", "Founder",
           "Marketing Manager", "CFO", "Office Manager"]
 # source: (weight, conversion odds among closed leads)
-SOURCES = {"Web": (30, 0.30), "Partner Referral": (15, 0.62), "Phone Inquiry": (10, 0.45),
-           "Trade Show": (12, 0.40), "Cold Call": (18, 0.12), "Paid Ads": (15, 0.20)}
+SOURCES = {"Web": (30, 0.28), "Partner Referral": (15, 0.80), "Phone Inquiry": (10, 0.55),
+           "Trade Show": (12, 0.38), "Cold Call": (18, 0.05), "Paid Ads": (15, 0.14)}
 OWNERS = ["maria", "li", "sam", "noor"]
-INDUSTRIES = {"Software": 1.3, "Retail": 0.9, "Healthcare": 1.1, "Logistics": 1.0, "Finance": 1.2,
-              "Education": 0.7}
+INDUSTRIES = {"Software": 1.5, "Retail": 0.8, "Healthcare": 1.1, "Logistics": 1.0, "Finance": 1.3,
+              "Education": 0.5}
 REASONS = ["no budget", "no need", "bad timing", "competitor", "unresponsive", "no authority"]
 TODAY = dt.datetime(2026, 11, 15, 17, 0, tzinfo=dt.timezone.utc)
 

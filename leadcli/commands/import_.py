@@ -124,7 +124,7 @@ def runs() -> None:
 
 @app.command("undo")
 def undo(
-    run_id: Annotated[int, typer.Argument(help="The run's id (see `leadcli import runs`).")],
+    run_id: Annotated[int, typer.Argument(help="The run's id (see `leadcli import runs`).", min=1, max=2**63 - 1)],
     force: Annotated[bool, typer.Option("--force", help="Also delete created leads changed since.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:

@@ -151,6 +151,8 @@ def _tidy_param(param: click.Parameter) -> None:
         param.metavar = param.name.upper()
         usage = param._usage_display_name  # type: ignore[attr-defined]
         param._usage_display_name = lambda: usage().replace("{", "").replace("}", "")  # type: ignore[attr-defined]
+    if getattr(param, "param_type_name", "") == "argument":
+        # An argument's help names what it is (`LEAD_ID`, `@VIEW`), never the Python type behind it.
         param.display_type_rich = lambda ctx: None  # type: ignore[attr-defined]
     shown = getattr(param, "display_type", None)
     if shown is not None and getattr(param, "metavar", None) is None:

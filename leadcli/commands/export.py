@@ -42,7 +42,7 @@ LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Expo
 
 
 def export(
-    view: Annotated[str | None, typer.Argument(metavar="[@VIEW]", help="A saved view's filters and sort.",
+    view: Annotated[str | None, typer.Argument(metavar="@VIEW", help="A saved view's filters and sort.",
                                                show_default=False)] = None,
     status: StatusOpt = None,
     source: SourceOpt = None,

@@ -26,7 +26,7 @@ LimitOpt = Annotated[int | None, typer.Option(
     "--limit", "-n", min=0, help="Show at most N leads (0: all). On a terminal the default is 50; "
                                  "in a pipe or a file, every lead.")]
 ViewArg = Annotated[str | None, typer.Argument(
-    metavar="[@VIEW]", show_default=False, help="A saved view (`leadcli view list`); options given win over it.")]
+    metavar="@VIEW", show_default=False, help="A saved view (`leadcli view list`); options given win over it.")]
 DueOpt = Annotated[str | None, typer.Option(
     "--due", metavar="today|overdue|week", help="Only leads with a next action due then (local days).")]
 NoNextOpt = Annotated[bool, typer.Option("--no-next-action", help="Only open leads with no planned activity.")]

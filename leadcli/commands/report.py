@@ -30,7 +30,7 @@ app.add_typer(rates_app, name="rates")
 
 @app.command("conversion")
 def conversion(
-    view: Annotated[str | None, typer.Argument(metavar="[@VIEW]", help="A saved view's filters (`leadcli view "
+    view: Annotated[str | None, typer.Argument(metavar="@VIEW", help="A saved view's filters (`leadcli view "
                                                                       "save`).", show_default=False)] = None,
     by: ByOpt = "source",
     measure: Annotated[Measure, typer.Option("--measure", help="count, or value: sums of lead value too.")]

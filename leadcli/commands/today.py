@@ -27,7 +27,7 @@ TITLES = {"overdue": "Overdue", "today": "Due today", "upcoming": "Coming up",
 
 def today(
     view: Annotated[str | None, typer.Argument(
-        metavar="[@VIEW]", show_default=False, help="Only the leads of a saved view (`leadcli view list`).")] = None,
+        metavar="@VIEW", show_default=False, help="Only the leads of a saved view (`leadcli view list`).")] = None,
     owner: Annotated[str | None, typer.Option(
         "--owner", help="Only this owner's activities and leads (`me`: you).")] = None,
     days: Annotated[int | None, typer.Option(

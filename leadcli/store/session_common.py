@@ -1,5 +1,5 @@
-"""What both dialects share when they write: a Session on one connection's transaction, and the
-set-based match of staged import rows against existing leads."""
+"""What both dialects share when they write: a Session on one connection's transaction, savepoints on a
+driver connection, and the set-based match of staged import rows against existing leads."""
 
 from __future__ import annotations
 
@@ -48,3 +48,17 @@ def match_existing_sql(stage: str, keys: Sequence[str], veto: Callable[[str, str
     has_key = " OR ".join(f"{k} IS NOT NULL" for k in keys)
     return (f"UPDATE {stage} SET target = {'coalesce(' + lookups + ')' if len(keys) > 1 else lookups}"
             f" WHERE root IS NULL AND ({has_key})")
+
+
+@contextmanager
+def savepoint(execute: Callable[[str], object], name: str) -> Iterator[None]:
+    """Writes that stand or fall together, on a DB-API connection or cursor's `execute` (the spelling
+    both dialects read): an exception inside rolls back to here and is re-raised."""
+    execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        execute(f"ROLLBACK TO SAVEPOINT {name}")
+        execute(f"RELEASE SAVEPOINT {name}")
+        raise
+    execute(f"RELEASE SAVEPOINT {name}")

@@ -73,12 +73,7 @@ def _ensure_open(deal: Deal, action: str) -> None:
 
 
 def win_deal(s: Session, deal: Deal) -> Deal:
-    _ensure_open(deal, "won")
-    now = now_iso()
-    deal.status, deal.closed_at, deal.updated_at, deal.lost_reason = DealStatus.won.value, now, now, None
-    s.add(deal)
-    s.flush()
-    return deal
+    return _close(s, deal, DealStatus.won.value, None)
 
 
 def lose_deal(s: Session, deal: Deal, reason: str | None) -> Deal:
@@ -86,9 +81,14 @@ def lose_deal(s: Session, deal: Deal, reason: str | None) -> Deal:
     if not reason:
         raise InvalidValue("reason", "marking a deal lost needs a reason",
                            hint='add --reason, e.g. --reason "price"')
-    _ensure_open(deal, "lost")
+    return _close(s, deal, DealStatus.lost.value, reason)
+
+
+def _close(s: Session, deal: Deal, status: str, lost_reason: str | None) -> Deal:
+    """An open deal won or lost now."""
+    _ensure_open(deal, status)
     now = now_iso()
-    deal.status, deal.closed_at, deal.updated_at, deal.lost_reason = DealStatus.lost.value, now, now, reason
+    deal.status, deal.closed_at, deal.updated_at, deal.lost_reason = status, now, now, lost_reason
     s.add(deal)
     s.flush()
     return deal

@@ -390,29 +390,17 @@ class Converter:
             self.idx.add_contact(c)
 
     def _describe(self, result: ConvertResult, plan: _Plan) -> ConvertResult:
-        reused = []
-        if plan.contact is not None:
-            result.contact_id = plan.contact.id
-            result.contact = "created" if plan.contact_new else "reused"
-            if not plan.contact_new:
-                reused.append(_reuse_note("contact", plan.contact.id, plan.contact.planned_by, plan.contact_fill))
-        elif self.opts.contact:
-            result.contact = "skipped"
-            reused.append("no contact: the lead has no name, e-mail or phone")
-        if plan.company is not None:
-            result.company_id = plan.company.id
-            result.company = "created" if plan.company_new else "reused"
-            if not plan.company_new:
-                reused.append(_reuse_note("company", plan.company.id, plan.company.planned_by, plan.company_fill))
-        elif self.opts.company:
-            result.company = "skipped"
-            reused.append("no company: the lead has no company name")
+        result.contact_id, result.contact, contact_note = _part(
+            "contact", plan.contact, plan.contact_new, plan.contact_fill, self.opts.contact,
+            "no contact: the lead has no name, e-mail or phone")
+        result.company_id, result.company, company_note = _part(
+            "company", plan.company, plan.company_new, plan.company_fill, self.opts.company,
+            "no company: the lead has no company name")
+        reused = [n for n in (contact_note, company_note) if n]
         if plan.deal is not None:
             result.deal_id = plan.deal_id
             result.deal = "created"
-        reused_any = (plan.contact is not None and not plan.contact_new) or \
-            (plan.company is not None and not plan.company_new)
-        result.outcome = "reused" if reused_any else "converted"
+        result.outcome = "reused" if "reused" in (result.contact, result.company) else "converted"
         result.reason = "; ".join(reused) or None
         return result
 
@@ -420,6 +408,18 @@ class Converter:
 def _failed(result: ConvertResult, reason: str, hint: str | None) -> ConvertResult:
     result.outcome, result.reason, result.hint = "error", reason, hint
     return result
+
+
+def _part(kind: str, rec: ContactRec | CompanyRec | None, new: bool, fill: dict[str, Any], asked: bool,
+          missing: str) -> tuple[int | None, str, str | None]:
+    """(id, created | reused | skipped | none, the note for the reason) of a conversion's contact or company."""
+    if rec is not None:
+        if new:
+            return rec.id, "created", None
+        return rec.id, "reused", _reuse_note(kind, rec.id, rec.planned_by, fill)
+    if asked:
+        return None, "skipped", missing
+    return None, "none", None
 
 
 def _reuse_note(kind: str, rec_id: int | None, planned_by: int | None, fill: dict[str, Any]) -> str:

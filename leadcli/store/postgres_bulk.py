@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from leadcli.store.postgres import engine, is_driver_error, translate_error
+from leadcli.store.session_common import match_existing_sql, session_in_transaction
 from leadcli.store.sqlite_bulk import _LEAD_INSERT_COLUMNS, NewIds
 
 if TYPE_CHECKING:
@@ -88,32 +89,13 @@ class PgBulkWriter:
 
     @contextmanager
     def transaction(self, dry_run: bool) -> Iterator[Session]:
-        from sqlmodel import Session
-
-        trans = self.conn.begin()
-        s = Session(bind=self.conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        try:
+        with session_in_transaction(self.conn, keep=not dry_run) as s:
             yield s
-            s.flush()
-            if dry_run:
-                trans.rollback()
-            else:
-                trans.commit()
-        except BaseException:
-            if trans.is_active:
-                trans.rollback()
-            raise
-        finally:
-            s.close()
 
     def match_existing(self, keys: Sequence[str], veto: Callable[[str, str, str], str]) -> bool:
         if self._one("SELECT 1 FROM lead LIMIT 1") is None:
             return False
-        lookups = ", ".join(f"(SELECT min(id) FROM lead WHERE lead.{k} = import_stage.{k}"
-                            f"{veto(k, 'lead', 'import_stage')})" for k in keys)
-        has_key = " OR ".join(f"{k} IS NOT NULL" for k in keys)
-        self.cur.execute(f"UPDATE import_stage SET target = {'coalesce(' + lookups + ')' if len(keys) > 1 else lookups}"
-                         f" WHERE root IS NULL AND ({has_key})")
+        self.cur.execute(match_existing_sql("import_stage", keys, veto))
         return True
 
     def match_keyless(self, name_key: Callable[[str | None, str | None], str | None]) -> None:

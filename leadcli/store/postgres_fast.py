@@ -7,11 +7,12 @@ rows read like SQLite's: JSON columns come back as their text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from leadcli.store.fast_errors import WriteRefused
+from leadcli.store.session_common import savepoint
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -77,14 +78,6 @@ class PgFastSQL:
         if batch:
             self._cur.executemany(sql, batch)
 
-    @contextmanager
-    def savepoint(self, name: str = "leadcli_item") -> Iterator[None]:
+    def savepoint(self, name: str = "leadcli_item") -> AbstractContextManager[None]:
         """Writes that stand or fall together; a WriteRefused inside rolls back to here and is re-raised."""
-        self._cur.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            self._cur.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            self._cur.execute(f"RELEASE SAVEPOINT {name}")
-            raise
-        self._cur.execute(f"RELEASE SAVEPOINT {name}")
+        return savepoint(self._cur.execute, name)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from leadcli.store.session_common import match_existing_sql, session_in_transaction
 from leadcli.store.sqlite import engine, translate_error
 
 if TYPE_CHECKING:
@@ -125,24 +126,9 @@ class SqliteBulkWriter:
     @contextmanager
     def transaction(self, dry_run: bool) -> Iterator[Session]:
         """The one write transaction, with a Session on it for the domain's hooks; rolled back on a dry run."""
-        from sqlmodel import Session
-
         self.conn.execution_options(leadcli_begin="DEFERRED" if dry_run else "IMMEDIATE")
-        trans = self.conn.begin()
-        s = Session(bind=self.conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        try:
+        with session_in_transaction(self.conn, keep=not dry_run) as s:
             yield s
-            s.flush()
-            if dry_run:
-                trans.rollback()
-            else:
-                trans.commit()
-        except BaseException:
-            if trans.is_active:
-                trans.rollback()
-            raise
-        finally:
-            s.close()
 
     def match_existing(self, keys: Sequence[str], veto: Callable[[str, str, str], str]) -> bool:
         """`target` = the first existing lead each first-of-its-keys row is the same person as.
@@ -153,11 +139,7 @@ class SqliteBulkWriter:
         raw = self.raw
         if raw.execute("SELECT 1 FROM lead LIMIT 1").fetchone() is None:
             return False  # a first import: no look-up per row while the write lock is held
-        lookups = ", ".join(f"(SELECT min(id) FROM lead WHERE lead.{k} = import_stage.{k}"
-                            f"{veto(k, 'lead', 'import_stage')})" for k in keys)
-        has_key = " OR ".join(f"{k} IS NOT NULL" for k in keys)
-        raw.execute(f"UPDATE temp.import_stage SET target = {'coalesce(' + lookups + ')' if len(keys) > 1 else lookups}"
-                    f" WHERE root IS NULL AND ({has_key})")
+        raw.execute(match_existing_sql("temp.import_stage", keys, veto))
         return True
 
     def match_keyless(self, name_key: Callable[[str | None, str | None], str | None]) -> None:

@@ -11,11 +11,12 @@ did, without the per-call statement building, cache-key and row-object work of
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from leadcli.store.fast_errors import WriteRefused
+from leadcli.store.session_common import savepoint
 from leadcli.store.sqlite import raw_connection
 
 if TYPE_CHECKING:
@@ -83,14 +84,6 @@ class FastSQL:
             rows = ([r[i] for i in at] for r in rows)
         self._raw.executemany(sql, rows)
 
-    @contextmanager
-    def savepoint(self, name: str = "leadcli_item") -> Iterator[None]:
+    def savepoint(self, name: str = "leadcli_item") -> AbstractContextManager[None]:
         """Writes that stand or fall together; a WriteRefused inside rolls back to here and is re-raised."""
-        self._raw.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            self._raw.execute(f"ROLLBACK TO {name}")
-            self._raw.execute(f"RELEASE {name}")
-            raise
-        self._raw.execute(f"RELEASE {name}")
+        return savepoint(self._raw.execute, name)

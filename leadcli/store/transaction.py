@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leadcli.store.paths import resolve_path
+from leadcli.store.session_common import session_in_transaction
 from leadcli.store.sqlite import driver_error, engine, translate_error
 from leadcli.store.sqlite_migrate import migrate
 
@@ -25,7 +26,6 @@ def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
     """
     from sqlalchemy.exc import DatabaseError as SADatabaseError
     from sqlalchemy.exc import OperationalError
-    from sqlmodel import Session
 
     path = path or resolve_path()
     migrate(path)
@@ -33,17 +33,8 @@ def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
     try:
         with eng.connect() as conn:
             conn = conn.execution_options(leadcli_begin="IMMEDIATE" if write else "DEFERRED")
-            trans = conn.begin()
-            s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-            try:
+            with session_in_transaction(conn) as s:
                 yield s
-                s.flush()
-                trans.commit()
-            except BaseException:
-                trans.rollback()
-                raise
-            finally:
-                s.close()
     except (OperationalError, SADatabaseError) as exc:
         orig = driver_error(exc)
         if orig is not None:

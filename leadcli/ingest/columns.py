@@ -220,14 +220,15 @@ def _classify(header: list[str], overrides: dict[str, str], leadcli_export: bool
 
 
 def settle_activity_dates(mp: Mapping, rows: list[list[str]], is_date: Any) -> bool:
-    """Demote a next/last activity column whose sampled values are not dates (X Education's
-    `Last Activity` is `Email Opened`): it stays a custom field. True when the mapping changed."""
+    """Demote a next/last activity column when most of its sampled values are not dates (X
+    Education's `Last Activity` is `Email Opened`): it stays a custom field. A column kept keeps the
+    odd value that does not parse as written (and flagged). True when the mapping changed."""
     changed = False
     for col in mp.columns:
         if col.field not in ("next_activity_at", "last_activity_at") or col.how == "map":
             continue
         seen = [r[col.index].strip() for r in rows if col.index < len(r) and r[col.index].strip()]
-        if seen and sum(1 for v in seen if is_date(v)) * 2 <= len(seen):
+        if seen and sum(1 for v in seen if is_date(v)) * 2 < len(seen):
             _demote(col)
             changed = True
     if changed:

@@ -107,6 +107,15 @@ def test_last_activity_text_stays_a_custom_field(cli, isolated_db, tmp_path):
     assert all(timeline(cli, r["id"]) == [] for r in rows)
 
 
+def test_read_rows_reads_last_activity_text_as_a_field(tmp_path):
+    from leadcli import ingest
+
+    result = ingest.read_rows(write(tmp_path, "xedu.csv", XEDU))
+    got = list(result.records())
+    assert [r["fields"]["Last Activity"] for r in got] == ["Email Opened", "Page Visited on Website", "SMS Sent"]
+    assert all(r["last_activity_at"] is None for r in got)
+
+
 def test_settle_keeps_date_columns_and_demotes_text_ones():
     mp = columns.resolve(["Name", "Last Activity", "Next Activity Date"])
     assert [c.field for c in mp.columns] == ["name", "last_activity_at", "next_activity_at"]

@@ -17,7 +17,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -249,7 +249,10 @@ class ReadResult:
         Invalid rows are skipped; when `errors` is a list, (record number, cells, message) are
         appended to it.
         """
-        for number, cells in self.source.rows():
+        rows = self.source.rows()
+        first = list(islice(rows, CHUNK))
+        self.builder = _settled(self.builder, first, self.builder.options)
+        for number, cells in chain(first, rows):
             try:
                 record = self.builder.build(cells)
             except InvalidValue as exc:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadcli import leads, store
+from leadcli.export import ACTIVITY_KEYS
 from leadcli.leads import LEAD_KEYS
 
 
@@ -23,7 +24,7 @@ def test_export_formats_filters_and_output_file(cli, tmp_path):
     add(cli, "Ana", "--email", "ana@x.io", "--source", "web", "--tag", "vip", "--field", "Industry=Retail")
     add(cli, "Bo", "--source", "referral", "--value", "12.5")
     rows = list(csv.DictReader(io.StringIO(cli.ok("export").stdout)))
-    assert [r["name"] for r in rows] == ["Ana", "Bo"] and list(rows[0]) == list(LEAD_KEYS)
+    assert [r["name"] for r in rows] == ["Ana", "Bo"] and list(rows[0]) == [*LEAD_KEYS, *ACTIVITY_KEYS]
     assert rows[0]["tags"] == "vip" and json.loads(rows[0]["fields"]) == {"Industry": "Retail"}
     data = json.loads(cli.ok("export", "--format", "json", "--source", "referral").stdout)
     assert [d["name"] for d in data] == ["Bo"] and data[0]["value"] == 12.5

@@ -12,7 +12,7 @@ from leadcli.ingest import ImportOptions, RecordBuilder, columns
 from leadcli.ingest.shape import RECORD
 
 HEADER = ["First Name", "Last Name", "Email", "Phone", "Mobile", "Company", "Amount", "Created Date", "Lead Status",
-          "Converted", "Tags", "Industry"]
+          "Converted", "Tags", "Industry", "Next Activity Date", "Last Activity"]
 
 MISSING = st.sampled_from(["", " ", "N/A", "#N/A", "null", "NULL", "NaN", "nan", "Select", "unknown", "--", "(none)"])
 
@@ -60,10 +60,12 @@ def _cell(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 ROW = st.tuples(_cell(WORDS), _cell(WORDS), _cell(EMAILS), _cell(PHONES), _cell(PHONES), _cell(WORDS),
-                _cell(AMOUNTS), _cell(DATES), _cell(STATUSES), _cell(BOOLS), _cell(TAGS), _cell(WORDS)).map(list)
+                _cell(AMOUNTS), _cell(DATES), _cell(STATUSES), _cell(BOOLS), _cell(TAGS), _cell(WORDS), _cell(DATES),
+                _cell(DATES)).map(list)
 # Some chunks leave whole columns empty or use one date shape throughout (the whole-column fast paths).
 ROWS = st.one_of(st.lists(ROW, min_size=1, max_size=25),
-                 st.lists(ROW.map(lambda r: [*r[:3], "", "", *r[5:7], "2024-03-12", *r[8:]]), min_size=1, max_size=25))
+                 st.lists(ROW.map(lambda r: [*r[:3], "", "", *r[5:7], "2024-03-12", *r[8:12], "2024-03-13",
+                                              r[13]]), min_size=1, max_size=25))
 
 
 def _builder(strict: bool = False) -> RecordBuilder:
@@ -117,23 +119,24 @@ def test_columnwise_builder_equals_row_builder(rows, strict):
 
 def test_a_row_longer_than_the_header_is_flagged_and_its_cells_kept():
     builder = _builder()
-    row = ["Ana", "Li", "ana@x.io", "", "", "Acme", "", "", "", "", "", "Retail", "Holt & Sons"]
-    slots, cols, rejects = builder.build_many([row, ["Bo", "", "", "", "", "", "", "", "", "", "", ""]])
+    row = ["Ana", "Li", "ana@x.io", "", "", "Acme", "", "", "", "", "", "Retail", "", "", "Holt & Sons"]
+    slots, cols, rejects = builder.build_many([row, ["Bo", *[""] * 13]])
     assert rejects == [] and builder.chunk_flags[0][0][0] == "row" and "Holt & Sons" in builder.chunk_flags[0][0][1]
     record = dict(zip(RECORD, _records_from_columns(slots, cols, 2)[0], strict=True))
-    assert json.loads(record["fields"])["column 13"] == "Holt & Sons"
+    assert json.loads(record["fields"])["column 15"] == "Holt & Sons"
 
 
 def test_property_covers_rejects_and_flags():
     """The generated rows reach the paths the property is about: a reject, a converted flag, a fallback."""
     builder = _builder(strict=True)
-    rows = [["Ana", "", "ana@", "", "", "", "", "", "", "", "", ""],
-            ["", "", "", "", "+1 415 555 0100", "", "", "", "New", "yes", "", ""],
-            ["", "", "", "", "", "", "", "", "", "", "", "Retail"]]
+    rows = [["Ana", "", "ana@", "", "", "", "", "", "", "", "", "", "", ""],
+            ["", "", "", "", "+1 415 555 0100", "", "", "", "New", "yes", "", "", "2024-03-12", ""],
+            ["", "", "", "", "", "", "", "", "", "", "", "Retail", "", "2024-03-01"]]
     slots, cols, rejects = builder.build_many(rows)
     assert [i for i, _ in rejects] == [0, 2]
     record = dict(zip(RECORD, _records_from_columns(slots, cols, 1)[0], strict=True))
     assert record["status"] == "converted" and record["phone_key"] == "+14155550100"
+    assert record["next_activity_at"] == "2024-03-12T00:00:00Z" and record["last_activity_at"] is None
     lenient = _builder()
     slots, cols, rejects = lenient.build_many(rows)
     assert [i for i, _ in rejects] == [2] and list(lenient.chunk_flags) == [0]

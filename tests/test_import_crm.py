@@ -135,7 +135,8 @@ def test_pipedrive_leads(cli, tmp_path):
     assert totals(summary) == (8, 0, 3)
     yuki = got["Yuki Tanabe"]
     assert sorted(yuki["tags"]) == ["Hot", "Warm"] and (float(yuki["value"]), yuki["currency"]) == (1500.0, "EUR")
-    assert "Lead - Next activity date" in yuki["fields"]
+    # The next activity date is a planned activity of the lead, not a custom field.
+    assert "Lead - Next activity date" not in yuki["fields"] and yuki["next_action_at"] == "2024-05-10T00:00:00Z"
     assert float(got["Ingrid Solberg"]["value"]) == 9500 and got["Ingrid Solberg"]["currency"] == "NOK"
     assert got["Luisa Ferreira"]["currency"] == "EUR"
     olivia = got["Vance, Olivia"]

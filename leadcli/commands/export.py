@@ -86,12 +86,14 @@ def export(
         if view is not None:
             flt, sort, desc, limit = _from_view(s, view, (status, source, owner, tag, grade, search, since, until),
                                                 archived, sort, desc, limit)
-        records = exporting.iter_records(s, flt, sort=sort or "id", desc=desc, limit=limit)
+        records = exporting.iter_records(s, flt, sort=sort or "id", desc=desc, limit=limit, next_action=True,
+                                         last_activity=True)
+        keys = [*LEAD_KEYS, *exporting.ACTIVITY_KEYS]
         if output_file:
             with private_output(output_file, force=force) as fh:
-                count = output.stream(records, list(LEAD_KEYS), fmt, fh, raw=raw)
+                count = output.stream(records, keys, fmt, fh, raw=raw)
         else:
-            count = output.stream(records, list(LEAD_KEYS), fmt, raw=raw)
+            count = output.stream(records, keys, fmt, raw=raw)
     output.message(f"exported {count} lead(s)" + (f" to {output_file}" if output_file else ""))
 
 

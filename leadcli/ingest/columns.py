@@ -20,7 +20,8 @@ from leadcli.errors import LeadcliError
 # `fields` is leadcli's own JSON column of custom fields; `skip` drops a column on purpose.
 FIELDS = ("name", "first_name", "last_name", "email", "phone", "company", "title", "source", "owner",
           "value", "currency", "status", "converted", "status_reason", "external_id", "notes", "tags",
-          "created_at", "updated_at", "converted_at", "archived_at", "score", "grade", "trend", "fields")
+          "created_at", "updated_at", "converted_at", "archived_at", "score", "grade", "trend", "fields",
+          "next_activity_at", "last_activity_at")
 FIELD_ALIASES = {"created": "created_at", "updated": "updated_at", "converted_date": "converted_at",
                  "reason": "status_reason", "id": "external_id", "note": "notes", "tag": "tags",
                  "full_name": "name", "mobile": "phone", "amount": "value"}
@@ -93,6 +94,13 @@ _ALIASES: dict[str, list[list[str]]] = {
                       "becameanopportunitydate"],
                      ["becameacustomerdate"]],
     "archived_at": [["archivedat"]],
+    # The dates of the next and last activity (Pipedrive `Lead - Next activity date`, HubSpot
+    # `Next/Last Activity Date`, Salesforce `Last Activity`, Odoo `activity_date_deadline`, leadcli's
+    # own `next_action_at`): mapped only when the column holds dates (see `settle_activity_dates`).
+    "next_activity_at": [["nextactivitydate", "nextactivity", "nextactivityat", "nextactionat", "nextactiondate",
+                          "activitydatedeadline", "nextactivityduedate"]],
+    "last_activity_at": [["lastactivitydate", "lastactivity", "lastactivityat", "lastactivitydatetime",
+                          "lastactivitytime", "lastactionat"]],
 }
 CONVERSION_DATES = tuple(k for group in _ALIASES["converted_at"] for k in group)
 # Columns that date a closed (converted or disqualified) row when it has no conversion date, best
@@ -209,6 +217,23 @@ def _classify(header: list[str], overrides: dict[str, str], leadcli_export: bool
         columns.append(col)
         seen.add(raw)
     return columns
+
+
+def settle_activity_dates(mp: Mapping, rows: list[list[str]], is_date: Any) -> bool:
+    """Demote a next/last activity column when most of its sampled values are not dates (X
+    Education's `Last Activity` is `Email Opened`): it stays a custom field. A column kept keeps the
+    odd value that does not parse as written (and flagged). True when the mapping changed."""
+    changed = False
+    for col in mp.columns:
+        if col.field not in ("next_activity_at", "last_activity_at") or col.how == "map":
+            continue
+        seen = [r[col.index].strip() for r in rows if col.index < len(r) and r[col.index].strip()]
+        if seen and sum(1 for v in seen if is_date(v)) * 2 < len(seen):
+            _demote(col)
+            changed = True
+    if changed:
+        _unique_custom_keys(mp.columns)
+    return changed
 
 
 def _entity_key(header: list[str], i: int) -> str:

@@ -17,12 +17,12 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadcli.errors import InvalidValue, LeadcliError, TooManyRejects, UsageError
-from leadcli.ingest import columns, csvfile, dedupe, runs
+from leadcli.ingest import columns, csvfile, dedupe, runs, values
 from leadcli.ingest.bulk import BulkWriter
 from leadcli.ingest.columnwise import RecordBuilder
 from leadcli.ingest.options import CHUNK, ImportOptions, ImportReport, reject_limit
@@ -118,7 +118,10 @@ def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, r
     ok = False
     try:
         rows_read = src.rows()
-        while chunk := list(islice(rows_read, CHUNK)):
+        first = list(islice(rows_read, CHUNK))
+        builder = _settled(builder, first, options)
+        while chunk := first or list(islice(rows_read, CHUNK)):
+            first = []
             _stage_chunk(writer, chunk, builder, report, rejects, keys, hashes)
             if progress:
                 progress(src.bytes_read, src.total_bytes)
@@ -136,6 +139,20 @@ def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, r
         if gc_was_enabled:
             gc.enable()
         rejects.close()
+
+
+def _settled(builder: RecordBuilder, chunk: list[tuple[int, list[str]]], options: ImportOptions) -> RecordBuilder:
+    """The builder, rebuilt when a next/last activity column of the file turns out to hold no dates."""
+    def is_date(text: str) -> bool:
+        try:
+            values.parse_date(text, "date", options.day_first)
+        except InvalidValue:
+            return False
+        return True
+
+    if columns.settle_activity_dates(builder.mapping, [cells for _, cells in chunk], is_date):
+        return RecordBuilder(builder.mapping, options)
+    return builder
 
 
 def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder: RecordBuilder,
@@ -232,7 +249,10 @@ class ReadResult:
         Invalid rows are skipped; when `errors` is a list, (record number, cells, message) are
         appended to it.
         """
-        for number, cells in self.source.rows():
+        rows = self.source.rows()
+        first = list(islice(rows, CHUNK))
+        self.builder = _settled(self.builder, first, self.builder.options)
+        for number, cells in chain(first, rows):
             try:
                 record = self.builder.build(cells)
             except InvalidValue as exc:

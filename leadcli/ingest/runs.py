@@ -100,6 +100,8 @@ def undo_run(s: Session, run_id: int, force: bool = False) -> dict[str, Any]:
         raise LeadcliError(f"import run {run_id} was already undone at {undone}")
     _check_undoable(s, run_id, first, last, finished, force)
     restored = _restore_changed(s, run_id)
+    # The activities the run made of its file's next/last activity dates (also on leads it matched).
+    _sql(s, "DELETE FROM activity WHERE run_id = :run", {"run": run_id})
     deleted = 0
     if first is not None:
         deleted = _sql(s, "DELETE FROM lead WHERE id BETWEEN :first AND :last",

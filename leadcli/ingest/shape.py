@@ -8,7 +8,7 @@ import json
 RECORD = ("name", "first_name", "last_name", "email", "email_key", "phone", "phone_key", "company", "title",
           "source", "owner", "value_cents", "currency", "status", "status_reason", "status_at", "converted_at",
           "notes", "external_id", "tags", "fields", "created_at", "updated_at", "archived_at", "score", "grade",
-          "trend", "name_key")
+          "trend", "name_key", "next_activity_at", "last_activity_at")
 # Lead columns an update may change (merge fills them when empty, update overwrites them).
 UPDATABLE = ("name", "first_name", "last_name", "email", "email_key", "phone", "phone_key", "company", "title",
              "source", "owner", "value_cents", "currency", "notes", "external_id", "created_at", "score", "grade",
@@ -23,7 +23,9 @@ SLOT = {name: i for i, name in enumerate(RECORD)}
 VALUE, CURRENCY, EMAIL, PHONE = SLOT["value_cents"], SLOT["currency"], SLOT["email"], SLOT["phone"]
 CONVERTED_FLAG = len(RECORD)  # the builders' working slot for a `converted` yes/no column, after the record's
 NAME_SLOTS = frozenset((NAME, FIRST, LAST))
-DATE_FIELDS = ("created_at", "updated_at", "converted_at", "archived_at")
+# The dates of a lead's next and last activity: written as activities after the leads (never lead columns).
+ACTIVITY_DATES = ("next_activity_at", "last_activity_at")
+DATE_FIELDS = ("created_at", "updated_at", "converted_at", "archived_at", *ACTIVITY_DATES)
 TEXT_FIELDS = ("name", "first_name", "last_name", "company", "title", "source", "owner", "status_reason", "notes",
                "external_id", "trend")
 # `nan` and `null` as programs write them: "no value" even in name columns, where `Nan` is a name.

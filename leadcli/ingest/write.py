@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from leadcli.ingest import dedupe, runs
 from leadcli.ingest.bulk import BulkWriter
 from leadcli.ingest.options import ImportOptions, ImportReport
-from leadcli.ingest.shape import RECORD, UPDATABLE
+from leadcli.ingest.shape import ACTIVITY_DATES, RECORD, UPDATABLE
 from leadcli.store import now_iso
 
 if TYPE_CHECKING:
@@ -34,8 +34,11 @@ def write(writer: BulkWriter, report: ImportReport, options: ImportOptions) -> N
             run_id = runs.start_run(s, report, options, now)
             if report.created:
                 writer.insert_leads(now, report.created, ids)
+                writer.insert_activities(run_id, now, ids)
         merged = _Merge(writer, options, run_id, now, apply=not options.dry_run, ids=ids)
         merged.run()
+        if run_id is not None and merged.activity_dates:
+            _matched_activities(s, run_id, now, merged.activity_dates)
         report.updated = merged.rows_changed
         report.skipped = report.rows - report.rejected - report.created - report.updated
         if not options.dry_run and run_id is not None:
@@ -58,6 +61,35 @@ def _after_write(s: Session, first_id: int | None, last_id: int | None, changed_
         scoring.rescore_leads(s, changed_ids)
 
 
+def _matched_activities(s: Session, run_id: int, now: str, dates: dict[int, dict[str, str | None]]) -> None:
+    """The next/last activity dates of matched leads, as activities of the run, for leads without one yet."""
+    from sqlalchemy import insert, select
+
+    from leadcli.activities import sql_table
+    from leadcli.models import Activity
+    from leadcli.store.sqlite_bulk import LAST_TEXT, NEXT_TEXT
+
+    table = sql_table(Activity)
+    have: set[tuple[int, str]] = set()
+    ids = list(dates)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        have.update((lead_id, text) for lead_id, text in s.execute(
+            select(table.c.lead_id, table.c.text).where(table.c.lead_id.in_(chunk),
+                                                        table.c.text.in_((NEXT_TEXT, LAST_TEXT)))))
+    rows = []
+    for lead_id, found in dates.items():
+        nxt, last, owner = found.get("next_activity_at"), found.get("last_activity_at"), found.get("owner")
+        if nxt and (lead_id, NEXT_TEXT) not in have:
+            rows.append({"lead_id": lead_id, "type": "task", "text": NEXT_TEXT, "at": None, "due_at": nxt,
+                         "done_at": None, "owner": owner, "created_at": now, "run_id": run_id})
+        if last and (lead_id, LAST_TEXT) not in have:
+            rows.append({"lead_id": lead_id, "type": "note", "text": LAST_TEXT, "at": last, "due_at": None,
+                         "done_at": last, "owner": owner, "created_at": now, "run_id": run_id})
+    if rows:
+        s.execute(insert(table), rows)
+
+
 @dataclass
 class _Merge:
     """Rows that duplicate a lead, under merge/update: change it and log what it was before.
@@ -77,6 +109,8 @@ class _Merge:
     changed_ids: list[int] = field(default_factory=list)
     wanted: list[str] = field(default_factory=list)
     created: tuple[int | None, int | None] = (None, None)
+    # lead id -> the file's latest next/last activity dates (and the lead's owner) for matched leads.
+    activity_dates: dict[int, dict[str, str | None]] = field(default_factory=dict)
 
     def run(self) -> None:
         if self.options.on_duplicate not in ("merge", "update"):
@@ -102,6 +136,8 @@ class _Merge:
         lead = self.writer.read_lead(self.wanted, group[0]["target"])
         if lead is None or lead["status"] == "converted":
             return  # a converted lead's record is kept as it was for reports
+        if self.apply:
+            self._note_activity_dates(lead, group)
         before = dict(lead)
         existing_tags = self.writer.lead_tags(lead["id"])
         tags_added: list[str] = []
@@ -116,6 +152,15 @@ class _Merge:
         self.leads_changed += 1
         if self.apply:
             self._save(lead, before, diff, tags_added, history)
+
+    def _note_activity_dates(self, lead: dict, group: list[dict]) -> None:
+        found: dict[str, str | None] = {}
+        for row in group:
+            for key in ACTIVITY_DATES:
+                found[key] = row.get(key) or found.get(key)
+        if any(found.values()):
+            found["owner"] = lead.get("owner")
+            self.activity_dates[lead["id"]] = found
 
     def _apply_row(self, lead: dict, row: dict, existing_tags: set[str], tags_added: list[str],
                    history: list[tuple]) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadcli.store.postgres import engine, is_driver_error, translate_error
 from leadcli.store.session_common import match_existing_sql, session_in_transaction
-from leadcli.store.sqlite_bulk import _LEAD_INSERT_COLUMNS, NewIds
+from leadcli.store.sqlite_bulk import _LEAD_INSERT_COLUMNS, NewIds, activity_inserts
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -173,6 +173,11 @@ class PgBulkWriter:
         self.cur.execute(f"INSERT INTO lead_tag (lead_id, tag) SELECT {new_id}, j.value "
                          f"FROM import_stage s, json_array_elements_text(CAST(s.tags AS json)) AS j(value) "
                          f"WHERE {where} AND s.tags IS NOT NULL ON CONFLICT DO NOTHING")
+
+    def insert_activities(self, run_id: int, now: str, ids: NewIds) -> None:
+        """The new leads' next and last activity dates as activities of the run (one INSERT ... SELECT each)."""
+        for sql in activity_inserts(ids, "import_stage", "%(now)s", "%(run)s"):
+            self.cur.execute(sql, {"now": now, "run": run_id})
 
     # ------------------------------------------------------------ rows that act on existing leads
 

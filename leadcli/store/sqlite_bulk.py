@@ -44,6 +44,21 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
 _REBUILD_INDEXES_FROM = 20_000
 
 
+def activity_inserts(ids: NewIds, stage: str, now: str, run: str) -> list[str]:
+    """INSERT ... SELECT statements (both dialects) making the staged next/last activity dates of the
+    new leads into activities: the next one open and planned, the last one done."""
+    head = "INSERT INTO activity (lead_id, type, text, at, due_at, done_at, owner, created_at, run_id) "
+    return [head + f"SELECT {ids.expr}, 'task', '{NEXT_TEXT}', NULL, s.next_activity_at, NULL, s.owner, {now}, {run} "
+            f"FROM {stage} s WHERE {ids.where} AND s.next_activity_at IS NOT NULL",
+            head + f"SELECT {ids.expr}, 'note', '{LAST_TEXT}', s.last_activity_at, NULL, s.last_activity_at, s.owner, "
+            f"{now}, {run} FROM {stage} s WHERE {ids.where} AND s.last_activity_at IS NOT NULL"]
+
+
+# The texts of the activities an import makes of a file's next and last activity dates.
+NEXT_TEXT = "next activity (imported)"
+LAST_TEXT = "last activity (imported)"
+
+
 @dataclass
 class NewIds:
     """How a staged row's new lead id is read: `expr` (on the stage aliased `s`), for the rows `where`."""
@@ -251,6 +266,11 @@ class SqliteBulkWriter:
                     f"FROM temp.import_stage s WHERE {where} AND status <> 'new'", {"now": now})
         raw.execute(f"INSERT OR IGNORE INTO lead_tag (lead_id, tag) SELECT {new_id}, j.value "
                     f"FROM temp.import_stage s, json_each(s.tags) j WHERE {where} AND s.tags IS NOT NULL")
+
+    def insert_activities(self, run_id: int, now: str, ids: NewIds) -> None:
+        """The new leads' next and last activity dates as activities of the run (one INSERT ... SELECT each)."""
+        for sql in activity_inserts(ids, "temp.import_stage", ":now", ":run"):
+            self.raw.execute(sql, {"now": now, "run": run_id})
 
     # ------------------------------------------------------------ rows that act on existing leads
 

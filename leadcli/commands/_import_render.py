@@ -50,34 +50,74 @@ def save_mapping(path: str, data: dict) -> None:
     output.message(f"mapping saved to {path}")
 
 
-class Progress:
-    """A Rich progress bar on stderr, only on a terminal and without --quiet."""
+PHASES = ("reading", "writing", "checkpoint")
 
-    def __enter__(self):
+
+class Progress:
+    """The import's phase, and a Rich progress bar of it on stderr (only on a terminal, without --quiet).
+
+    Reading fills the bar by bytes; writing and the checkpoint have no measure, so the bar pulses
+    instead of standing full while the transaction runs. `interrupted()` says what Ctrl-C left.
+    """
+
+    def __init__(self, console=None) -> None:
+        self.current = ""
+        self.bar: Any = None
+        self.console = console
+
+    def __enter__(self) -> Progress:
         import sys
 
         from leadcli import output
 
-        self.bar = None
-        if output.settings.quiet or not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+        if self.console is None and (output.settings.quiet or not sys.stderr.isatty()):
+            return self
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                            console=output.console(stderr=True), transient=True)
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=True), BarColumn(),
+                            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                            console=self.console or output.console(stderr=True), transient=True)
         self.bar.start()
-        self.task = self.bar.add_task("import", total=None)
-        return self.tick
+        self.task = self.bar.add_task(self._describe(), total=None, detail="")
+        return self
+
+    def _describe(self) -> str:
+        # Marked in words as well as in style, so the phase shows with colours off too.
+        at = PHASES.index(self.current) if self.current in PHASES else len(PHASES) if self.current else 0
+        return " → ".join(f"{name} ✓" if i < at else f"[bold]{name}…[/bold]" if i == at else f"[dim]{name}[/dim]"
+                          for i, name in enumerate(PHASES))
+
+    def phase(self, name: str) -> None:
+        self.current = name
+        if self.bar is not None:
+            # reset: a task that read its last byte counts as finished (its clock stops); total=None:
+            # an indeterminate (pulsing) bar, with the clock running, until the phase is over.
+            self.bar.reset(self.task, total=None, description=self._describe(), detail="")
 
     def tick(self, done: int, total: int | None) -> None:
-        if done < 0:
-            self.bar.update(self.task, description="writing")
+        if self.bar is None:
             return
-        self.bar.update(self.task, completed=done, total=total)
+        from rich.filesize import decimal
+
+        shown = f"{decimal(done)}/{decimal(total)}" if total else decimal(done)
+        self.bar.update(self.task, completed=done, total=total, detail=shown)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+    def interrupted(self) -> None:
+        """After Ctrl-C: say whether the import was written, and exit 130."""
+        import typer
+
+        from leadcli import output
+        from leadcli.errors import EXIT_INTERRUPTED
+
+        if self.current in ("checkpoint", "done"):
+            output.message("interrupted after the import was written (see `leadcli import runs`)")
+        else:
+            output.message("interrupted: nothing was written")
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def render_runs(records: list[dict]) -> None:

@@ -91,9 +91,13 @@ def import_file(
                                    reprocess=reprocess, strict=strict, currency=currency, sheet=sheet)
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
     _events.check_assign(assign)
+    tracker = Progress()
     try:
-        with Progress() as tick:
-            report = ingest.import_file(file, options, progress=tick, db=current_store())
+        with tracker:
+            report = ingest.import_file(file, options, progress=tracker.tick, phase=tracker.phase,
+                                        db=current_store())
+    except KeyboardInterrupt:
+        tracker.interrupted()
     except ingest.TooManyRejects as exc:
         if dry_run and exc.report is not None and not json:
             render_mapping(exc.report)

@@ -36,10 +36,16 @@ Progress = Callable[[int, int | None], None]
 
 
 def import_file(path: str | Path, options: ImportOptions | None = None, progress: Progress | None = None, *,
-                db: Store | str | Path) -> ImportReport:
-    """Import one CSV file (or `-` for stdin) into the database `db`, in one transaction."""
+                db: Store | str | Path, phase: Callable[[str], None] | None = None) -> ImportReport:
+    """Import one CSV file (or `-` for stdin) into the database `db`, in one transaction.
+
+    `progress(bytes_read, total_bytes)` is called as the file is read; `phase(name)` as each phase
+    starts: "reading", "writing" (the transaction), "checkpoint" (after the commit; not under
+    --dry-run), then "done".
+    """
     from leadcli import store
 
+    phase = phase or (lambda name: None)
     options = options or ImportOptions()
     options.check()
     target = db if isinstance(db, store.Store) else store.Store(db)
@@ -55,20 +61,22 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
                     _Rejects(options.rejects_path, src.header).close()  # this run read no row: none listed
                     return report
         with target.bulk_writer() as writer:
+            phase("reading")
             started = time.perf_counter()
             _stage(writer, src, builder, report, options, progress)
             report.seconds["read"] = time.perf_counter() - started
             report.sha256 = src.sha256
             _check_rejects(report, options)
-            if progress:
-                progress(-1, None)
+            phase("writing")
             started = time.perf_counter()
             write(writer, report, options)
             report.seconds["write"] = time.perf_counter() - started
             if not options.dry_run:
+                phase("checkpoint")
                 started = time.perf_counter()
                 writer.checkpoint()
                 report.seconds["checkpoint"] = time.perf_counter() - started
+    phase("done")
     return report
 
 

@@ -61,9 +61,8 @@ class Progress:
     """
 
     def __init__(self, console=None) -> None:
-        self.current = ""
+        self.current, self.console = "", console
         self.bar: Any = None
-        self.console = console
 
     def __enter__(self) -> Progress:
         import sys
@@ -90,8 +89,7 @@ class Progress:
     def phase(self, name: str) -> None:
         self.current = name
         if self.bar is not None:
-            # reset: a task that read its last byte counts as finished (its clock stops); total=None:
-            # an indeterminate (pulsing) bar, with the clock running, until the phase is over.
+            # Reset, or the read's full bar counts as finished (its clock stops); total=None pulses.
             self.bar.reset(self.task, total=None, description=self._describe(), detail="")
 
     def tick(self, done: int, total: int | None) -> None:
@@ -118,6 +116,16 @@ class Progress:
         else:
             output.message("interrupted: nothing was written")
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def with_progress(run: Any) -> Any:
+    """`run(progress)` under a progress bar; Ctrl-C says whether anything was written and exits 130."""
+    tracker = Progress()
+    try:
+        with tracker:
+            return run(tracker)
+    except KeyboardInterrupt:
+        tracker.interrupted()
 
 
 def render_runs(records: list[dict]) -> None:

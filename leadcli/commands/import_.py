@@ -82,7 +82,7 @@ def import_file(
     from leadcli import ingest
     from leadcli.commands import _events
     from leadcli.commands._context import current_store
-    from leadcli.commands._import_render import Progress, render, render_mapping
+    from leadcli.commands._import_render import render, render_mapping, with_progress
     from leadcli.commands._import_render import save_mapping as save
 
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
@@ -91,13 +91,9 @@ def import_file(
                                    reprocess=reprocess, strict=strict, currency=currency, sheet=sheet)
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
     _events.check_assign(assign)
-    tracker = Progress()
     try:
-        with tracker:
-            report = ingest.import_file(file, options, progress=tracker.tick, phase=tracker.phase,
-                                        db=current_store())
-    except KeyboardInterrupt:
-        tracker.interrupted()
+        report = with_progress(lambda bar: ingest.import_file(file, options, progress=bar.tick, phase=bar.phase,
+                                                              db=current_store()))
     except ingest.TooManyRejects as exc:
         if dry_run and exc.report is not None and not json:
             render_mapping(exc.report)

@@ -701,3 +701,18 @@ def test_a_mobile_or_home_address_stands_in_for_an_empty_main_column(cli, tmp_pa
     # The columns stay custom fields too, and the stand-ins are matched: a re-import is a no-op.
     assert got["Bo"]["fields"] == {"Mobile": "+44 20 7946 0958", "Secondary Email": "bo@home.io"}
     assert summary(cli, str(path), "--reprocess")["created"] == 0
+
+
+def test_json_summaries_have_the_same_keys_on_every_path(cli, tmp_path, isolated_db):
+    path = write(tmp_path, "Name,Email\nAna,ana@x.io\nBo,bo@x.io\n")
+    bad = write(tmp_path, "Name,Email\nAna,ana@x.io\nBo,bad\n", name="bad.csv")
+    first = json.loads(cli.ok("import", str(path), "--json").stdout)
+    repeat = json.loads(cli.ok("import", str(path), "--json").stdout)
+    dry = json.loads(cli.ok("import", str(path), "--json", "--dry-run", "--reprocess").stdout)
+    refused = cli("import", str(bad), "--json", "--strict")
+    assert refused.exit_code == 1 and "nothing was imported" in refused.stderr
+    over = json.loads(refused.stdout)
+    assert set(first) == set(repeat) == set(dry) == set(over)
+    assert {"mapping", "repeat_of", "run_id", "rejected"} <= set(first)
+    assert (first["repeat_of"], repeat["repeat_of"]) == (None, first["run_id"])
+    assert (over["run_id"], over["rejected"]) == (None, 1)

@@ -8,13 +8,10 @@ from typing import Any
 def render(report: Any, as_json: bool) -> None:
     from leadcli import output
 
-    summary = report.summary()
     for warning in report.warnings:
         output.warn(warning)
     if as_json:
-        if report.dry_run:
-            summary["mapping"] = report.mapping.rows()
-        output.line(output.dumps(summary))
+        render_json(report)
     elif report.dry_run:
         output.rows(report.mapping.rows(report.sample), ["column", "field", "how", "sample"],
                     title=f"{report.file}: {report.encoding}, delimiter {report.delimiter}")
@@ -39,6 +36,12 @@ def render(report: Any, as_json: bool) -> None:
         output.message(f"(the same file was imported before in run(s) {', '.join(map(str, report.same_file_runs))})")
 
 
+def render_json(report: Any) -> None:  # the same keys on every path: run, dry run, repeat, too many rejects
+    from leadcli import output
+
+    output.line(output.dumps({**report.summary(), "mapping": report.mapping.rows()}))
+
+
 def save_mapping(path: str, data: dict) -> None:
     import json as json_module
     from pathlib import Path
@@ -54,11 +57,8 @@ PHASES = ("reading", "writing", "checkpoint")
 
 
 class Progress:
-    """The import's phase, and a Rich progress bar of it on stderr (only on a terminal, without --quiet).
-
-    Reading fills the bar by bytes; writing and the checkpoint have no measure, so the bar pulses
-    instead of standing full while the transaction runs. `interrupted()` says what Ctrl-C left.
-    """
+    """The import's phase, and a progress bar of it on stderr (on a terminal, without --quiet): by bytes
+    while reading; pulsing, never full, while writing and checkpointing. `interrupted()`: after Ctrl-C."""
 
     def __init__(self, console=None) -> None:
         self.current, self.console = "", console

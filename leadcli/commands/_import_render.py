@@ -39,7 +39,7 @@ def render(report: Any, as_json: bool) -> None:
 def render_json(report: Any) -> None:  # the same keys on every path: run, dry run, repeat, too many rejects
     from leadcli import output
 
-    output.line(output.dumps({**report.summary(), "mapping": report.mapping.rows()}))
+    output.line(output.dumps(report.summary()))
 
 
 def save_mapping(path: str, data: dict) -> None:

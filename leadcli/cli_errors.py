@@ -136,6 +136,7 @@ def tidy_metavars(command: click.Command) -> None:
     if getattr(command, "_leadcli_tidy", False):
         return
     command._leadcli_tidy = True  # type: ignore[attr-defined]
+    _name_command_in_parse_errors(command)
     for param in command.params:
         _tidy_param(param)
     if isinstance(getattr(command, "commands", None), dict):
@@ -143,6 +144,22 @@ def tidy_metavars(command: click.Command) -> None:
             tidy_metavars(sub)
     else:
         _usage_exit_for_options(command)
+
+
+def _name_command_in_parse_errors(command: click.Command) -> None:
+    """Click's parser raises without a context (`Option '--reason' requires an argument`): give it the
+    command's, so the hint names `leadcli disqualify --help`, not the root's help."""
+    original = command.parse_args
+
+    def parse_args(ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return original(ctx, args)
+        except click_errors.UsageError as exc:
+            if exc.ctx is None:
+                exc.ctx = ctx
+            raise
+
+    command.parse_args = parse_args  # type: ignore[method-assign]
 
 
 def _tidy_param(param: click.Parameter) -> None:

@@ -371,6 +371,28 @@ def test_invalid_rows_fail_a_strict_run_and_go_to_the_rejects_file(cli, tmp_path
     assert cli("import", str(path), "--max-rejects", "lots").exit_code == 2
 
 
+def test_the_rejects_file_is_private_and_rewritten_by_every_run(cli, tmp_path, isolated_db):
+    import os
+    import stat
+
+    rejects = tmp_path / "rejects.csv"
+    rejects.write_text("left from another day\n", encoding="utf-8")
+    rejects.chmod(0o644)
+    bad = write(tmp_path, "Name,Email,Created Date\nAna,ana@x.io,someday\n", name="bad.csv")
+    cli.ok("import", str(bad), "--rejects", str(rejects))
+    assert stat.S_IMODE(os.stat(rejects).st_mode) == 0o600
+    assert "left from another day" not in rejects.read_text(encoding="utf-8")
+    assert "someday" in rejects.read_text(encoding="utf-8")
+    good = write(tmp_path, "Name,Email\nBo,bo@x.io\n", name="good.csv")
+    cli.ok("import", str(good), "--rejects", str(rejects))
+    assert rejects.read_text(encoding="utf-8") == "Name,Email,status,row,column,value,error\n"
+    cli.ok("import", str(bad), "--rejects", str(rejects))  # the same file again: no row is read
+    assert rejects.read_text(encoding="utf-8") == "Name,Email,Created Date,status,row,column,value,error\n"
+    fresh = tmp_path / "fresh.csv"
+    cli.ok("import", str(bad), "--rejects", str(fresh), "--reprocess")
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o600
+
+
 def test_a_bad_value_never_costs_a_lead_it_is_kept_as_written_and_flagged(cli, tmp_path, isolated_db):
     text = ("Name,Email,Estimated Value,Currency,Created Date\n"
             "Ana,ana@x.io,100,EUR,2024-01-01\n"
@@ -679,3 +701,18 @@ def test_a_mobile_or_home_address_stands_in_for_an_empty_main_column(cli, tmp_pa
     # The columns stay custom fields too, and the stand-ins are matched: a re-import is a no-op.
     assert got["Bo"]["fields"] == {"Mobile": "+44 20 7946 0958", "Secondary Email": "bo@home.io"}
     assert summary(cli, str(path), "--reprocess")["created"] == 0
+
+
+def test_json_summaries_have_the_same_keys_on_every_path(cli, tmp_path, isolated_db):
+    path = write(tmp_path, "Name,Email\nAna,ana@x.io\nBo,bo@x.io\n")
+    bad = write(tmp_path, "Name,Email\nAna,ana@x.io\nBo,bad\n", name="bad.csv")
+    first = json.loads(cli.ok("import", str(path), "--json").stdout)
+    repeat = json.loads(cli.ok("import", str(path), "--json").stdout)
+    dry = json.loads(cli.ok("import", str(path), "--json", "--dry-run", "--reprocess").stdout)
+    refused = cli("import", str(bad), "--json", "--strict")
+    assert refused.exit_code == 1 and "nothing was imported" in refused.stderr
+    over = json.loads(refused.stdout)
+    assert set(first) == set(repeat) == set(dry) == set(over)
+    assert {"mapping", "repeat_of", "run_id", "rejected"} <= set(first)
+    assert (first["repeat_of"], repeat["repeat_of"]) == (None, first["run_id"])
+    assert (over["run_id"], over["rejected"]) == (None, 1)

@@ -211,3 +211,75 @@ def test_x_education_resaved_with_a_trailing_comma_reads_the_same(cli, shared_da
                 for r in json.loads(text)]
 
     assert strip(export_a) == strip(export_b)
+
+
+def test_the_import_reports_its_phases_in_order_and_the_bar_never_stands_full_while_it_writes(isolated_db, tmp_path):
+    import rich.console
+
+    from leadcli.commands._import_render import Progress
+
+    store.migrate()
+    path = tmp_path / "some.csv"
+    path.write_text("Name,Email\n" + "".join(f"L{i},l{i}@x.io\n" for i in range(3_000)), encoding="utf-8")
+    screen = io.StringIO()
+    tracker = Progress(rich.console.Console(file=screen, force_terminal=True, width=100, no_color=True))
+    seen: list[tuple[str, bool, str]] = []
+
+    def phase(name):
+        tracker.phase(name)
+        task = tracker.bar.tasks[0]
+        seen.append((name, task.finished, str(task.description)))
+
+    with tracker:
+        ingest.import_file(path, progress=tracker.tick, phase=phase, db=store.Store())
+    assert [name for name, _, _ in seen] == ["reading", "writing", "checkpoint", "done"]
+    assert not any(finished for name, finished, _ in seen if name in ("writing", "checkpoint"))
+    assert "reading ✓ → [bold]writing…[/bold]" in seen[1][2]
+    assert "writing ✓ → [bold]checkpoint…[/bold]" in seen[2][2]
+    phases: list[str] = []
+    ingest.import_file(path, ingest.ImportOptions(dry_run=True, reprocess=True), phase=phases.append,
+                       db=store.Store())
+    assert phases == ["reading", "writing", "done"]  # a dry run writes nothing to checkpoint
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_big_import_says_nothing_was_written_and_exits_130(isolated_db, tmp_path):
+    env = {**os.environ, "LEADCLI_DB": str(isolated_db)}
+    path = tmp_path / "big.csv"
+    examples = Path(__file__).resolve().parents[1] / "examples" / "generate_leads.py"
+    with open(path, "w", encoding="utf-8") as fh:
+        subprocess.run([sys.executable, str(examples), "--size", "100000"], stdout=fh, check=True)
+    subprocess.run([sys.executable, "-m", "leadcli", "add", "Before"], env=env, check=True, capture_output=True)
+    before = dump(isolated_db)
+    proc = subprocess.Popen([sys.executable, "-m", "leadcli", "import", str(path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted: nothing was written"
+    assert "Traceback" not in err and out == ""
+    assert dump(isolated_db) == before
+
+
+def test_ctrl_c_while_writing_or_after_the_commit_says_which(cli, isolated_db, tmp_path, monkeypatch):
+    from leadcli.ingest import pipeline
+    from leadcli.store.postgres_bulk import PgBulkWriter
+    from leadcli.store.sqlite_bulk import SqliteBulkWriter
+
+    path = tmp_path / "few.csv"
+    path.write_text("Name,Email\nAna,ana@x.io\n", encoding="utf-8")
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "write", interrupt)
+        result = cli("import", str(path))
+    assert (result.exit_code, result.stderr.strip()) == (130, "interrupted: nothing was written")
+    assert cli.ok("list", "--format", "csv").stdout.count("\n") <= 1
+    for writer in (SqliteBulkWriter, PgBulkWriter):
+        monkeypatch.setattr(writer, "checkpoint", interrupt)
+    result = cli("import", str(path))
+    assert result.exit_code == 130 and "interrupted after the import was written" in result.stderr
+    assert "Ana" in cli.ok("list", "--format", "csv").stdout

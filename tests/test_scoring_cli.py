@@ -254,3 +254,14 @@ def test_score_file_scores_a_csv_without_touching_the_database(cli, history_db, 
     assert piped[0] == "Name,Email,Lead Source,Industry,Employees,Newsletter,score,grade,top reason for," \
                        "top reason against"
     assert len(piped) == 4
+
+
+def test_train_is_brief_and_prints_the_model_card_with_verbose(cli, history_db):
+    brief = cli.ok("-f", "table", "score", "train", env={"COLUMNS": "160"})
+    assert brief.stdout == "" and "trained model #1" in brief.stderr
+    assert "readiness: " in brief.stderr and "`leadcli score model`" in brief.stderr
+    for flag in ("-v", "--verbose"):
+        card = cli.ok("-f", "table", "score", "train", flag, env={"COLUMNS": "160"}).stdout
+        assert "Scoring model #" in card and "backtest by time" in card and "Most influential fields" in card
+    as_json = json.loads(cli.ok("-f", "json", "score", "train", "-v").stdout)
+    assert as_json["id"] == 4 and as_json["trained_at"]

@@ -243,3 +243,14 @@ def test_arguments_read_as_names_in_help_and_errors(cli):
     missing = cli("show")
     _assert_usage(missing, "show")
     assert missing.stderr.startswith("error: missing argument LEAD_ID")
+
+
+@pytest.mark.parametrize(("args", "helped"), [
+    (["disqualify", "1", "--reason"], "leadcli disqualify --help"),
+    (["score", "train", "--no-such-option"], "leadcli score train --help"),
+    (["--db"], "leadcli --help"),
+])
+def test_a_parse_error_names_the_help_of_the_command_it_is_in(cli, args, helped):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert f"hint: see `{helped}`" in result.stderr

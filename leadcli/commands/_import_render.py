@@ -8,13 +8,10 @@ from typing import Any
 def render(report: Any, as_json: bool) -> None:
     from leadcli import output
 
-    summary = report.summary()
     for warning in report.warnings:
         output.warn(warning)
     if as_json:
-        if report.dry_run:
-            summary["mapping"] = report.mapping.rows()
-        output.line(output.dumps(summary))
+        render_json(report)
     elif report.dry_run:
         output.rows(report.mapping.rows(report.sample), ["column", "field", "how", "sample"],
                     title=f"{report.file}: {report.encoding}, delimiter {report.delimiter}")
@@ -39,6 +36,12 @@ def render(report: Any, as_json: bool) -> None:
         output.message(f"(the same file was imported before in run(s) {', '.join(map(str, report.same_file_runs))})")
 
 
+def render_json(report: Any) -> None:  # the same keys on every path: run, dry run, repeat, too many rejects
+    from leadcli import output
+
+    output.line(output.dumps(report.summary()))
+
+
 def save_mapping(path: str, data: dict) -> None:
     import json as json_module
     from pathlib import Path
@@ -50,34 +53,79 @@ def save_mapping(path: str, data: dict) -> None:
     output.message(f"mapping saved to {path}")
 
 
-class Progress:
-    """A Rich progress bar on stderr, only on a terminal and without --quiet."""
+PHASES = ("reading", "writing", "checkpoint")
 
-    def __enter__(self):
+
+class Progress:
+    """The import's phase, and a progress bar of it on stderr (on a terminal, without --quiet): by bytes
+    while reading; pulsing, never full, while writing and checkpointing. `interrupted()`: after Ctrl-C."""
+
+    def __init__(self, console=None) -> None:
+        self.current, self.console = "", console
+        self.bar: Any = None
+
+    def __enter__(self) -> Progress:
         import sys
 
         from leadcli import output
 
-        self.bar = None
-        if output.settings.quiet or not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+        if self.console is None and (output.settings.quiet or not sys.stderr.isatty()):
+            return self
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                            console=output.console(stderr=True), transient=True)
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=True), BarColumn(),
+                            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                            console=self.console or output.console(stderr=True), transient=True)
         self.bar.start()
-        self.task = self.bar.add_task("import", total=None)
-        return self.tick
+        self.task = self.bar.add_task(self._describe(), total=None, detail="")
+        return self
+
+    def _describe(self) -> str:
+        # Marked in words as well as in style, so the phase shows with colours off too.
+        at = PHASES.index(self.current) if self.current in PHASES else len(PHASES) if self.current else 0
+        return " → ".join(f"{name} ✓" if i < at else f"[bold]{name}…[/bold]" if i == at else f"[dim]{name}[/dim]"
+                          for i, name in enumerate(PHASES))
+
+    def phase(self, name: str) -> None:
+        self.current = name
+        if self.bar is not None:
+            # Reset, or the read's full bar counts as finished (its clock stops); total=None pulses.
+            self.bar.reset(self.task, total=None, description=self._describe(), detail="")
 
     def tick(self, done: int, total: int | None) -> None:
-        if done < 0:
-            self.bar.update(self.task, description="writing")
+        if self.bar is None:
             return
-        self.bar.update(self.task, completed=done, total=total)
+        from rich.filesize import decimal
+
+        shown = f"{decimal(done)}/{decimal(total)}" if total else decimal(done)
+        self.bar.update(self.task, completed=done, total=total, detail=shown)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+    def interrupted(self) -> None:
+        """After Ctrl-C: say whether the import was written, and exit 130."""
+        import typer
+
+        from leadcli import output
+        from leadcli.errors import EXIT_INTERRUPTED
+
+        if self.current in ("checkpoint", "done"):
+            output.message("interrupted after the import was written (see `leadcli import runs`)")
+        else:
+            output.message("interrupted: nothing was written")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def with_progress(run: Any) -> Any:
+    """`run(progress)` under a progress bar; Ctrl-C says whether anything was written and exits 130."""
+    tracker = Progress()
+    try:
+        with tracker:
+            return run(tracker)
+    except KeyboardInterrupt:
+        tracker.interrupted()
 
 
 def render_runs(records: list[dict]) -> None:

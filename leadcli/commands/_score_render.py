@@ -8,17 +8,6 @@ from leadcli import output
 from leadcli.output import Column, Section
 
 
-def render_trained(summary: dict, warnings: list[str], open_leads: int) -> None:
-    output.message(f"trained model #{summary['id']}: a {summary['kind_name']}, because {summary['why']}")
-    for warning in warnings:
-        output.warn(warning)
-    render_model(summary)
-    if not summary.get("trusted", True):
-        output.warn(f"this model cannot be trusted and scores nothing: {(summary['readiness'] or {}).get('why')}")
-    elif open_leads:
-        output.message(f"next: `leadcli score run --all` scores the {open_leads:,} open lead(s)")
-
-
 def render_run(result: Any, by_id: bool) -> None:
     """`score run`: the leads asked for one per row, or how a whole run graded."""
     output.message(f"scored {result.scored:,} open lead(s) with model #{result.model_id}")

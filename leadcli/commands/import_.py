@@ -82,7 +82,7 @@ def import_file(
     from leadcli import ingest
     from leadcli.commands import _events
     from leadcli.commands._context import current_store
-    from leadcli.commands._import_render import Progress, render, render_mapping
+    from leadcli.commands._import_render import render, render_json, render_mapping, with_progress
     from leadcli.commands._import_render import save_mapping as save
 
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
@@ -92,11 +92,11 @@ def import_file(
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
     _events.check_assign(assign)
     try:
-        with Progress() as tick:
-            report = ingest.import_file(file, options, progress=tick, db=current_store())
+        report = with_progress(lambda bar: ingest.import_file(file, options, progress=bar.tick, phase=bar.phase,
+                                                              db=current_store()))
     except ingest.TooManyRejects as exc:
-        if dry_run and exc.report is not None and not json:
-            render_mapping(exc.report)
+        if exc.report is not None and (json or dry_run):
+            render_json(exc.report) if json else render_mapping(exc.report)
         raise
     if save_mapping:
         save(save_mapping, report.mapping.as_file())

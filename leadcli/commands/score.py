@@ -31,6 +31,9 @@ def train(
                                                 "20 % by outcome date).")] = None,
     if_stale: Annotated[bool, typer.Option("--if-stale", help="Retrain only when the active model is stale "
                                                               "(for cron).")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also print the model card on a terminal (as `leadcli score model`; "
+                                "CSV and JSON always have it).")] = False,
 ) -> None:
     """Train a scoring model on converted (positive) and disqualified (negative) leads.
 
@@ -40,13 +43,13 @@ def train(
     \b
     Example:
       leadcli score train
+      leadcli score train -v           (and the model card)
       leadcli score train --exclude Tags --exclude "Lead Quality"
       leadcli score train --holdout-since 2025-01-01
       leadcli score train --if-stale && leadcli score run --all
     """
     from leadcli import scoring, scoring_train
     from leadcli.commands._context import current_store
-    from leadcli.commands._score_render import render_trained
 
     since = more.parse_since(holdout_since)
     with current_store().session(write=True) as s:
@@ -56,7 +59,7 @@ def train(
                                      holdout_since=since)
         model = scoring.get_model(s, result.model_id)
         open_leads = scoring.count_open(s)
-    render_trained(scoring.model_summary(model), result.warnings, open_leads)
+    _render_trained(scoring.model_summary(model), result.warnings, open_leads, verbose)
 
 
 @app.command("run")
@@ -121,3 +124,24 @@ app.command("grades")(more.grades)
 app.command("file")(more.file)
 app.command("set")(pins.set_score)
 app.command("unset")(pins.unset_score)
+
+
+def _render_trained(summary: dict, warnings: list[str], open_leads: int, verbose: bool) -> None:
+    """The model, its readiness and what next; the whole card with -v, and always in CSV or JSON (a script's
+    record of what was trained)."""
+    from leadcli import output
+    from leadcli.commands._score_render import render_model
+
+    output.message(f"trained model #{summary['id']}: a {summary['kind_name']}, because {summary['why']}")
+    for warning in warnings:
+        output.warn(warning)
+    readiness = summary.get("readiness") or {}
+    if verbose or output.current_format() != "table":
+        render_model(summary)
+    else:
+        output.message(f"readiness: {readiness.get('verdict')}: {readiness.get('why')} "
+                       "(the model card: `leadcli score model`, or `score train -v`)")
+    if not summary.get("trusted", True):
+        output.warn(f"this model cannot be trusted and scores nothing: {readiness.get('why')}")
+    elif open_leads:
+        output.message(f"next: `leadcli score run --all` scores the {open_leads:,} open lead(s)")

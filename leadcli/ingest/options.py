@@ -157,5 +157,6 @@ class ImportReport:
                 "amounts_without_currency": self.no_currency, "status_dates": dict(self.status_dates),
                 "encoding": self.encoding,
                 "delimiter": self.delimiter, "file": self.file, "sha256": self.sha256, "dry_run": self.dry_run,
+                "repeat_of": self.repeat_of, "mapping": self.mapping.rows(),
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 

@@ -36,10 +36,16 @@ Progress = Callable[[int, int | None], None]
 
 
 def import_file(path: str | Path, options: ImportOptions | None = None, progress: Progress | None = None, *,
-                db: Store | str | Path) -> ImportReport:
-    """Import one CSV file (or `-` for stdin) into the database `db`, in one transaction."""
+                db: Store | str | Path, phase: Callable[[str], None] | None = None) -> ImportReport:
+    """Import one CSV file (or `-` for stdin) into the database `db`, in one transaction.
+
+    `progress(bytes_read, total_bytes)` is called as the file is read; `phase(name)` as each phase
+    starts: "reading", "writing" (the transaction), "checkpoint" (after the commit; not under
+    --dry-run), then "done".
+    """
     from leadcli import store
 
+    phase = phase or (lambda name: None)
     options = options or ImportOptions()
     options.check()
     target = db if isinstance(db, store.Store) else store.Store(db)
@@ -52,22 +58,25 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
         if digest:
             with target.session(write=not options.dry_run) as s:
                 if runs.record_repeat(s, digest, options, report):
+                    _Rejects(options.rejects_path, src.header).close()  # this run read no row: none listed
                     return report
         with target.bulk_writer() as writer:
+            phase("reading")
             started = time.perf_counter()
             _stage(writer, src, builder, report, options, progress)
             report.seconds["read"] = time.perf_counter() - started
             report.sha256 = src.sha256
             _check_rejects(report, options)
-            if progress:
-                progress(-1, None)
+            phase("writing")
             started = time.perf_counter()
             write(writer, report, options)
             report.seconds["write"] = time.perf_counter() - started
             if not options.dry_run:
+                phase("checkpoint")
                 started = time.perf_counter()
                 writer.checkpoint()
                 report.seconds["checkpoint"] = time.perf_counter() - started
+    phase("done")
     return report
 
 
@@ -109,10 +118,10 @@ def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, r
     """Read, map and check every row into the store's staging table; mark in-file duplicates."""
     # The rows staged are freed chunk by chunk and make no reference cycles; the cyclic garbage
     # collector would only rescan the growing caches, costing a tenth of the run on big files.
+    rejects = _Rejects(options.rejects_path, src.header)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     writer.start_stage(RECORD)
-    rejects = _Rejects(options.rejects_path, src.header)
     keys = dedupe.in_file_keys(options, builder.mapping.leadcli_export)
     hashes: list[list] = [[] for _ in keys]
     ok = False
@@ -202,19 +211,31 @@ class _Rejects:
         self.path, self.header = path, header
         self.fh: Any = None
         self.writer: Any = None
+        if path:
+            self._open(path)
+
+    def _open(self, path: str) -> None:
+        """Created (or truncated) at the start of every run, readable by its owner only: the rows hold
+        people's details, and a file left from an earlier run must not pass for this run's."""
+        import os
+
+        try:
+            fd = os.open(Path(path).expanduser(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+            except OSError:
+                pass  # not ours to change (a device such as /dev/stdout): write to it as it is
+            self.fh = open(fd, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise LeadcliError(f"cannot write the rejects file {path} ({exc.strerror}); nothing was "
+                               "imported", hint="give --rejects a path in a folder that exists and you can "
+                                                "write to") from None
+        self.writer = csv.writer(self.fh, lineterminator="\n")
+        self.writer.writerow([*self.header, "status", "row", "column", "value", "error"])
 
     def write(self, cells: list[str], number: int, status: str, column: str, value: str, reason: str) -> None:
-        if not self.path:
-            return
         if self.writer is None:
-            try:
-                self.fh = open(Path(self.path).expanduser(), "w", newline="", encoding="utf-8")  # noqa: SIM115
-            except OSError as exc:
-                raise LeadcliError(f"cannot write the rejects file {self.path} ({exc.strerror}); nothing was "
-                                   "imported", hint="give --rejects a path in a folder that exists and you can "
-                                                    "write to") from None
-            self.writer = csv.writer(self.fh, lineterminator="\n")
-            self.writer.writerow([*self.header, "status", "row", "column", "value", "error"])
+            return
         width = len(self.header)
         row = cells[:width] + [""] * (width - len(cells))
         self.writer.writerow([*row, status, number, column, value, reason])

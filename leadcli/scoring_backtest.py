@@ -56,13 +56,12 @@ def time_split(moments: list[str | None], y: np.ndarray, since: str | None = Non
                share: float = HOLDOUT_SHARE) -> Split:
     """Hold out the leads closed at or after `since` (default: the newest `share` of dated ones)."""
     n = len(moments)
-    dated_rows = [i for i, m in enumerate(moments) if m is not None]
-    undated = n - len(dated_rows)
-    if not dated_rows:
+    dated = sorted(m for m in moments if m is not None)
+    undated = n - len(dated)
+    if not dated:
         return Split("random", undated=undated, note="no closed lead has a known outcome date: random split")
     if since is None:
-        order = sorted(dated_rows, key=lambda i: moments[i] or "")
-        since = str(moments[order[min(len(order) - 1, int(len(order) * (1 - share)))]])
+        since = str(dated[min(len(dated) - 1, int(len(dated) * (1 - share)))])
     held = np.fromiter((m is not None and m >= since for m in moments), dtype=bool, count=n)
     fit = np.flatnonzero(~held)
     test = np.flatnonzero(held)
@@ -72,7 +71,7 @@ def time_split(moments: list[str | None], y: np.ndarray, since: str | None = Non
         why = (f"outcomes closed since {since[:10]} and before it need {MIN_HELD_PER_CLASS} of each result"
                if len(test) and len(fit) else f"the outcome dates do not spread out around {since[:10]}")
         return Split("random", since=since, undated=undated, note=f"{why}: random split")
-    if len(test) > 0.6 * len(dated_rows) and share == HOLDOUT_SHARE:
+    if len(test) > 0.6 * len(dated) and share == HOLDOUT_SHARE:
         return Split("random", since=since, undated=undated,
                      note="most outcomes share one date, so there is no time order: random split")
     note = f"held out the {len(test):,} leads closed since {since[:10]}"

@@ -76,6 +76,25 @@ def to_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def to_numbers(raw: Sequence[Any]):
+    """`to_number` of a column as a float array (NaN for none), each distinct value converted once."""
+    import numpy as np
+
+    nan = float("nan")
+    cache: dict[Any, float] = {}
+    out = []
+    for value in raw:
+        try:
+            x = cache[value]
+        except KeyError:
+            got = to_number(value)
+            x = cache[value] = nan if got is None else got
+        except TypeError:  # unhashable: a list or object in a custom field
+            x = nan
+        out.append(x)
+    return np.array(out, dtype=np.float64)
+
+
 def score_from_logit(z: float) -> int:
     return bisect.bisect_right(THRESHOLDS, z)
 
@@ -208,7 +227,7 @@ class Feature:
                 except TypeError:  # unhashable: a list or object in a custom field
                     out[i] = other
             return out
-        x = np.array([to_number(v) for v in raw], dtype=np.float64) if raw else np.empty(0)
+        x = to_numbers(raw)
         missing = np.isnan(x)
         filled = np.where(missing, sp["fill"], x)
         linear = sp["coef"] * ((np.clip(filled, sp["clip"][0], sp["clip"][1]) - sp["center"]) / sp["scale"])

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from leadcli.errors import LeadcliError, NoOutcomes, UsageError
-from leadcli.scoring import parse_fields, save_model
+from leadcli.scoring import save_model
 from leadcli.scoring_backtest import Split, import_stamps, outcome_at, subsample, time_split
 from leadcli.scoring_fit import REFIT_LIMIT, SEED, Encoded, contributions, design, encode, fit_tables, neutralise, stats
 from leadcli.scoring_metrics import MIN_PER_CLASS, find_leaks, holdout_metrics, readiness
@@ -68,43 +68,49 @@ class TrainResult:
 
 
 def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict, list[str | None]]:
+    from collections import Counter
+    from itertools import chain
+    from operator import methodcaller
+
     import numpy as np
     from sqlalchemy import String, select, type_coerce
 
     from leadcli.models import Lead
+    from leadcli.scoring import parse_many
+    from leadcli.store.sqlite_fast import FastSQL
 
     t = Lead.metadata.tables["lead"]
     cols = sorted({c for c, _ in LEAD_COLUMNS.values()})
-    # `fields` as its stored JSON text: parse_fields reads it leniently.
-    rows = s.connection().execute(
+    # `fields` as its stored JSON text: parse_many reads it leniently.
+    rows = FastSQL(s).fetchall(
         select(t.c.status, t.c.created_at, type_coerce(t.c.fields, String), t.c.id, outcome_at(t),
                *(t.c[c] for c in cols))
-        .where(t.c.status.in_(("converted", "disqualified")))).fetchall()
-    y = np.fromiter((r[0] == "converted" for r in rows), dtype=np.int8, count=len(rows))
-    window = {"from": min((r[1] for r in rows), default=None), "to": max((r[1] for r in rows), default=None)}
-    ids = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+        .where(t.c.status.in_(("converted", "disqualified"))))
+    n = len(rows)
+    empty: list[tuple] = [()] * (5 + len(cols))
+    status, created, fields, lead_ids, outcomes, *values_of = zip(*rows, strict=True) if rows else empty
+    del rows
+    y = np.fromiter((v == "converted" for v in status), dtype=np.int8, count=n)
+    window = {"from": min(created, default=None), "to": max(created, default=None)}
+    ids = np.fromiter(lead_ids, dtype=np.int64, count=n)
     stamps = import_stamps(s)
-    moments = [None if not r[4] or r[4] in stamps else str(r[4]) for r in rows]
-    at = {c: i + 5 for i, c in enumerate(cols)}
+    moments = [None if not v or v in stamps else str(v) for v in outcomes]
+    by_column = dict(zip(cols, values_of, strict=True))
     columns = []
-    for name in LEAD_COLUMNS:
-        column, how = LEAD_COLUMNS[name]
-        values = [r[at[column]] for r in rows]
+    for name, (column, how) in LEAD_COLUMNS.items():
+        values = list(by_column[column])
         if how == "cents":
             values = [None if v is None else v / 100 for v in values]
         columns.append(Column(name, "lead", name, values))
-    parsed = [parse_fields(r[2]) for r in rows]
-    seen: dict[str, int] = {}
-    for d in parsed:
-        for key in d:
-            seen[key] = seen.get(key, 0) + 1
+    parsed = parse_many(fields)
+    seen = Counter(chain.from_iterable(parsed))
     taken = {c.name.casefold() for c in columns}
     for key in sorted(seen, key=lambda k: (-seen[k], k)):
         name = key if key.casefold() not in taken else f"{key} (custom field)"
         taken.add(name.casefold())
-        columns.append(Column(name, "field", key, [d.get(key) for d in parsed]))
-    columns += _activity_columns(s, [(r[3], r[4]) for r in rows])
-    del rows, parsed
+        columns.append(Column(name, "field", key, list(map(methodcaller("get", key), parsed))))
+    columns += _activity_columns(s, list(zip(lead_ids, outcomes, strict=True)))
+    del parsed
     return ids, y, columns, window, moments
 
 
@@ -221,6 +227,10 @@ def _profile(col: Column, forced: bool) -> tuple[str | None, str | None, Any]:
     except TypeError:  # lists or objects inside a custom field: compare them as text
         raw = raw.map(lambda v: v if v is None or isinstance(v, (str, int, float)) else json.dumps(v))
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    if len(uniques) > _MANY_NUMBERS:
+        plain = _profile_plain_numbers(col, codes, uniques, forced)
+        if plain is not None:
+            return plain
     norm = [norm_category(u) for u in uniques]
     present = np.array([k is not None for k in norm] + [False], dtype=bool)[codes]
     n_present = int(present.sum())
@@ -252,6 +262,29 @@ def _profile(col: Column, forced: bool) -> tuple[str | None, str | None, Any]:
     to_key = np.array([key_index[k] if k is not None else -1 for k in norm] + [-1], dtype=np.int64)
     shown = {k: max(v, key=lambda lab: (v[lab], lab)) for k, v in labels.items()}
     return "category", None, (to_key[codes], keys, shown)
+
+
+# Above this many distinct values a column of plain finite numbers (an amount) is profiled with numpy.
+_MANY_NUMBERS = 2000
+
+
+def _profile_plain_numbers(col: Column, codes: np.ndarray, uniques: Any, forced: bool
+                           ) -> tuple[str | None, str | None, Any] | None:
+    """`_profile` of a column whose values are all finite ints and floats, many distinct ones (so never a
+    category): the same answer without converting each value in Python. None when it does not apply."""
+    if not all(type(u) in (int, float) for u in uniques):
+        return None
+    numbers = np.asarray(uniques, dtype=np.float64)
+    if not np.isfinite(numbers).all():
+        return None
+    parsed = np.append(numbers, np.nan)[codes]
+    n_present = int((codes >= 0).sum())
+    if not forced:
+        sample = [str(u).strip() for u in uniques[:2000]]
+        why = _why_not(col, parsed, n_present, len(uniques), sample)
+        if why:
+            return None, why, None
+    return "number", None, parsed
 
 
 def _number(value: Any) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,14 +29,14 @@ def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
     from sqlalchemy.exc import OperationalError
 
     path = path or resolve_path()
-    migrate(path)
+    migrate(path, for_write=write)
     eng = engine(path)
     try:
         with eng.connect() as conn:
             conn = conn.execution_options(leadcli_begin="IMMEDIATE" if write else "DEFERRED")
             with session_in_transaction(conn) as s:
                 yield s
-    except (OperationalError, SADatabaseError) as exc:
+    except (OperationalError, SADatabaseError, sqlite3.DatabaseError) as exc:
         orig = driver_error(exc)
         if orig is not None:
             raise translate_error(orig, path) from exc

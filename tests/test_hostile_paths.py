@@ -145,6 +145,15 @@ def test_backup_to_a_dangling_link_creates_nothing_elsewhere(cli, tmp_path):
     assert list(elsewhere.iterdir()) == [] and not link.is_symlink()
 
 
+def test_saved_mapping_replaces_a_link(cli, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("name,email\nAna,ana@x.io\n")
+    victim, link = _victim(tmp_path)
+    cli.ok("import", str(src), "--dry-run", "--save-mapping", str(link))
+    assert victim.read_text() == "precious\n"
+    assert not link.is_symlink() and "email" in link.read_text() and _mode(link) == 0o600
+
+
 @pytest.mark.xfail(reason="import --rejects is opened by ingest/pipeline.py (_Rejects) with O_TRUNC, which follows "
                           "the link; output_files.private_output is the writer to use there", strict=False)
 def test_import_rejects_never_writes_through_a_link(cli, tmp_path):

@@ -171,7 +171,7 @@ def translate_error(exc: sqlite3.Error, path: Path) -> DatabaseError:
             f"the database {path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s",
             hint="wait for the other leadcli command (e.g. a running import) to finish and retry",
         )
-    if "full" in text:
+    if "disk is full" in text:
         return DatabaseError(f"the disk holding the database {path} is full ({text}); nothing was changed",
                              hint="free some space and run the command again")
     if state is not None and state.readonly and ("readonly" in text or "unable to open" in text):

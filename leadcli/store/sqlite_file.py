@@ -120,8 +120,11 @@ def _unreadable(path: Path, exc: sqlite3.Error) -> DatabaseError:
 
 
 def damaged_error(path: Path, detail: str) -> DatabaseError:
+    import shlex
+
     return DatabaseError(f"the database {path} is damaged ({detail}); nothing was changed",
-                         hint=f"see the damage with `leadcli --db {path} db check`; save what can be read with "
+                         hint=f"see the damage with `leadcli --db {shlex.quote(str(path))} db check`; save what "
+                              "can be read with "
                               "`leadcli db backup FILE` (or `sqlite3 FILE .recover`) and restore a good backup")
 
 

@@ -84,6 +84,15 @@ def newer(path: Path) -> Path:
     return path
 
 
+def restored(path: Path) -> Path:
+    """A leadcli database as `db backup` writes it: rollback-journal mode, not WAL."""
+    ours(path)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode = DELETE")
+    con.close()
+    return path
+
+
 def text_file(path: Path) -> Path:
     path.write_text("name,email\nAna,ana@x.io\n" * 50)
     return path
@@ -328,6 +337,18 @@ def test_real_sqlite_full_during_a_migration(cli, tmp_path, max_pages):
     assert "full" in result.stderr and "cannot rollback" not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_read_commands_never_change_a_byte(cli, tmp_path):
+    """Not even the journal mode: a restored backup stays as it is until the first write."""
+    db = restored(tmp_path / "leads.db")
+    before = sha(db)
+    for args in (("list",), ("show", "1"), ("report", "conversion"), ("export",), ("db", "check"), ("today",)):
+        cli.ok("--db", str(db), *args)
+        store.dispose_all()
+        assert sha(db) == before, args
+    cli.ok("--db", str(db), "add", "Ana")
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 # ---------------------------------------------------------------- every refusal leaves the bytes alone
 
 
@@ -335,8 +356,8 @@ def _good(path: Path) -> Path:
     return ours(path)
 
 
-SETUPS = {"ours": _good, "places": places_sqlite, "app": app_db, "corrupt": corrupt, "newer": newer,
-          "text": text_file, "random": random_bytes}
+SETUPS = {"ours": _good, "restored": restored, "places": places_sqlite, "app": app_db, "corrupt": corrupt,
+          "newer": newer, "text": text_file, "random": random_bytes}
 REFUSED = [
     ("ours", ("add",)),  # no name: usage error
     ("ours", ("list", "--limit", "abc")),
@@ -351,6 +372,9 @@ REFUSED = [
     ("ours", ("disqualify", "1")),  # no --reason
     ("ours", ("log", "99999", "call", "x")),
     ("ours", ("nosuchcommand",)),
+    ("restored", ("show", "999999")),
+    ("restored", ("edit", "999999", "--company", "X")),
+    ("restored", ("log", "1", "call", "x", "--at", "not a date")),
     *((kind, args) for kind in ("places", "app", "corrupt", "newer", "text", "random")
       for args in (("add", "Ana"), ("import", "IN"), ("db", "migrate"), ("edit", "1", "--company", "X"))),
     *((kind, args) for kind in ("places", "app", "newer", "text", "random")

@@ -7,6 +7,7 @@ SQLite specifics live here and in the other `store/sqlite_*.py` modules, nowhere
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -53,7 +54,8 @@ def file_state(path: Path) -> FileState:
 
 
 def check_for_write(path: Path) -> None:
-    """Refuse (DatabaseError, nothing written) to write to a damaged file or one we cannot write."""
+    """Before the first write of a command: refuse (DatabaseError, nothing written) a damaged file or one
+    we cannot write."""
     state = file_state(path)
     try:
         quick_check(path, state)
@@ -65,6 +67,23 @@ def check_for_write(path: Path) -> None:
         raise readonly_error(path)
 
 
+def ensure_wal(path: Path) -> None:
+    """After a command's first successful write, put the file in WAL mode if it is not yet (a new database,
+    a restored backup): a one-time header change, made only once the command has written anyway, so that
+    a read or refused command never changes a byte of the file."""
+    state = file_state(path)
+    if state.wal or state.readonly or state.damaged:
+        return
+    try:
+        with closing(engine(path).raw_connection()) as raw:
+            dbapi = cast(sqlite3.Connection, raw.driver_connection)
+            state.wal = dbapi.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise translate_error(exc, path) from exc
+        # another process holds the file: the next writing command switches it
+
+
 def _on_connect(state: FileState, dbapi_conn, _record) -> None:
     # SQLAlchemy's pysqlite driver otherwise issues its own BEGINs; we issue ours (see _on_begin).
     dbapi_conn.isolation_level = None
@@ -72,17 +91,10 @@ def _on_connect(state: FileState, dbapi_conn, _record) -> None:
     cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys = ON")
     if state.readonly or state.damaged:
-        # Reads only: no journal switch, and any write fails at once (translated by translate_error).
+        # Reads only: any write fails at once (translated by translate_error).
         cur.execute("PRAGMA query_only = ON")
-        cur.close()
-        return
-    mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
-    from leadcli.store.migrations import LATEST
-
-    # Switching to WAL rewrites the header: never do it to a database from a newer leadcli.
-    if mode != "wal" and cur.execute("PRAGMA user_version").fetchone()[0] <= LATEST:
-        cur.execute("PRAGMA journal_mode = WAL")
-    # WAL + NORMAL survives a crashed or killed process; only a power cut may lose the last commit.
+    # WAL (set by ensure_wal after the first write) + NORMAL survives a crashed or killed process;
+    # only a power cut may lose the last commit.
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()
 

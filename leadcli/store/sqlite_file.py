@@ -29,6 +29,7 @@ class FileState:
     damaged: str = ""  # the first problem `PRAGMA quick_check` reported, or ""
     immutable: bool = False  # a WAL file in a read-only folder with no -shm: opened as immutable
     checked: bool = False  # `quick_check` has run (or the file is too big for it to be cheap)
+    wal: bool = False  # the file is in WAL mode (its header says so, or we switched it)
 
 
 def uri(path: Path, mode: str = "rw", immutable: bool = False) -> str:
@@ -60,7 +61,7 @@ def inspect(path: Path) -> FileState:
     if not head.startswith(HEADER):
         raise DatabaseError(f"{path} is not a readable leadcli database (not a SQLite file); leadcli left it untouched",
                             hint="check the path given with --db / LEADCLI_DB")
-    wal = len(head) > 19 and head[18] == 2
+    state.wal = wal = len(head) > 19 and head[18] == 2
     state.immutable = state.readonly and wal and not os.path.exists(f"{path}-shm") and \
         not os.access(path.parent if str(path.parent) else ".", os.W_OK)
     try:

@@ -9,7 +9,15 @@ from typing import cast
 from leadcli.errors import DatabaseError
 from leadcli.store.migrations import LATEST, MIGRATIONS
 from leadcli.store.paths import now_iso, resolve_path
-from leadcli.store.sqlite import check_for_write, driver_error, engine, file_state, schema_version, translate_error
+from leadcli.store.sqlite import (
+    check_for_write,
+    driver_error,
+    engine,
+    ensure_wal,
+    file_state,
+    schema_version,
+    translate_error,
+)
 from leadcli.store.sqlite_file import readonly_error
 
 
@@ -34,13 +42,15 @@ def migrate(path: Path | None = None, upto: int | None = None, *, for_write: boo
             _refuse_unwritable(path, current)
         if current == LATEST:
             return []
-        return [name for version, name, statements in MIGRATIONS
-                if current < version and (upto is None or version <= upto)
-                and _apply(dbapi, version, name, statements)]
+        applied = [name for version, name, statements in MIGRATIONS
+                   if current < version and (upto is None or version <= upto)
+                   and _apply(dbapi, version, name, statements)]
     except sqlite3.DatabaseError as exc:
         raise translate_error(exc, path) from exc
     finally:
         raw.close()
+    ensure_wal(path)
+    return applied
 
 
 def _apply(dbapi: sqlite3.Connection, version: int, name: str, statements: list[str]) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from leadcli.store.paths import resolve_path
 from leadcli.store.session_common import session_in_transaction
-from leadcli.store.sqlite import driver_error, engine, translate_error
+from leadcli.store.sqlite import driver_error, engine, ensure_wal, translate_error
 from leadcli.store.sqlite_migrate import migrate
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
             conn = conn.execution_options(leadcli_begin="IMMEDIATE" if write else "DEFERRED")
             with session_in_transaction(conn) as s:
                 yield s
+        if write:
+            ensure_wal(path)
     except (OperationalError, SADatabaseError, sqlite3.DatabaseError) as exc:
         orig = driver_error(exc)
         if orig is not None:

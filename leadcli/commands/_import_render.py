@@ -44,12 +44,11 @@ def render_json(report: Any) -> None:  # the same keys on every path: run, dry r
 
 def save_mapping(path: str, data: dict) -> None:
     import json as json_module
-    from pathlib import Path
 
     from leadcli import output
 
-    Path(path).expanduser().write_text(json_module.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+    with output.open_private(path) as fh:  # whole or not at all, 0600, a link replaced rather than followed
+        fh.write(json_module.dumps(data, indent=2, ensure_ascii=False) + "\n")
     output.message(f"mapping saved to {path}")
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import stat
 from pathlib import Path
 
 from leadcli.errors import DatabaseError
 
 ENV_DB = "LEADCLI_DB"
+
+# A URL is a scheme and `://`; anything else (`?`, `#`, `%41`, `file:x.db`, spaces) is a file name, taken literally.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 def default_path() -> Path:
@@ -24,7 +28,7 @@ def resolve_path(db: str | None = None) -> Path:
     raw = db or os.environ.get(ENV_DB) or ""
     if not raw:
         return default_path()
-    if "://" in raw:
+    if is_url(raw):
         if raw.startswith("sqlite:///"):
             return Path(raw[len("sqlite:///"):]).expanduser()
         scheme = raw.split("://", 1)[0]
@@ -41,12 +45,17 @@ def resolve_path(db: str | None = None) -> Path:
 PG_SCHEMES = ("postgresql+psycopg", "postgresql", "postgres")
 
 
+def is_url(raw: str) -> bool:
+    """True when `raw` starts with a scheme followed by `://` (`sqlite:///…`, `postgresql+psycopg://…`)."""
+    return _URL.match(raw) is not None
+
+
 def server_url(db: str | None = None) -> str | None:
     """The PostgreSQL URL given by `db` or `LEADCLI_DB` (spelled for SQLAlchemy's psycopg 3 driver), or None
     when the database is a SQLite file."""
     raw = db or os.environ.get(ENV_DB) or ""
     scheme, sep, rest = raw.partition("://")
-    if not sep or scheme not in PG_SCHEMES:
+    if not sep or not is_url(raw) or scheme not in PG_SCHEMES:
         return None
     return f"postgresql+psycopg://{rest}"
 
@@ -66,12 +75,36 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def private_folder(folder: Path) -> None:
+    """Create `folder` and any missing parent, each readable by the owner only (0700, whatever the umask)."""
+    missing = []
+    for part in (folder, *folder.parents):
+        if os.path.lexists(part):
+            break
+        missing.append(part)
+    for part in reversed(missing):
+        try:
+            os.mkdir(part, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(part, 0o700)
+
+
 def create_private_file(path: Path) -> None:
-    """Create `path` (and its folder) readable by the owner only: leads are personal data."""
+    """Create `path` (and its folder) readable by the owner only: leads are personal data.
+
+    A name that is a symbolic link to a missing file is refused: the database is never created
+    somewhere else than the path given."""
+    if path.is_symlink() and not path.exists():
+        raise DatabaseError(f"{path} is a symbolic link to {os.readlink(path)}, which does not exist",
+                            hint="point --db / LEADCLI_DB at the real file, or remove the link")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
+        private_folder(path.parent)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
     except FileExistsError:
         pass
     except OSError as exc:

@@ -4,7 +4,7 @@ driver connection, and the set-based match of staged import rows against existin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,7 +32,10 @@ def session_in_transaction(conn: Any, keep: bool = True,
             trans.rollback()
     except BaseException:
         if trans.is_active:
-            trans.rollback()
+            # The database may have rolled back on its own (a full disk, an interrupt): a failing second
+            # rollback must not hide the error that caused it.
+            with suppress(Exception):
+                trans.rollback()
         raise
     finally:
         s.close()
@@ -58,7 +61,10 @@ def savepoint(execute: Callable[[str], object], name: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        execute(f"ROLLBACK TO SAVEPOINT {name}")
-        execute(f"RELEASE SAVEPOINT {name}")
+        # When the database already rolled the whole transaction back (a full disk), the savepoint is
+        # gone: the error to report is the one raised inside, not "no such savepoint".
+        with suppress(Exception):
+            execute(f"ROLLBACK TO SAVEPOINT {name}")
+            execute(f"RELEASE SAVEPOINT {name}")
         raise
     execute(f"RELEASE SAVEPOINT {name}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from leadcli.store.paths import resolve_path
 from leadcli.store.session_common import session_in_transaction
-from leadcli.store.sqlite import driver_error, engine, translate_error
+from leadcli.store.sqlite import driver_error, engine, ensure_wal, translate_error
 from leadcli.store.sqlite_migrate import migrate
 
 if TYPE_CHECKING:
@@ -28,14 +29,16 @@ def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
     from sqlalchemy.exc import OperationalError
 
     path = path or resolve_path()
-    migrate(path)
+    migrate(path, for_write=write)
     eng = engine(path)
     try:
         with eng.connect() as conn:
             conn = conn.execution_options(leadcli_begin="IMMEDIATE" if write else "DEFERRED")
             with session_in_transaction(conn) as s:
                 yield s
-    except (OperationalError, SADatabaseError) as exc:
+        if write:
+            ensure_wal(path)
+    except (OperationalError, SADatabaseError, sqlite3.DatabaseError) as exc:
         orig = driver_error(exc)
         if orig is not None:
             raise translate_error(orig, path) from exc

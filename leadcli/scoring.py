@@ -35,6 +35,8 @@ from leadcli.scoring_model import (
     model_from_payload,
     model_summary,
     norm_category,
+    parse_fields,
+    parse_many,
     probability,
     score_from_logit,
     score_shares,
@@ -54,7 +56,7 @@ __all__ = [  # the model's names stay reachable from here, where callers have al
     "FORMAT", "KINDS", "LEAD_COLUMNS", "MISSING_TOKENS", "SMALL_BATCH", "THRESHOLDS", "BadModel", "Feature",
     "Model", "NoModel", "model_from_payload", "norm_category", "probability", "score_from_logit", "to_number",
     "Explanation", "evidence", "explain", "KIND_NAMES", "model_summary",
-    "ODDS_STEP", "TREND_STEP", "band_rows", "base_rate_bands", "grade_for", "trend_for",
+    "ODDS_STEP", "TREND_STEP", "band_rows", "base_rate_bands", "grade_for", "trend_for", "parse_fields", "parse_many",
 ]
 
 
@@ -276,33 +278,6 @@ def _json_text(column: Any) -> Any:
     from sqlalchemy import String, type_coerce
 
     return type_coerce(column, String)
-
-
-def parse_fields(text: str | dict | None) -> dict:
-    """A lead's custom fields from their JSON text; {} for none or unreadable text."""
-    if isinstance(text, dict):  # a driver that decodes JSON columns itself (psycopg)
-        return text
-    if not text or text == "{}":
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def parse_many(texts: Sequence[str | dict | None]) -> list[dict]:
-    """`parse_fields` of many leads at once: one JSON parse of all the texts (about twice as fast on a
-    million leads), row by row when any text is not a plain JSON object on its own."""
-    if not all(type(t) is str and t[:1] == "{" and t[-1:] == "}" for t in texts):
-        return [parse_fields(t) for t in texts]
-    try:
-        values = json.loads("[" + ",".join(texts) + "]")  # type: ignore[arg-type]
-    except ValueError:
-        return [parse_fields(t) for t in texts]
-    if len(values) != len(texts) or not all(type(v) is dict for v in values):
-        return [parse_fields(t) for t in texts]
-    return values
 
 
 def lead_values(model: Model, lead: Any) -> dict[str, Any]:

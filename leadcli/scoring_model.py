@@ -9,6 +9,7 @@ fixed log-odds thresholds, so both give identical scores. No database, no I/O.
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -93,6 +94,33 @@ def to_numbers(raw: Sequence[Any]):
             x = nan
         out.append(x)
     return np.array(out, dtype=np.float64)
+
+
+def parse_fields(text: str | dict | None) -> dict:
+    """A lead's custom fields from their JSON text; {} for none or unreadable text."""
+    if isinstance(text, dict):  # a driver that decodes JSON columns itself (psycopg)
+        return text
+    if not text or text == "{}":
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def parse_many(texts: Sequence[str | dict | None]) -> list[dict]:
+    """`parse_fields` of many leads at once: one JSON parse of all the texts (about twice as fast on a
+    million leads), row by row when any text is not a plain JSON object on its own."""
+    if not all(type(t) is str and t[:1] == "{" and t[-1:] == "}" for t in texts):
+        return [parse_fields(t) for t in texts]
+    try:
+        values = json.loads("[" + ",".join(texts) + "]")  # type: ignore[arg-type]
+    except ValueError:
+        return [parse_fields(t) for t in texts]
+    if len(values) != len(texts) or not all(type(v) is dict for v in values):
+        return [parse_fields(t) for t in texts]
+    return values
 
 
 def score_from_logit(z: float) -> int:

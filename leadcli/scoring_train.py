@@ -76,7 +76,7 @@ def _load(s: Session) -> tuple[np.ndarray, np.ndarray, list[Column], dict, list[
     from sqlalchemy import String, select, type_coerce
 
     from leadcli.models import Lead
-    from leadcli.scoring import parse_many
+    from leadcli.scoring_model import parse_many
     from leadcli.store.sqlite_fast import FastSQL
 
     t = Lead.metadata.tables["lead"]

@@ -9,9 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadcli.scoring import parse_fields, parse_many
 from leadcli.scoring_backtest import time_split
-from leadcli.scoring_model import to_number, to_numbers
+from leadcli.scoring_model import parse_fields, parse_many, to_number, to_numbers
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
                     st.text(max_size=8))

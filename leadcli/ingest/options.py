@@ -36,6 +36,7 @@ class ImportOptions:
     strict: bool = False  # a value that does not parse rejects its row (else: kept verbatim, row flagged)
     currency: str | None = None  # the currency of amounts written with an ambiguous symbol (`$`) or none
     sheet: str | None = None  # the sheet of an .xlsx file (else the first)
+    max_field_size: int = 64 << 20  # characters in one field (or line) before the file is refused
 
     def fingerprint(self) -> str:
         """What decides a run's outcome, to recognise the same file imported the same way."""

@@ -19,6 +19,7 @@ from leadcli.commands._import_options import (
     MapOpt,
     MappingFileOpt,
     Match,
+    MaxFieldSize,
     MaxRejects,
     Missing,
     OnDuplicate,
@@ -65,6 +66,7 @@ def import_file(
     strict: Strict = False,
     currency: CurrencyOpt = None,
     sheet: Sheet = None,
+    max_field_size: MaxFieldSize = "64M",
 ) -> None:
     """Import leads from a CSV or .xlsx file (or stdin), in one transaction.
 
@@ -88,7 +90,8 @@ def import_file(
     options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
                                    source=source, owner=owner, dry_run=dry_run, rejects_path=rejects,
                                    max_rejects=max_rejects, day_first=day_first, missing=list(missing or []),
-                                   reprocess=reprocess, strict=strict, currency=currency, sheet=sheet)
+                                   reprocess=reprocess, strict=strict, currency=currency, sheet=sheet,
+                                   max_field_size=ingest.parse_size(max_field_size))
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
     _events.check_assign(assign)
     try:

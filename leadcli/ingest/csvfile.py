@@ -117,6 +117,8 @@ class CsvSource:
         held: tuple[int, list[str]] | None = None
         footer = False
         lines = self._lines
+        if lines is not None:
+            lines.fresh = True  # the header is read
         try:
             for row in self._rows:
                 number += 1

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import dbshim
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadcli.errors import BadFile, UsageError
 from leadcli.ingest import csvfile, limits
@@ -313,3 +315,37 @@ def test_an_unchanged_file_passes_the_check(tmp_path):
         src.check_unchanged(digest)
         with pytest.raises(BadFile):
             src.check_unchanged("0" * 64)  # the content hashed before reading differs
+
+
+# ---------------------------------------------------------------- long records split outside the csv module
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(['a', 'b', '"', ',', ';', '\n', '\r\n', '\r', ' ', 'x"y', '""']), min_size=1,
+                max_size=20))
+def test_long_records_split_as_the_csv_module_does(pieces):
+    import csv
+
+    text = "".join(pieces)
+    if text[0] in "\r\n":
+        return
+    expected = list(csv.reader(iter(text.splitlines(keepends=True)), delimiter=",", strict=False))
+    cells, end = limits.split_record(text, ",")
+    rest = list(csv.reader(iter(text[end:].splitlines(keepends=True)), delimiter=",", strict=False))
+    assert [cells, *rest] == expected
+
+
+def test_a_long_multi_line_field_imports_whole(cli, tmp_path, isolated_db):
+    path = tmp_path / "long.csv"
+    notes = ('He said ""hi""\n' + "y" * 70 + "\r\n") * 30_000  # about 2.5 MB, over LONG_RECORD
+    path.write_text(f'Name,Email,Notes\nAna,ana@acme.io,"{notes}"\nBo,bo@globex.com,"short, ""quoted"""\n'
+                    f'Cy,cy@initech.com,{"z" * (2 << 20)}\n', newline="")
+    cli.ok("-q", "import", str(path))
+    con = dbshim.connect(isolated_db)
+    try:
+        rows = con.execute("SELECT name, notes FROM lead ORDER BY name").fetchall()
+    finally:
+        con.close()
+    assert [r[0] for r in rows] == ["Ana", "Bo", "Cy"]
+    assert rows[0][1] == notes.replace('""', '"').strip()
+    assert rows[1][1] == 'short, "quoted"' and rows[2][1] == "z" * (2 << 20)

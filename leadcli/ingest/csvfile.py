@@ -124,6 +124,8 @@ class CsvSource:
                 number += 1
                 if lines is not None:
                     lines.fresh = True
+                    if lines.stash is not None and row == [limits.PLACEHOLDER]:
+                        row, lines.stash = lines.stash, None
                 if not row:
                     continue
                 first = row[0]

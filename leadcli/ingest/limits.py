@@ -59,31 +59,50 @@ class TooManyCells(Exception):
     """A physical line with more delimiters than any table has columns."""
 
 
+# Records longer than this are split into cells here, not by the csv module, whose buffer costs 4
+# bytes a character (and keeps its largest size): a 64 MiB field would cost 256 MiB there.
+LONG_RECORD = 1 << 20
+# What the csv module is handed in place of a record split here (a line never holds a BOM).
+PLACEHOLDER = "\ufeff"
+
+
 class Lines:
     """The lines of a text stream, each at most `limit` characters, without NUL bytes and BOMs.
 
     `fresh` is set by the reader when a record is complete; the first line of the next record is
-    kept (when short) in `first`, so an error in a field spanning lines can name its column.
+    kept (when short) in `first`, so an error in a field spanning lines can name its column. A
+    record longer than LONG_RECORD is split into cells here (`split_record`, the csv module's
+    rules) and handed on as one PLACEHOLDER line, its cells in `stash`.
     """
 
     def __init__(self, text: io.TextIOBase, limit: int, delimiter: str, first: str = ""):
         self._readline = text.readline
-        self._pending = first
+        self._replay: list[str] = [first] if first else []
         self.limit = limit
         self.delimiter = delimiter
         self.first: str | None = None
         self.fresh = True
+        self.stash: list[str] | None = None
 
     def __iter__(self) -> Lines:
         return self
 
     def __next__(self) -> str:
-        if self._pending:
-            line, self._pending = self._pending, ""
-        else:
-            line = self._readline(self.limit + 1)
-            if not line:
-                raise StopIteration
+        line = self._next_line()
+        if self.fresh and (len(line) > LONG_RECORD or line.count('"') % 2):
+            line = self._gather(line)
+        if self.fresh:
+            self.fresh = False
+            self.first = line if len(line) <= LONG_RECORD else None
+        return line
+
+    def _next_line(self) -> str:
+        return self._replay.pop() if self._replay else self._read()
+
+    def _read(self) -> str:
+        line = self._readline(self.limit + 1)
+        if not line:
+            raise StopIteration
         if len(line) > self.limit and line[-1] not in "\r\n":
             raise LineTooLong(None if not self.fresh else unquoted_column(line, self.delimiter))
         if len(line) > MAX_COLUMNS and line.count(self.delimiter) > 64 * MAX_COLUMNS:
@@ -92,10 +111,81 @@ class Lines:
             line = line.replace("\x00", "")
         if "\ufeff" in line:
             line = line.replace("\ufeff", "")
-        if self.fresh:
-            self.fresh = False
-            self.first = line if len(line) <= 1 << 20 else None
         return line
+
+    def _gather(self, line: str) -> str:
+        """A record's first line, or the PLACEHOLDER when the record it opens is long.
+
+        A line with an odd number of quotes opens a quoted field: its next lines are read until
+        the quotes pair up. A short record's lines are replayed to the csv module as they were.
+        """
+        lines, size, quotes = [line], len(line), line.count('"')
+        while quotes % 2 and size <= LONG_RECORD:
+            try:
+                more = self._next_line()
+            except StopIteration:
+                break
+            lines.append(more)
+            size += len(more)
+            quotes += more.count('"')
+        if size <= LONG_RECORD:
+            self._replay.extend(lines[:0:-1])
+            return line
+        self.first = line if len(line) <= LONG_RECORD else None
+        while quotes % 2:
+            if size > self.limit:
+                raise LineTooLong(open_field_column(self.first, self.delimiter))
+            try:
+                more = self._next_line()
+            except StopIteration:
+                break
+            lines.append(more)
+            size += len(more)
+            quotes += more.count('"')
+        text = "".join(lines)
+        del lines
+        if len(text) > self.limit:
+            raise LineTooLong(open_field_column(self.first, self.delimiter))
+        self.stash, end = split_record(text, self.delimiter)
+        if end < len(text):  # stray quotes misled the count: the rest is the next records'
+            self._replay.extend(text[end:].splitlines(keepends=True)[::-1])
+        return PLACEHOLDER + "\n"
+
+
+def split_record(text: str, delimiter: str) -> tuple[list[str], int]:
+    """The cells of the record `text` starts with, and where it ends, by the csv module's rules
+    (quote `"`, doubled to escape; lenient: text after a closing quote is kept as written)."""
+    stop = re.compile(f"[{re.escape(delimiter)}\r\n]")
+    cells: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        parts = []
+        if i < n and text[i] == '"':
+            j = i + 1
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    parts.append(text[j:])
+                    i = n
+                    break
+                parts.append(text[j:k])
+                if text.startswith('"', k + 1):
+                    parts.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+        found = stop.search(text, i)
+        end = found.start() if found else n
+        if end > i:
+            parts.append(text[i:end])
+        cells.append(parts[0] if len(parts) == 1 else "".join(parts))
+        del parts
+        if end >= n or text[end] != delimiter:
+            if text.startswith("\r\n", end):
+                return cells, end + 2
+            return cells, min(end + 1, n)
+        i = end + 1
 
 
 def read_first_line(text: io.TextIOBase, limit: int) -> str:

@@ -139,7 +139,8 @@ class CsvSource:
                         continue
                 elif not any(row):
                     continue
-                if not self._visible(number, row):
+                if not (len(row) <= MAX_COLUMNS and first.isprintable() and first.strip()) \
+                        and not self._visible(number, row):
                     continue
                 if held is not None:
                     yield held

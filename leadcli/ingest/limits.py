@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from leadcli.errors import BadFile, UsageError
@@ -84,25 +85,33 @@ class Lines:
         self.fresh = True
         self.stash: list[str] | None = None
 
-    def __iter__(self) -> Lines:
-        return self
+    def __iter__(self) -> Iterator[str]:
+        return self._lines()
 
-    def __next__(self) -> str:
-        line = self._next_line()
-        if self.fresh and (len(line) > LONG_RECORD or line.count('"') % 2):
-            line = self._gather(line)
-        if self.fresh:
-            self.fresh = False
-            self.first = line if len(line) <= LONG_RECORD else None
-        return line
+    def _lines(self) -> Iterator[str]:
+        # The hot loop of every import: one readline and a few C-level tests per line.
+        readline, limit, long_record, replay = self._readline, self.limit, LONG_RECORD, self._replay
+        while True:
+            if replay:
+                line = replay.pop()
+            else:
+                line = readline(limit + 1)
+                if not line:
+                    return
+                if len(line) > limit or "\x00" in line or "\ufeff" in line or len(line) > MAX_COLUMNS:
+                    line = self._checked(line)
+            if self.fresh:
+                if len(line) > long_record or line.count('"') % 2:
+                    try:
+                        line = self._gather(line)
+                    except StopIteration:
+                        return
+                self.fresh = False
+                self.first = line if len(line) <= long_record else None
+            yield line
 
-    def _next_line(self) -> str:
-        return self._replay.pop() if self._replay else self._read()
-
-    def _read(self) -> str:
-        line = self._readline(self.limit + 1)
-        if not line:
-            raise StopIteration
+    def _checked(self, line: str) -> str:
+        """A line read: refused when over the limit or absurdly wide; without NUL bytes and BOMs."""
         if len(line) > self.limit and line[-1] not in "\r\n":
             raise LineTooLong(None if not self.fresh else unquoted_column(line, self.delimiter))
         if len(line) > MAX_COLUMNS and line.count(self.delimiter) > 64 * MAX_COLUMNS:
@@ -112,6 +121,15 @@ class Lines:
         if "\ufeff" in line:
             line = line.replace("\ufeff", "")
         return line
+
+    def _next_line(self) -> str:
+        return self._replay.pop() if self._replay else self._read()
+
+    def _read(self) -> str:
+        line = self._readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        return self._checked(line)
 
     def _gather(self, line: str) -> str:
         """A record's first line, or the PLACEHOLDER when the record it opens is long.

@@ -88,9 +88,10 @@ def test_a_bad_size_is_a_usage_error(text, cli, tmp_path):
     assert result.exit_code == 2 and "--max-field-size" in result.stderr
 
 
-def test_a_header_of_too_many_columns_is_refused(cli, tmp_path, isolated_db):
+@pytest.mark.parametrize("width", [2, 60])  # a header line under and over a megabyte
+def test_a_header_of_too_many_columns_is_refused(cli, tmp_path, isolated_db, width):
     path = tmp_path / "wide.csv"
-    path.write_text(",".join(f"c{i}" for i in range(20_000)) + "\n" + ",".join("x" * 20_000) + "\n")
+    path.write_text(",".join(f"c{i}".ljust(width, "_") for i in range(20_000)) + "\n" + ",".join("x" * 20_000) + "\n")
     result = cli("import", str(path))
     assert result.exit_code == 1 and "20,000 columns" in result.stderr and "16,384" in result.stderr
     assert _leads(isolated_db) == 0

@@ -288,7 +288,7 @@ def open_csv(source: str | Path, encoding: str = "auto", delimiter: str = "auto"
         lines = limits.Lines(text, max_field, delim, first)
         rows = csv.reader(lines, delimiter=delim, quotechar='"', doublequote=True, skipinitialspace=False,
                           strict=False)
-        header = _read_header(name, rows)
+        header = _read_header(name, rows, lines)
     except BaseException:
         for c in closers:
             c.close()
@@ -370,9 +370,11 @@ def _open_binary(name: str, closers: list) -> tuple[BinaryIO, str, int | None]:
     return raw, name, total
 
 
-def _read_header(name: str, rows: Iterator[list[str]]) -> list[str]:
+def _read_header(name: str, rows: Iterator[list[str]], lines: limits.Lines | None = None) -> list[str]:
     try:
         header = next(rows)
+        if lines is not None and lines.stash is not None and header == [limits.PLACEHOLDER]:
+            header, lines.stash = lines.stash, None  # a header line over a megabyte
     except StopIteration:
         header = []
     except (limits.LineTooLong, limits.TooManyCells):

@@ -585,7 +585,11 @@ def score_reasons(s: Session, lead: Any) -> dict | None:
     """For `show`: the top reasons behind a scored lead's score (None when it has no score or no model)."""
     if lead.score is None:
         return None
-    model = active_model(s)
+    try:
+        model = active_model(s)
+    except BadModel as exc:
+        s.info["scoring_model_problem"] = exc.message  # `show` still shows the lead, without reasons
+        return None
     if model is None:
         return None
     ex = explain(model, values_of(s, model, lead), top=3)

@@ -156,6 +156,9 @@ def test_a_crafted_model_is_refused_with_one_message(payload, cli, isolated_db):
         assert result.stderr.startswith("error: " + MODEL_MESSAGE), (args, result.stderr)
         assert MODEL_HINT in result.stderr and "Traceback" not in result.stderr
     assert _digest(isolated_db) == before
+    _execute(isolated_db, "UPDATE lead SET score = 50, grade = 'B'")
+    shown = json.loads(cli.ok("show", str(lead), "--format", "json").stdout)  # shown, without reasons
+    assert shown["score"] == 50
     listed = cli.ok("score", "model", "--list", "--format", "json")
     assert json.loads(listed.stdout)[0]["verdict"] == "unreadable"
     cli.ok("list", "--sort", "score")

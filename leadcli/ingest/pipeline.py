@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadcli.errors import InvalidValue, LeadcliError, TooManyRejects, UsageError
-from leadcli.ingest import columns, csvfile, dedupe, runs, values
+from leadcli.ingest import columns, csvfile, dedupe, limits, runs, values
 from leadcli.ingest.bulk import BulkWriter
 from leadcli.ingest.columnwise import RecordBuilder
 from leadcli.ingest.limits import CELLS_PER_CHUNK
@@ -54,7 +54,8 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
     digest = None
     if options.on_duplicate == "skip" and not options.reprocess:
         digest = csvfile.file_sha256(path)
-    with csvfile.open_csv(path, options.encoding, options.delimiter, options.sheet, options.max_field_size) as src:
+    with csvfile.open_csv(path, options.encoding, options.delimiter, options.sheet,
+                          limits.parse_size(options.max_field_size)) as src:
         builder, report = _prepare(src, options)
         if digest:
             with target.session(write=not options.dry_run) as s:
@@ -308,6 +309,6 @@ def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "aut
     # Strict unless told otherwise: a caller reading rows (scoring a file) hears of every bad value.
     options = options or ImportOptions(encoding=encoding, delimiter=delimiter, strict=True)
     src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter, options.sheet,
-                           options.max_field_size)
+                           limits.parse_size(options.max_field_size))
     mp = columns.resolve(src.header, options.columns)
     return ReadResult(source=src, mapping=mp, builder=RecordBuilder(mp, options))

@@ -105,6 +105,9 @@ def duration(value: str | None) -> int | None:
 
 
 def _text(value: str | None) -> str | None:
+    from leadcli.validate import clean_text
+
+    value = clean_text(value)
     return " ".join(value.split()) or None if value is not None else None
 
 

@@ -84,7 +84,7 @@ def text(value: Any) -> str | None:
             if key in value:
                 return text(value[key])
         return json.dumps(value, sort_keys=True)
-    out = str(value).strip()
+    out = str(value).replace("\x00", "").replace("\ufeff", "").strip()
     return out or None
 
 

@@ -200,15 +200,50 @@ def undo(s: Session, merge_id: int) -> dict[str, Any]:
                                     hint=f"undo it first: `leadcli merge undo {later.id}`")
     changes = conn.execute(text("SELECT table_name, row_key, before FROM merge_change WHERE merge_id = :m "
                                 "ORDER BY seq DESC"), {"m": merge_id}).all()
+    columns: dict[str, set[str]] = {}
     for table, row_key, before in changes:
-        _restore(conn, table, json.loads(row_key), None if before is None else json.loads(before))
+        key, row = _journal_entry(conn, merge_id, table, row_key, before, columns)
+        _restore(conn, table, key, row)
     conn.execute(text("DELETE FROM merge_change WHERE merge_id = :m"), {"m": merge_id})
     conn.execute(text("DELETE FROM merge_run WHERE id = :m"), {"m": merge_id})
     return {"merge_id": merge_id, "keep_id": run["keep_id"], "merged_ids": json.loads(run["merged_ids"]),
             "rows": len(changes)}
 
 
+def _journal_entry(conn: Connection, merge_id: int, table: Any, row_key: Any, before: Any,
+                   columns: dict[str, set[str]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One journalled row, checked before anything is written back: a known table, its key columns
+    exactly, only columns the table has, plain values. A database crafted to write elsewhere (a
+    column name holding SQL, another table) is refused and the undo changes nothing."""
+    from leadcli.errors import DatabaseError
+
+    def damaged(why: str) -> DatabaseError:
+        return DatabaseError(f"merge {merge_id} cannot be undone: its journal is damaged ({why}); nothing was "
+                             "changed", hint="check the database with `leadcli db check`, or restore a backup")
+
+    if not isinstance(table, str) or table not in KEYS:
+        raise damaged(f"unknown table {str(table)[:60]!r}")
+    if table not in columns:
+        from sqlalchemy import inspect
+
+        columns[table] = {c["name"] for c in inspect(conn).get_columns(table)}
+    try:
+        key = json.loads(row_key)
+        row = None if before is None else json.loads(before)
+    except (TypeError, ValueError, RecursionError):
+        raise damaged("a row is not valid JSON") from None
+    if not isinstance(key, dict) or sorted(key) != sorted(KEYS[table]):
+        raise damaged(f"a {table} row key is not {', '.join(KEYS[table])}")
+    if row is not None and (not isinstance(row, dict) or not row or not set(row) <= columns[table]):
+        raise damaged(f"a {table} row names columns the table does not have")
+    plain = (str, int, float, type(None))
+    if not all(isinstance(v, plain) for v in [*key.values(), *(row or {}).values()]):
+        raise damaged(f"a {table} row holds a value that is not plain text or a number")
+    return key, row
+
+
 def _restore(conn: Connection, table: str, key: dict[str, Any], before: dict[str, Any] | None) -> None:
+    """Write one checked journal row back (`_journal_entry`): names from the whitelist, values bound."""
     from sqlalchemy import text
 
     if table not in KEYS:

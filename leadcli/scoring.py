@@ -150,7 +150,12 @@ def get_model(s: Session, model_id: int) -> Model:
 def list_models(s: Session) -> list[dict]:
     out = []
     for row in _model_rows(s):
-        data = _loads(row.payload, row.id)
+        try:
+            data = model_from_payload(_loads(row.payload, row.id), row.id).payload
+        except BadModel:
+            out.append({"id": row.id, "kind": row.kind, "created_at": row.created_at, "active": bool(row.active),
+                        "outcomes": None, "auc": None, "verdict": "unreadable"})
+            continue
         metrics = data.get("metrics") or {}
         out.append({"id": row.id, "kind": row.kind, "created_at": row.created_at, "active": bool(row.active),
                     "outcomes": (data.get("counts") or {}).get("closed"), "auc": metrics.get("auc"),
@@ -159,11 +164,23 @@ def list_models(s: Session) -> list[dict]:
 
 
 def _loads(text: str, model_id: int) -> Any:
+    """A stored payload parsed, bounded in size before parsing and in depth while parsing."""
+    from leadcli.scoring_model import MAX_PAYLOAD_CHARS, bad_model
+
+    if not isinstance(text, str):
+        raise bad_model(model_id, "its payload is not text")
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise bad_model(model_id, f"its payload is {len(text):,} characters (at most {MAX_PAYLOAD_CHARS:,})")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise bad_model(model_id, "it is nested too deep") from None
     except (TypeError, ValueError) as exc:
-        raise BadModel(f"scoring model #{model_id} is not valid JSON ({exc})",
-                       hint="train a new one with `leadcli score train`") from None
+        raise bad_model(model_id, f"not valid JSON ({str(exc)[:200]})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
 
 
 # ---------------------------------------------------------------- grades
@@ -528,10 +545,17 @@ def _usable_model(s: Session) -> Model | None:
     try:
         model = active_model(s)
         return model if model is not None and model.trusted else None
-    except LeadcliError:
+    except LeadcliError as exc:
         # An unreadable model must not stop anyone adding, editing or importing leads: they stay
-        # as scored, and `score run` / `score model` say what is wrong with the model.
+        # as scored, and `score run` / `score model` say what is wrong with the model. The
+        # message is kept on the session for a command to warn with (`model_problem`).
+        s.info["scoring_model_problem"] = exc.message
         return None
+
+
+def model_problem(s: Session) -> str | None:
+    """Why the active model was left unused in this session (an unreadable payload), if it was."""
+    return s.info.get("scoring_model_problem")
 
 
 def history(s: Session, lead_id: int, limit: int = 10) -> list[dict]:
@@ -551,7 +575,11 @@ def score_reasons(s: Session, lead: Any) -> dict | None:
     """For `show`: the top reasons behind a scored lead's score (None when it has no score or no model)."""
     if lead.score is None:
         return None
-    model = active_model(s)
+    try:
+        model = active_model(s)
+    except BadModel as exc:
+        s.info["scoring_model_problem"] = exc.message  # `show` still shows the lead, without reasons
+        return None
     if model is None:
         return None
     ex = explain(model, values_of(s, model, lead), top=3)

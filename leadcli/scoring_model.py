@@ -318,36 +318,98 @@ class Model:
         return np.searchsorted(np.asarray(THRESHOLDS), self.logits(columns, n), side="right").tolist()
 
 
+# The bounds of a stored payload: a model from a crafted database is refused, never half-used.
+MAX_PAYLOAD_CHARS = 16 << 20
+MAX_DEPTH = 16
+MAX_FEATURES = 2000
+MAX_WEIGHTS = 200_000  # categories of one feature
+MAX_EDGES = 1000  # bin edges of one numeric feature
+MAX_TEXT = 1000  # characters of a name, key or category
+MAX_ITEMS = 500_000  # lists and dict entries in the whole payload
+# Parts of the payload that `score model` shows: each is a dict or a list when present.
+_SHAPES: dict[str, type | tuple[type, ...]] = {
+    "counts": dict, "window": (dict, str), "options": dict, "metrics": dict, "backtest": dict, "readiness": dict,
+    "calibration": (dict, list), "influence": list, "leaks": list, "skipped": dict, "why": (str, list, dict),
+    "trained_at": str, "created_at": str}
+
+
+def bad_model(model_id: int | None, why: str) -> BadModel:
+    """The one message for a stored model that cannot be used, whatever is wrong with it."""
+    return BadModel(f"scoring model #{model_id} cannot be read: {why}",
+                    hint="train a new one with `leadcli score train` (scoring stays off until then)")
+
+
 def model_from_payload(payload: Any, model_id: int | None = None, created_at: str = "") -> Model:
-    """Validate a stored payload: plain JSON numbers, strings, lists and dicts of the expected shape only."""
+    """Validate a stored payload: plain JSON numbers, strings, lists and dicts of the expected shape only.
+
+    Besides each feature's fields, the payload as a whole is bounded (nesting depth, lists and
+    entries, text lengths) and the parts `score model` shows must be of their type.
+    """
     def bad(why: str) -> BadModel:
-        return BadModel(f"scoring model #{model_id} cannot be read: {why}",
-                        hint="train a new one with `leadcli score train`")
+        return bad_model(model_id, why)
 
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise bad(f"unknown format {payload.get('format') if isinstance(payload, dict) else type(payload)!r}")
+        raise bad(f"unknown format {payload.get('format') if isinstance(payload, dict) else type(payload)!r}"[:200])
+    _check_bounds(payload, bad)
     if payload.get("kind") not in KINDS:
-        raise bad(f"unknown kind {payload.get('kind')!r}")
+        raise bad(f"unknown kind {payload.get('kind')!r}"[:200])
     if not _is_number(payload.get("intercept")):
         raise bad("no intercept")
-    features = []
-    for spec in payload.get("features", []):
-        if not isinstance(spec, dict) or spec.get("type") not in ("category", "number") \
-                or spec.get("from") not in ("lead", "field", "activity") or not isinstance(spec.get("name"), str):
-            raise bad("a feature has an unknown shape")
-        if spec["from"] == "lead" and spec.get("key") not in LEAD_COLUMNS:
-            raise bad(f"unknown lead column {spec.get('key')!r}")
-        if spec["type"] == "category":
-            ok = isinstance(spec.get("weights"), dict) and all(_is_number(v) for v in spec["weights"].values()) \
-                and _is_number(spec.get("other")) and _is_number(spec.get("missing"))
-        else:
-            ok = all(_is_number(spec.get(k)) for k in ("fill", "center", "scale", "coef", "missing")) \
-                and spec.get("scale") != 0 and _numbers(spec.get("clip"), 2) and _numbers(spec.get("edges")) \
-                and _numbers(spec.get("bins"), len(spec.get("edges") or []) + 1)
-        if not ok:
-            raise bad(f"feature {spec['name']!r} is malformed")
-        features.append(Feature(spec))
+    for key, kind in _SHAPES.items():
+        if payload.get(key) is not None and not isinstance(payload[key], kind):
+            raise bad(f"its {key!r} is not of the expected type")
+    specs = payload.get("features", [])
+    if not isinstance(specs, list) or len(specs) > MAX_FEATURES:
+        raise bad(f"its features are not a list of at most {MAX_FEATURES}")
+    features = [Feature(_checked_feature(spec, bad)) for spec in specs]
     return Model(model_id, payload["kind"], created_at, payload, features)
+
+
+def _checked_feature(spec: Any, bad: Any) -> dict:
+    if not isinstance(spec, dict) or spec.get("type") not in ("category", "number") \
+            or spec.get("from") not in ("lead", "field", "activity") or not _is_text(spec.get("name")) \
+            or not _is_text(spec.get("key")):
+        raise bad("a feature has an unknown shape")
+    if spec["from"] == "lead" and spec.get("key") not in LEAD_COLUMNS:
+        raise bad(f"unknown lead column {spec.get('key')!r}")
+    if spec["type"] == "category":
+        weights = spec.get("weights")
+        ok = isinstance(weights, dict) and len(weights) <= MAX_WEIGHTS \
+            and all(_is_number(v) and len(k) <= MAX_TEXT for k, v in weights.items()) \
+            and _is_number(spec.get("other")) and _is_number(spec.get("missing"))
+    else:
+        edges: Any = spec.get("edges")
+        ok = all(_is_number(spec.get(k)) for k in ("fill", "center", "scale", "coef", "missing")) \
+            and spec.get("scale") != 0 and _numbers(spec.get("clip"), 2) and spec["clip"][0] <= spec["clip"][1] \
+            and _numbers(edges) and len(edges) <= MAX_EDGES and edges == sorted(edges) \
+            and _numbers(spec.get("bins"), len(edges) + 1)
+    if not ok:
+        raise bad(f"feature {spec['name']!r} is malformed")
+    return spec
+
+
+def _check_bounds(payload: dict, bad: Any) -> None:
+    """Depth, item count and text length of the whole payload, walked without recursion."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    items = 0
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise bad(f"it is nested deeper than {MAX_DEPTH} levels")
+            items += len(value)
+            if items > MAX_ITEMS:
+                raise bad(f"it holds more than {MAX_ITEMS:,} values")
+            children = value.values() if isinstance(value, dict) else value
+            if isinstance(value, dict) and any(len(k) > MAX_TEXT for k in value):
+                raise bad(f"a key is longer than {MAX_TEXT} characters")
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, str)))
+        elif isinstance(value, str) and len(value) > 20 * MAX_TEXT:
+            raise bad(f"a text is longer than {20 * MAX_TEXT:,} characters")
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_TEXT
 
 
 def _is_number(value: Any) -> bool:

@@ -19,12 +19,25 @@ _ASCII_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Z
                           r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$")
 
 
+# A visible character: not a space, a control (C0, C1), a soft hyphen, a format mark or a BOM.
+_VISIBLE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+
+
 def clean_text(value: str | None) -> str | None:
-    """Trimmed text, or None for empty."""
+    """Trimmed text without NUL bytes and byte-order marks, or None for empty (or only controls)."""
     if value is None:
         return None
-    value = str(value).strip()
+    value = scrub(str(value)).strip()
+    if value and not value.isprintable() and not _VISIBLE.search(value):
+        return None
     return value or None
+
+
+def scrub(value: str) -> str:
+    """Text without NUL bytes and byte-order marks (U+FEFF anywhere): neither is ever data."""
+    if "\x00" in value or "\ufeff" in value:
+        return value.replace("\x00", "").replace("\ufeff", "")
+    return value
 
 
 def email(value: str | None, field: str = "email") -> tuple[str | None, str | None]:
@@ -320,7 +333,7 @@ def date_window(since: str | None, until: str | None) -> None:
 def key_value(item: str, field: str = "field") -> tuple[str, str]:
     if "=" not in item:
         raise InvalidValue(field, f"{item!r} is not KEY=VALUE", hint='write it as --field "Industry=Retail"')
-    key, value = item.split("=", 1)
+    key, value = scrub(item).split("=", 1)
     key = key.strip()
     if not key:
         raise InvalidValue(field, f"{item!r} has an empty key", hint='write it as --field "Industry=Retail"')
@@ -351,7 +364,7 @@ _NAME_SUFFIXES = frozenset(("jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "
 
 
 def tag(value: str) -> str:
-    value = " ".join(value.split())
+    value = " ".join(scrub(value).split())
     if not value:
         raise InvalidValue("tag", "a tag cannot be empty", hint="give a word such as --tag vip")
     return value

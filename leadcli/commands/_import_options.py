@@ -75,3 +75,6 @@ Reprocess = Annotated[bool, typer.Option(
                         "(otherwise recognised by its SHA-256 and recorded as all skipped).")]
 Assign = Annotated[str | None, typer.Option("--assign", help="Owners for new leads no rule routes: "
                                                              "round-robin:A,B or least-open:A,B.")]
+MaxFieldSize = Annotated[str, typer.Option(
+    "--max-field-size", metavar="BYTES", help="The longest field (or line) read, e.g. 64M or 1G; a longer one "
+                                              "stops the import naming its record and column.")]

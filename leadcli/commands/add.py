@@ -62,7 +62,7 @@ def add(
       leadcli add "Ana Silva" --email ana@acme.io --company Acme --source referral --value 5000 --currency EUR
       id=$(leadcli -q add "Bo Chen" --phone "+1 415 555 0100")
     """
-    from leadcli import arrivals, leads, output
+    from leadcli import arrivals, leads, output, scoring
     from leadcli.commands import _events
     from leadcli.commands._context import current_store
 
@@ -77,6 +77,9 @@ def add(
         lead = leads.add_lead(s, data, allow_duplicate=allow_duplicate)
         record = leads.lead_dict(lead, sorted(set(data.tags)))
         arrivals.route(s, [record], assign)
+        unscored = scoring.model_problem(s)
+    if unscored:
+        output.warn(f"{unscored}; the lead is left unscored")
     if output.current_format() in ("json", "jsonl"):
         output.card(record, title="", fields=[])
     else:

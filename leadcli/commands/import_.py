@@ -19,6 +19,7 @@ from leadcli.commands._import_options import (
     MapOpt,
     MappingFileOpt,
     Match,
+    MaxFieldSize,
     MaxRejects,
     Missing,
     OnDuplicate,
@@ -48,7 +49,7 @@ def import_file(
     delimiter: Delimiter = "auto",
     map: MapOpt = None,
     mapping: MappingFileOpt = None,
-    save_mapping: SaveMapping = None,
+    save_mapping_to: SaveMapping = None,
     match: Match = "email,phone,external_id",
     on_duplicate: OnDuplicate = "skip",
     status_map: StatusMap = None,
@@ -65,6 +66,7 @@ def import_file(
     strict: Strict = False,
     currency: CurrencyOpt = None,
     sheet: Sheet = None,
+    max_field_size: MaxFieldSize = "64M",
 ) -> None:
     """Import leads from a CSV or .xlsx file (or stdin), in one transaction.
 
@@ -82,13 +84,12 @@ def import_file(
     from leadcli import ingest
     from leadcli.commands import _events
     from leadcli.commands._context import current_store
-    from leadcli.commands._import_render import render, render_json, render_mapping, with_progress
-    from leadcli.commands._import_render import save_mapping as save
+    from leadcli.commands._import_render import render, render_json, render_mapping, save_mapping, with_progress
 
-    options = ingest.ImportOptions(encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(),
-                                   source=source, owner=owner, dry_run=dry_run, rejects_path=rejects,
-                                   max_rejects=max_rejects, day_first=day_first, missing=list(missing or []),
-                                   reprocess=reprocess, strict=strict, currency=currency, sheet=sheet)
+    options = ingest.ImportOptions(
+        encoding=encoding, delimiter=delimiter, on_duplicate=on_duplicate.lower(), source=source, owner=owner,
+        dry_run=dry_run, rejects_path=rejects, max_rejects=max_rejects, day_first=day_first, sheet=sheet, strict=strict,
+        missing=list(missing or []), reprocess=reprocess, currency=currency, max_field_size=max_field_size)
     options.add_mappings(mapping, list(map or []), list(status_map or []), match)
     _events.check_assign(assign)
     try:
@@ -98,8 +99,8 @@ def import_file(
         if exc.report is not None and (json or dry_run):
             render_json(exc.report) if json else render_mapping(exc.report)
         raise
-    if save_mapping:
-        save(save_mapping, report.mapping.as_file())
+    if save_mapping_to:
+        save_mapping(save_mapping_to, report.mapping.as_file())
     render(report, json)
     _events.after_import(report, assign, dry_run)
 

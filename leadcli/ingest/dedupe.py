@@ -31,11 +31,12 @@ def in_file_keys(options: ImportOptions, leadcli_export: bool) -> list[str]:
 
 
 def hash_column(values: list | None, n: int) -> Any:
-    """64-bit hashes of a key column's values, 0 where a row has none."""
+    """64-bit hashes of a key column's values, 0 where a row has none; just `n` when no row has one
+    (a column the file lacks costs no memory per row)."""
     import numpy as np
 
-    if values is None:
-        return np.zeros(n, dtype=np.int64)
+    if values is None or values.count(None) == n:
+        return n
     hashed = np.fromiter(map(hash, values), dtype=np.int64, count=n)
     # A key hashing like None is only a candidate pair more: candidates are compared exactly.
     hashed[hashed == _NONE_HASH] = 0
@@ -50,6 +51,7 @@ def find_roots(writer: BulkWriter, keys: list[str], hashes: list[list[Any]]) -> 
     """
     if not keys or not hashes or not hashes[0]:
         return
+    # Hashes are kept per chunk: an array, or the chunk's row count when no row has that key.
     candidates = _candidates(hashes)
     if not candidates:
         return
@@ -70,9 +72,14 @@ def _candidates(hashes: list[list[Any]]) -> set[int]:
 
     candidates: set[int] = set()
     for parts in hashes:
-        values = np.concatenate(parts)
+        if all(isinstance(p, int) for p in parts):
+            parts.clear()
+            continue  # no row has this key
+        values = np.concatenate([np.zeros(p, dtype=np.int64) if isinstance(p, int) else p for p in parts])
+        parts.clear()  # each key's chunks are freed as soon as they are joined
         order = np.argsort(values, kind="stable")
         ordered = values[order]
+        del values
         same = np.nonzero((ordered[1:] == ordered[:-1]) & (ordered[1:] != 0))[0]
         if len(same):
             candidates.update((order[same] + 1).tolist())

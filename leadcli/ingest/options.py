@@ -36,6 +36,8 @@ class ImportOptions:
     strict: bool = False  # a value that does not parse rejects its row (else: kept verbatim, row flagged)
     currency: str | None = None  # the currency of amounts written with an ambiguous symbol (`$`) or none
     sheet: str | None = None  # the sheet of an .xlsx file (else the first)
+    # Characters in one field (or line) before the file is refused: a count or a size such as "64M".
+    max_field_size: int | str = 64 << 20
 
     def fingerprint(self) -> str:
         """What decides a run's outcome, to recognise the same file imported the same way."""
@@ -57,6 +59,9 @@ class ImportOptions:
                 raise UsageError(f"--match {key!r} is not a key", hint="use any of: email, phone, external_id")
         if self.max_rejects is not None:
             reject_limit(self.max_rejects, 100)
+        from leadcli.ingest.limits import parse_size
+
+        self.max_field_size = parse_size(self.max_field_size)
         if self.currency:
             from leadcli.ingest.locale_data import iso_currencies
 

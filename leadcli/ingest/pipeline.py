@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadcli.errors import InvalidValue, LeadcliError, TooManyRejects, UsageError
-from leadcli.ingest import columns, csvfile, dedupe, runs, values
+from leadcli.ingest import columns, csvfile, dedupe, limits, runs, values
 from leadcli.ingest.bulk import BulkWriter
 from leadcli.ingest.columnwise import RecordBuilder
+from leadcli.ingest.limits import CELLS_PER_CHUNK
 from leadcli.ingest.options import CHUNK, ImportOptions, ImportReport, reject_limit
 from leadcli.ingest.shape import RECORD, SLOT
 from leadcli.ingest.write import write
@@ -53,7 +54,8 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
     digest = None
     if options.on_duplicate == "skip" and not options.reprocess:
         digest = csvfile.file_sha256(path)
-    with csvfile.open_csv(path, options.encoding, options.delimiter, options.sheet) as src:
+    with csvfile.open_csv(path, options.encoding, options.delimiter, options.sheet,
+                          limits.parse_size(options.max_field_size)) as src:
         builder, report = _prepare(src, options)
         if digest:
             with target.session(write=not options.dry_run) as s:
@@ -65,6 +67,7 @@ def import_file(path: str | Path, options: ImportOptions | None = None, progress
             started = time.perf_counter()
             _stage(writer, src, builder, report, options, progress)
             report.seconds["read"] = time.perf_counter() - started
+            src.check_unchanged(digest)
             report.sha256 = src.sha256
             _check_rejects(report, options)
             phase("writing")
@@ -127,9 +130,10 @@ def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, r
     ok = False
     try:
         rows_read = src.rows()
-        first = list(islice(rows_read, CHUNK))
+        size = chunk_rows(len(src.header))
+        first = list(islice(rows_read, size))
         builder = _settled(builder, first, options)
-        while chunk := first or list(islice(rows_read, CHUNK)):
+        while chunk := first or list(islice(rows_read, size)):
             first = []
             _stage_chunk(writer, chunk, builder, report, rejects, keys, hashes)
             if progress:
@@ -148,6 +152,11 @@ def _stage(writer: BulkWriter, src: csvfile.CsvSource, builder: RecordBuilder, r
         if gc_was_enabled:
             gc.enable()
         rejects.close()
+
+
+def chunk_rows(width: int) -> int:
+    """Rows per chunk: CHUNK, fewer for a wide file, so a chunk holds at most CELLS_PER_CHUNK cells."""
+    return max(1, min(CHUNK, CELLS_PER_CHUNK // max(width, 1)))
 
 
 def _settled(builder: RecordBuilder, chunk: list[tuple[int, list[str]]], options: ImportOptions) -> RecordBuilder:
@@ -299,6 +308,7 @@ def read_rows(path: str | Path, *, encoding: str = "auto", delimiter: str = "aut
     """
     # Strict unless told otherwise: a caller reading rows (scoring a file) hears of every bad value.
     options = options or ImportOptions(encoding=encoding, delimiter=delimiter, strict=True)
-    src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter, options.sheet)
+    src = csvfile.open_csv(path, options.encoding or encoding, options.delimiter or delimiter, options.sheet,
+                           limits.parse_size(options.max_field_size))
     mp = columns.resolve(src.header, options.columns)
     return ReadResult(source=src, mapping=mp, builder=RecordBuilder(mp, options))

@@ -10,8 +10,8 @@ first row that names several columns, and empty leading columns are dropped.
 from __future__ import annotations
 
 import datetime as _dt
-import io
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from leadcli.errors import BadFile
 
@@ -45,8 +45,8 @@ def refuse_other_kinds(name: str, prefix: bytes) -> None:
                            "unzip it and import the CSV file inside")
 
 
-def sheet_rows(data: bytes, name: str, sheet: str | None) -> tuple[str, Iterator[list[str]]]:
-    """(the sheet's name, its rows as text from the header row on) of an .xlsx file's bytes."""
+def sheet_rows(data: BinaryIO, name: str, sheet: str | None) -> tuple[str, Iterator[list[str]]]:
+    """(the sheet's name, its rows as text from the header row on) of an .xlsx file (a binary stream)."""
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - a dependency
@@ -54,7 +54,7 @@ def sheet_rows(data: bytes, name: str, sheet: str | None) -> tuple[str, Iterator
                       hint="pip install openpyxl, or save the sheet as CSV") from None
     try:
         # Formulas as written (`=HYPERLINK(...)`): a cached result may be missing, the text never is.
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        book = openpyxl.load_workbook(data, read_only=True, data_only=False)
     except Exception as exc:  # noqa: BLE001 - any damage to the zip or its XML
         raise BadFile(f"{name}: cannot read the workbook ({exc})", hint="open it in Excel and save it again, "
                                                                       "or save the sheet as CSV") from None
@@ -62,7 +62,18 @@ def sheet_rows(data: bytes, name: str, sheet: str | None) -> tuple[str, Iterator
         raise BadFile(f"{name} has no sheet {sheet!r}", hint="its sheets are: " + ", ".join(book.sheetnames))
     ws = book[sheet] if sheet is not None else book.worksheets[0]
     rows = ([_text(v) for v in row] for row in ws.iter_rows(values_only=True))
-    return ws.title, _from_header(rows)
+    return ws.title, _guarded(_from_header(rows), name)
+
+
+def _guarded(rows: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+    """The rows; damage found while streaming the sheet (a bad CRC, broken XML) as a BadFile."""
+    try:
+        yield from rows
+    except BadFile:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any damage to the zip or its XML
+        raise BadFile(f"{name}: cannot read the workbook ({exc}); nothing was imported",
+                      hint="open it in Excel and save it again, or save the sheet as CSV") from None
 
 
 def _from_header(rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -91,4 +102,7 @@ def _text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
-    return str(value)
+    text = str(value)
+    if "\x00" in text or "\ufeff" in text:
+        text = text.replace("\x00", "").replace("\ufeff", "")
+    return text

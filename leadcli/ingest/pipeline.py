@@ -224,21 +224,19 @@ class _Rejects:
             self._open(path)
 
     def _open(self, path: str) -> None:
-        """Created (or truncated) at the start of every run, readable by its owner only: the rows hold
-        people's details, and a file left from an earlier run must not pass for this run's."""
-        import os
+        """Written whole at the end of every run, readable by its owner only: the rows hold people's
+        details, a file left from an earlier run must not pass for this run's, and a link at the name is
+        replaced, never written through (a temporary file beside it, renamed into place on close)."""
+        from contextlib import ExitStack
 
+        from leadcli.output_files import private_output
+
+        self.stack = ExitStack()
         try:
-            fd = os.open(Path(path).expanduser(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-            except OSError:
-                pass  # not ours to change (a device such as /dev/stdout): write to it as it is
-            self.fh = open(fd, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            raise LeadcliError(f"cannot write the rejects file {path} ({exc.strerror}); nothing was "
-                               "imported", hint="give --rejects a path in a folder that exists and you can "
-                                                "write to") from None
+            self.fh = self.stack.enter_context(private_output(path, force=True))
+        except LeadcliError as exc:
+            raise LeadcliError(f"cannot write the rejects file: {exc.message}; nothing was imported",
+                               hint="give --rejects a path in a folder that exists and you can write to") from None
         self.writer = csv.writer(self.fh, lineterminator="\n")
         self.writer.writerow([*self.header, "status", "row", "column", "value", "error"])
 
@@ -251,7 +249,8 @@ class _Rejects:
 
     def close(self) -> None:
         if self.fh is not None:
-            self.fh.close()
+            self.fh = None
+            self.stack.close()
 
 
 # ---------------------------------------------------------------- the reader API

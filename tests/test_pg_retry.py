@@ -103,3 +103,22 @@ def test_a_lead_converted_twice_at_once_converts_once(cli, pg_db):
         assert con.execute("SELECT count(*) FROM deal WHERE lead_id = ?", (lead,)).fetchone()[0] == 1
         assert con.execute("SELECT count(*) FROM status_change WHERE lead_id = ? AND to_status = 'converted'",
                            (lead,)).fetchone()[0] == 1
+
+
+def test_two_adds_of_one_email_at_once_make_one_lead(cli, pg_db):
+    """Each checks for the e-mail, finds none and inserts: the server lets only one of them commit."""
+    import psycopg
+
+    other = dbshim.connect(pg_db)
+    other.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+    assert other.execute("SELECT count(*) FROM lead WHERE email_key = 'dee@acme.io'").fetchone()[0] == 0
+    other.execute("INSERT INTO lead (name, email, email_key, status, fields, created_at, updated_at) "
+                  "VALUES ('Dee', 'dee@acme.io', 'dee@acme.io', 'new', '{}', '2026', '2026')")
+    cli.ok("-q", "add", "Dee", "--email", "dee@acme.io")  # commits first
+    with pytest.raises(psycopg.errors.SerializationFailure):
+        other.commit()
+    other.close()
+    again = cli("-q", "add", "Dee", "--email", "DEE@acme.io")  # as the cancelled one, run again, sees it
+    assert again.exit_code == 1 and "already has the e-mail" in again.stderr
+    with dbshim.connect(pg_db) as con:
+        assert con.execute("SELECT count(*) FROM lead WHERE email_key = 'dee@acme.io'").fetchone()[0] == 1

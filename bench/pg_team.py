@@ -107,13 +107,16 @@ def concurrency(admin_url: str, rows: int, commands: int, work: Path) -> dict:
     seconds = time.perf_counter() - started
     counts = _counts(url, twice)
     created = counts.pop("imported")
+    # Transactions the server rolled back: conflicts it cancelled (each command then ran again) and refusals.
+    rollbacks = counts.pop("rollbacks")
     adds = sum(d["adds"] for d in done)
     expected = {"leads": created + adds + 1, "activities": sum(d["logs"] for d in done),
                 "conversions": len({c for d in done for c in d["converts"]}) + 1, "twice_converted": 1}
     return {"seconds": round(seconds, 1), "imports": imports, "people": [{k: (len(v) if isinstance(v, list) else v)
                                                                           for k, v in d.items()} for d in done],
             "errors": [e for d in done for e in d["errors"]] + [i["error"] for i in imports if "error" in i],
-            "twice": twice_codes, "imported": created, "expected": expected, "found": counts, "ok": counts == expected}
+            "twice": twice_codes, "imported": created, "expected": expected, "found": counts, "ok": counts == expected,
+            "rolled_back_transactions": rollbacks}
 
 
 def _counts(url: str, twice: int) -> dict:
@@ -123,6 +126,7 @@ def _counts(url: str, twice: int) -> dict:
     with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as con:
         one = lambda sql, *p: con.execute(sql, p).fetchone()[0]  # noqa: E731
         return {"imported": one("SELECT coalesce(sum(created), 0) FROM import_run"),
+                "rollbacks": one("SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()"),
                 "leads": one("SELECT count(*) FROM lead"), "activities": one("SELECT count(*) FROM activity"),
                 "conversions": one("SELECT count(*) FROM status_change WHERE to_status = 'converted' "
                                    "AND reason IS DISTINCT FROM 'imported'"),

@@ -148,7 +148,8 @@ def log(s: Session, lead_id: int, kind: str, text: str | None = None, *, outcome
     stamp = when.to_iso(moment)
     activity = Activity(lead_id=lead.id, type=activity_type(kind), text=_text(text), outcome=outcome(outcome_text),
                         at=stamp, done_at=stamp, duration_s=duration_s,
-                        owner=owner_name(owner) or lead.owner or acting_user(), created_at=when.to_iso(current))
+                        owner=owner_name(owner) or lead.owner or acting_user(), created_at=when.to_iso(current),
+                        created_by=acting_user())
     s.add(activity)
     s.flush()
     return activity
@@ -163,7 +164,7 @@ def plan(s: Session, lead_id: int, text: str, due: _dt.datetime, *, kind: str = 
                                                                        "--due tomorrow", exit_code=2)
     activity = Activity(lead_id=lead.id, type=activity_type(kind, planned=True), text=_text(text),
                         due_at=when.to_iso(due), owner=owner_name(owner) or lead.owner or acting_user(),
-                        created_at=when.now_iso())
+                        created_at=when.now_iso(), created_by=acting_user())
     s.add(activity)
     s.flush()
     return activity

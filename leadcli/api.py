@@ -13,12 +13,13 @@ same records the CLI prints as JSON. Expected failures raise `leadcli.errors.Lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from leadcli.store import Store
+from leadcli.store import Store, retry_conflicts
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -28,6 +29,16 @@ if TYPE_CHECKING:
 # The filters of `list`, by keyword: status (one or a list), source, owner, tag, grade, search,
 # since, until (dates as the CLI takes them: YYYY-MM-DD, today, 30d...), archived.
 FILTER_KEYS = ("status", "source", "owner", "tag", "grade", "search", "since", "until", "archived")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _retrying(method: F) -> F:
+    """A writing call runs again when a PostgreSQL server cancelled its transaction, as a command does."""
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return retry_conflicts(method, *args, **kwargs)
+    return call  # type: ignore[return-value]
 
 
 def _plain(value: Any) -> Any:
@@ -64,6 +75,7 @@ class Database:
         """One transaction for several library calls of your own (`leadcli.leads`, `leadcli.reports`...)."""
         return self.store.session(write=write)
 
+    @_retrying
     def add(self, name: str | None = None, *, tags: Iterable[str] = (), fields: dict[str, Any] | None = None,
             allow_duplicate: bool = False, **values: Any) -> int:
         """Add a lead; returns its id. `values`: email, phone, company, title, source, owner, value,
@@ -108,6 +120,7 @@ class Database:
         report = ingest.import_file(str(path), ingest.ImportOptions(**options), db=self.store)
         return _plain(report.summary())
 
+    @_retrying
     def convert(self, *ids: int, contact: bool = True, company: bool = True, deal: bool = True,
                 deal_title: str | None = None, deal_value: str | float | None = None,
                 deal_currency: str | None = None, dry_run: bool = False, **filters: Any) -> list[dict[str, Any]]:
@@ -126,6 +139,7 @@ class Database:
         with self.store.session(write=not dry_run) as s:
             return _plain([r.as_dict() for r in deals.convert(s, list(ids), flt, options)])
 
+    @_retrying
     def train(self, *, fields: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> dict[str, Any]:
         """Train a scoring model on the closed leads; returns its summary (as `score model --format json`)."""
         from leadcli import scoring, scoring_train
@@ -134,6 +148,7 @@ class Database:
             result = scoring_train.train(s, fields=list(fields) if fields else None, exclude=list(exclude))
             return _plain(scoring.model_summary(scoring.get_model(s, result.model_id)))
 
+    @_retrying
     def score(self, *ids: int) -> dict[str, Any]:
         """Score the open leads given (all open leads without ids) with the active model.
 

@@ -128,7 +128,8 @@ def _with_trailing_globals(fn: Any) -> Any:
     """`fn` taking `--format` and `--quiet` after the command too (`leadcli report conversion --format json`).
 
     They are global options, written before the command; after it they mean the same, on every
-    command without an option of that name of its own (`export --format` keeps its meaning).
+    command without an option of that name of its own (`export --format` keeps its meaning). The command
+    also runs again when a PostgreSQL server cancelled its transaction (`store.retry_conflicts`).
     """
     import functools
     import inspect
@@ -148,18 +149,18 @@ def _with_trailing_globals(fn: Any) -> Any:
         decls = ["--quiet"] + (["-q"] if "-q" not in taken else [])
         extra["leadcli_late_quiet"] = (Annotated[bool, typer.Option(
             *decls, help="No messages on success, as the global --quiet.")], False)
-    if not extra:
-        return fn
 
     @functools.wraps(fn)
     def command(*args: Any, leadcli_late_format: Any = None, leadcli_late_quiet: bool = False, **kwargs: Any) -> Any:
         from leadcli import output
+        from leadcli.store import retry_conflicts
 
         if leadcli_late_format is not None:
             output.settings.format = leadcli_late_format.value
         if leadcli_late_quiet:
             output.settings.quiet = True
-        return fn(*args, **kwargs)
+        # A transaction the database server cancelled (a conflict with another writer) runs again.
+        return retry_conflicts(fn, *args, **kwargs)
 
     signature = inspect.signature(fn)
     params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 LEAD_KEYS = ("id", "name", "first_name", "last_name", "email", "phone", "company", "title", "source", "owner",
              "value", "currency", "status", "status_reason", "score", "grade", "trend", "tags", "fields",
-             "external_id", "notes", "created_at", "updated_at", "converted_at", "archived_at")
+             "external_id", "notes", "created_at", "updated_at", "converted_at", "archived_at", "created_by")
 
 
 def lead_dict(lead: Lead, tags: list[str] | None = None) -> dict[str, Any]:

@@ -127,8 +127,10 @@ def add_lead(s: Session, data: LeadInput, *, allow_duplicate: bool = False, stat
         _refuse_duplicates(s, values)
     now = now_iso()
     created = values.pop("created_at", None) or now
+    from leadcli.activities import acting_user
+
     lead = Lead(**values, status=status, created_at=created, updated_at=now,
-                fields=_custom_fields(data.fields))
+                fields=_custom_fields(data.fields), created_by=acting_user())
     if status == Status.converted.value:
         lead.converted_at = created
     s.add(lead)

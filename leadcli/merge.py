@@ -156,8 +156,9 @@ def merge(s: Session, keep_id: int, merged_ids: Sequence[int], *, prefer: int | 
     for table in MOVED:
         plan.moved[table] = conn.execute(text(f"SELECT count(*) FROM {table} WHERE {among}"), params).scalar_one()
     plan.tags = [t for (t,) in conn.execute(text(
-        f"SELECT DISTINCT tag FROM lead_tag WHERE {among} AND lower(tag) NOT IN "
-        "(SELECT lower(tag) FROM lead_tag WHERE lead_id = :keep) ORDER BY tag"), {**params, "keep": keep_id})]
+        f"SELECT min(tag) FROM lead_tag WHERE {among} AND lower(tag) NOT IN "
+        "(SELECT lower(tag) FROM lead_tag WHERE lead_id = :keep) GROUP BY lower(tag) ORDER BY 1"),
+        {**params, "keep": keep_id})]
     if dry_run:
         return plan
     at = now_iso()

@@ -55,6 +55,8 @@ class Lead(SQLModel, table=True):
     repeat_lead: bool = False
     # The lead that absorbed this one (`leadcli merge`); a merged lead leaves lists and reports.
     merged_into: int | None = None
+    # Who added it (`add`, `intake`: LEADCLI_USER or the login name; migration 12).
+    created_by: str | None = None
 
     @property
     def value(self) -> Decimal | None:
@@ -142,6 +144,8 @@ class Activity(SQLModel, table=True):
     run_id: int | None = None
     # When the on-activity-due hook was told it is due (migration 11).
     due_announced_at: str | None = None
+    # Who wrote it (`log`, `next`; migration 12); `owner` is whose it is.
+    created_by: str | None = None
 
 
 # ---------------------------------------------------------------- views, routing (migration m009)

@@ -143,6 +143,8 @@ class ImportRun(SQLModel, table=True):
     first_lead_id: int | None = None
     last_lead_id: int | None = None
     undone_at: str | None = None
+    # Who ran it (migration 12).
+    by: str | None = None
 
 
 class ImportChange(SQLModel, table=True):

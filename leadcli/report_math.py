@@ -42,6 +42,25 @@ def _week_start_pg(element, compiler, **kw):
     return f"to_char(date_trunc('week', CAST({arg} AS timestamp)), 'YYYY-MM-DD')"
 
 
+class byte_order(FunctionElement):
+    """A text column compared byte by byte (upper case before lower), whatever the column's or the database's
+    collation: `min(byte_order(col))` picks the same spelling on SQLite and on PostgreSQL."""
+
+    type = String()
+    name = "byte_order"
+    inherit_cache = True
+
+
+@compiles(byte_order)
+def _byte_order_sqlite(element, compiler, **kw):
+    return f"({compiler.process(list(element.clauses)[0], **kw)} COLLATE BINARY)"
+
+
+@compiles(byte_order, "postgresql")
+def _byte_order_pg(element, compiler, **kw):
+    return f"({compiler.process(list(element.clauses)[0], **kw)} COLLATE \"C\")"
+
+
 class days_between(FunctionElement):
     """Days (fractional) from the first timestamp to the second."""
 

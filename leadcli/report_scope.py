@@ -238,23 +238,25 @@ def fold_case(value: Any) -> Any:
 
 def _folded(rows: Sequence[Any], by_currency: bool) -> list[dict]:
     """Rows grouped by the stored value merged into one per value ignoring case, labelled with the
-    spelling that has the most leads.
+    spelling first in byte order (each row brings the least spelling of its SQL group as `label`).
 
     SQL groups on the plain column so that the report indexes serve the GROUP BY; whatever the
-    database's collation, its groups are never coarser than this fold, which makes the result
-    (on SQLite, whose columns fold case already, nothing is left to merge and labels are SQLite's).
+    database's collation, its groups are never coarser than this fold, which makes the result (on
+    SQLite, whose columns fold case already, nothing is left to merge). The label is defined the same
+    way on both databases: "Web" and "web" are reported as "Web" on either.
     """
     merged: dict[Any, dict] = {}
     for r in rows:
         key = (fold_case(r["grp"]), r["currency"]) if by_currency else fold_case(r["grp"])
+        label = r["label"] if "label" in r else r["grp"]
         row = merged.get(key)
         if row is None:
-            merged[key] = {**r, "label_total": r["total"] or 0}
+            merged[key] = {**r, "grp": label}
             continue
         for name in _SUMMED:
             if name in r and r[name] is not None:
                 row[name] = (row[name] or 0) + r[name]
-        if (r["total"] or 0, str(r["grp"])) > (row["label_total"], str(row["grp"])):
-            row["grp"], row["label_total"] = r["grp"], r["total"] or 0
+        if label is not None and (row["grp"] is None or label < row["grp"]):
+            row["grp"] = label
     return list(merged.values())
 

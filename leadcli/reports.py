@@ -26,6 +26,7 @@ from leadcli.report_math import (
     PERIODS,
     Fixed2,
     _round2,
+    byte_order,
     cents_to_money,
     days_between,
     pct,
@@ -116,6 +117,8 @@ def _aggregate(s: Session, scope: Scope, gb: GroupBy, *, by_currency: bool):
         return _period_view_by_date(s, cols, scope, gb, where, by_currency)
     case_free = _case_free(gb)
     columns = [group.label("grp"), total.label("total"), converted.label("converted")]
+    if case_free:
+        columns.append(func.min(byte_order(group)).label("label"))
     keys = [group]
     if by_currency:
         columns += [t.c.currency.label("currency"), total_value.label("total_cents"),
@@ -190,6 +193,7 @@ def conversion(s: Session, scope: Scope, by: str | None = "source", *, measure: 
         key = r["grp"].casefold() if nocase and isinstance(r["grp"], str) else r["grp"]
         row = merged.setdefault(key, {"group": r["grp"], "total": 0, "converted": 0, "currency": unit,
                                       "total_value": Decimal(0), "converted_value": Decimal(0)})
+        row["group"] = _first_label(row["group"], r["grp"])
         row["total"] += r["total"] or 0
         row["converted"] += r["converted"] or 0
         factor = factors.get(r["currency"], Decimal(1))
@@ -204,12 +208,20 @@ def conversion(s: Session, scope: Scope, by: str | None = "source", *, measure: 
     return Conversion(rows, _overall_values(rows, unit), gb, measure, unit, notes)
 
 
+def _first_label(label: Any, other: Any) -> Any:
+    """Of two spellings of one case-free group, the one first in byte order (as `byte_order` in SQL)."""
+    if isinstance(label, str) and isinstance(other, str):
+        return min(label, other)
+    return label
+
+
 def _per_currency_rows(raw: Sequence[Any], codes: list[str], gb: GroupBy, nocase: bool) -> list[dict]:
     """One row per group: its leads, conversions and rate, then each currency's values."""
     merged: dict[Any, dict] = {}
     for r in raw:
         key = r["grp"].casefold() if nocase and isinstance(r["grp"], str) else r["grp"]
         row = merged.setdefault(key, {"group": r["grp"], "total": 0, "converted": 0, "cents": {}})
+        row["group"] = _first_label(row["group"], r["grp"])
         row["total"] += r["total"] or 0
         row["converted"] += r["converted"] or 0
         if r["total_cents"] is not None:
@@ -387,7 +399,7 @@ def time_to_convert(s: Session, scope: Scope, by: str | None = None) -> list[dic
     names: dict[Any, Any] = {}
     for grp, value in s.connection().execute(stmt):
         key = grp.casefold() if nocase and isinstance(grp, str) else grp
-        names.setdefault(key, grp)
+        names[key] = _first_label(names.get(key, grp), grp)
         groups.setdefault(key, []).append(max(float(value), 0.0))
     out = []
     for key, values in groups.items():
@@ -419,7 +431,7 @@ def lost_reasons(s: Session, scope: Scope) -> list[dict]:
     t = Lead.metadata.tables["lead"]
     reason = func.lower(func.trim(t.c.status_reason))
     where = list(scope.filter.clauses(t)) + scope.created_window(t) + [t.c.status == "disqualified"]
-    stmt = (select(reason.label("key"), func.min(func.trim(t.c.status_reason)).label("reason"),
+    stmt = (select(reason.label("key"), func.min(byte_order(func.trim(t.c.status_reason))).label("reason"),
                    func.count().label("leads")).where(*where).group_by(reason))
     rows = [dict(r) for r in s.connection().execute(stmt).mappings()]
     total = sum(r["leads"] for r in rows)

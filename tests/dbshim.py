@@ -50,7 +50,30 @@ class PgConnection:
             self.con.rollback()
 
 
+def is_postgres(target: str | Path) -> bool:
+    return "://" in str(target)
+
+
 def connect(target: str | Path, **kw: Any) -> Any:
-    if "://" in str(target):
+    if is_postgres(target):
         return PgConnection(str(target))
     return sqlite3.connect(target, **kw)
+
+
+def dump(target: str | Path) -> list[str]:
+    """Every row of every table as text, in a stable order: SQLite's iterdump, or its counterpart on PostgreSQL
+    (table by table, rows sorted), so a test can check that an undo restores the database exactly."""
+    if not is_postgres(target):
+        con = sqlite3.connect(target)
+        try:
+            return list(con.iterdump())
+        finally:
+            con.close()
+    with PgConnection(str(target)) as pg:
+        tables = [t for (t,) in pg.execute("SELECT table_name FROM information_schema.tables "
+                                          "WHERE table_schema = 'public' ORDER BY table_name")]
+        out = []
+        for table in tables:
+            rows = pg.execute(f'SELECT * FROM "{table}"').fetchall()
+            out += sorted(f"{table}: {row!r}" for row in rows)
+        return out

@@ -94,12 +94,13 @@ def load_dated(leads: list[dict]) -> None:
         for d in leads:
             cur = raw.execute(
                 "INSERT INTO lead (name, email, email_key, phone, phone_key, source, status, fields, created_at, "
-                "updated_at, converted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "updated_at, converted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (d["name"], d["email"], d["email"], d["phone"], d["phone"], d["source"], d["status"],
                  json.dumps(d["fields"]), d["closed_at"], d["closed_at"],
                  d["closed_at"] if d["status"] == "converted" else None))
+            (lead_id,) = cur.fetchone()
             raw.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) VALUES (?,?,?,?,?)",
-                        (cur.lastrowid, "new", d["status"], d["closed_at"], "test"))
+                        (lead_id, "new", d["status"], d["closed_at"], "test"))
 
 
 def make_engaged(n: int, seed: int = 9) -> list[dict]:

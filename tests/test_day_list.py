@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 
+import dbshim
 import pytest
 
 UTC = dt.timezone.utc
@@ -54,7 +54,7 @@ def test_due_windows_and_no_next_action(cli, isolated_db):
     assert rows[today]["next_action_at"] == "2026-03-10T18:00:00Z" and rows[idle]["next_action_at"] is None
     assert cli("list", "--due", "someday").exit_code == 2
     # The same windows from the stored rows, read independently.
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     open_due = dict(con.execute("SELECT lead_id, MIN(due_at) FROM activity WHERE done_at IS NULL GROUP BY lead_id"))
     assert {k for k, v in open_due.items() if v < "2026-03-10"} == {late}
 
@@ -62,7 +62,7 @@ def test_due_windows_and_no_next_action(cli, isolated_db):
 def _stale_by_history(db) -> set[int]:
     """Open leads in their stage past the default threshold, from the status history alone."""
     limits = {"new": 2, "contacted": 7, "qualified": 14}
-    con = sqlite3.connect(db)
+    con = dbshim.connect(db)
     out = set()
     for lead_id, status in con.execute("SELECT id, status FROM lead WHERE status IN ('new','contacted','qualified')"):
         entered = max(at for (at,) in con.execute(
@@ -93,7 +93,7 @@ def test_stale_and_report_aging_agree_with_the_history(cli, isolated_db, monkeyp
     expected = _stale_by_history(isolated_db)
     assert ids(cli, "--stale") == expected and expected
     aging = {r["stage"]: r for r in json.loads(cli.ok("report", "aging", "--format", "json").stdout)}
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     for stage in ("new", "contacted", "qualified"):
         in_stage = {i for (i,) in con.execute("SELECT id FROM lead WHERE status = ?", (stage,))}
         assert aging[stage]["open"] == len(in_stage)
@@ -130,13 +130,18 @@ def test_a_reason_on_a_lead_already_at_its_stage_is_logged(cli):
 
 def test_list_table_shows_what_a_salesperson_needs(cli, isolated_db, monkeypatch):
     monkeypatch.setenv("LEADCLI_REGION", "US")
-    ana = add(cli, "Ana Silva", "--phone", "+1 415 555 0100", "--company", "Acme", "--email", "ana@acme.io")
-    cli.ok("next", str(ana), "call back", "--due", "tomorrow 10:30")
-    con = sqlite3.connect(isolated_db)
-    con.execute("UPDATE lead SET id = 21897 WHERE id = ?", (ana,))
-    con.execute("UPDATE activity SET lead_id = 21897")
-    con.execute("UPDATE status_change SET lead_id = 21897")
+    cli.ok("list")  # creates the schema
+    con = dbshim.connect(isolated_db)
+    if dbshim.is_postgres(isolated_db):  # the next lead is number 21897
+        con.execute("SELECT setval(pg_get_serial_sequence('lead', 'id'), 21896)")
+    else:
+        con.execute("INSERT INTO lead (id, name, created_at, updated_at) VALUES (21896, 'x', '2026', '2026')")
     con.commit()
+    ana = add(cli, "Ana Silva", "--phone", "+1 415 555 0100", "--company", "Acme", "--email", "ana@acme.io")
+    con.execute("DELETE FROM lead WHERE id = 21896")
+    con.commit()
+    assert ana == 21897
+    cli.ok("next", str(ana), "call back", "--due", "tomorrow 10:30")
     wide = cli.ok("--format", "table", "list", env={"COLUMNS": "120"}).stdout
     for text in ("21897", "Ana Silva", "Acme", "(415) 555-0100", "2026-03-11 10:30", "new"):
         assert text in wide, text

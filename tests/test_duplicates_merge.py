@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
+
+import dbshim
 
 from leadcli import duplicate_scan, store
 
@@ -68,11 +69,7 @@ def test_ignore_stops_proposing_a_pair(cli, isolated_db):
 
 
 def _dump(path) -> list[str]:
-    con = sqlite3.connect(path)
-    try:
-        return list(con.iterdump())
-    finally:
-        con.close()
+    return dbshim.dump(path)
 
 
 def test_merge_moves_everything_and_undo_restores_the_dump(cli, isolated_db):
@@ -89,7 +86,7 @@ def test_merge_moves_everything_and_undo_restores_the_dump(cli, isolated_db):
     assert shown["phone"] == "+14155550100" and shown["company"] == "Acme"
     assert shown["fields"]["Industry"] == "Tech"  # filled only where empty
     assert "vip" in shown["tags"]
-    con = sqlite3.connect(isolated_db)
+    con = dbshim.connect(isolated_db)
     assert con.execute("SELECT merged_into FROM lead WHERE id = ?", (dup,)).fetchone()[0] == keep
     assert con.execute("SELECT count(*) FROM activity WHERE lead_id = ?", (keep,)).fetchone()[0] == 1
     assert con.execute("SELECT count(*) FROM status_change WHERE lead_id = ?", (dup,)).fetchone()[0] == 0

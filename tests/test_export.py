@@ -94,6 +94,7 @@ def _comparable(text: str) -> list[dict]:
     for row in rows:
         row.pop("updated_at")
         row.pop("id")
+        row.pop("created_by")  # who added it there; the import records who ran it
     return rows
 
 

@@ -53,8 +53,9 @@ def test_intake_routes_new_leads_and_fires_hooks_after_commit(cli, isolated_db, 
     hooks.mkdir()
     out = tmp_path / "events.txt"
     hook = hooks / "on-lead-created"
-    hook.write_text(f"#!{sys.executable}\nimport json, os, sqlite3, sys\nevent = json.load(sys.stdin)\n"
-                    "n = sqlite3.connect(os.environ['LEADCLI_DB']).execute("
+    hook.write_text(f"#!{sys.executable}\nimport json, os, sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+                    "import dbshim\nevent = json.load(sys.stdin)\n"
+                    "n = dbshim.connect(os.environ['LEADCLI_DB']).execute("
                     "'SELECT count(*) FROM lead WHERE id = ?', (event['lead_id'],)).fetchone()[0]\n"
                     f"open({str(out)!r}, 'a').write(f\"{{event['lead']['owner']}} {{n}}\\n\")\n")
     hook.chmod(0o755)

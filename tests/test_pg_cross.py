@@ -22,6 +22,11 @@ REPORTS = [
     ("export",),
     ("report", "conversion", "--all-time"),
     ("report", "conversion", "--all-time", "--by", "owner"),
+    ("report", "conversion", "--all-time", "--by", "company"),
+    ("report", "conversion", "--all-time", "--by", "source", "--measure", "value"),
+    ("report", "time-to-convert", "--all-time", "--by", "source"),
+    ("report", "time-to-convert", "--all-time", "--by", "tag"),
+    ("report", "deals", "--all-time", "--by", "source"),
     ("report", "conversion", "--all-time", "--by", "tag"),
     ("report", "conversion", "--all-time", "--by", "status"),
     ("report", "conversion", "--all-time", "--by", "field.industry"),
@@ -40,6 +45,10 @@ REPORTS = [
 ]
 
 
+# One source in several spellings: a report shows one group, labelled the same on both databases.
+SOURCES = ["Web", "web", "WEB", "Fair", "ads", "Ads", "Referral", "referral"]
+
+
 def _write_leads(path: Path, n: int, seed: int) -> None:
     rng = random.Random(seed)
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -51,12 +60,12 @@ def _write_leads(path: Path, n: int, seed: int) -> None:
             status = rng.choice(["new", "contacted", "qualified", "converted", "disqualified"])
             converted = created + dt.timedelta(days=rng.randrange(1, 60)) if status == "converted" else None
             out.writerow([f"Person {i}", f"p{i % (n - 7)}@ex{i % 5}.com", f"Co {i % 13}",
-                          rng.choice(["Web", "Fair", "ads", "Referral"]), rng.choice(["ann", "bob", "chen", ""]),
+                          rng.choice(SOURCES), rng.choice(["ann", "Ann", "bob", "chen", ""]),
                           status, created.isoformat(), converted.isoformat() if converted else "",
-                          rng.choice(["", "100", "2500.50", "90000"]), "EUR",
-                          ",".join(rng.sample(["vip", "cold", "b2b", "Hot"], rng.randrange(3))),
+                          rng.choice(["", "100", "2500.50", "90000"]), rng.choice(["EUR", "EUR", "USD"]),
+                          ",".join(rng.sample(["vip", "cold", "b2b", "Hot", "hot"], rng.randrange(3))),
                           rng.choice(["it", "retail", "", "health"]),
-                          rng.choice(["no budget", "too small", ""]) if status == "disqualified" else ""])
+                          rng.choice(["no budget", "No budget", "too small", ""]) if status == "disqualified" else ""])
 
 
 @pytest.fixture
@@ -92,6 +101,14 @@ def test_every_report_prints_the_same_on_both(cli, tmp_path, two_databases):
     assert converted[0] == converted[1]
     for args in REPORTS:
         assert _out(cli, sqlite_db, *args) == _out(cli, pg_db, *args), " ".join(args)
+    # Groups ignore case; the label is the spelling first in byte order (upper case first).
+    groups = [r["group"] for r in json.loads(_out(cli, pg_db, "report", "conversion", "--all-time"))]
+    assert sorted(groups) == ["Ads", "Fair", "Referral", "WEB"]
+    owners = {r["group"]: r["total"] for r in json.loads(_out(cli, pg_db, "report", "conversion", "--all-time",
+                                                                "--by", "owner"))}
+    assert set(owners) == {"Ann", "bob", "chen", None}
+    reasons = [r["reason"] for r in json.loads(_out(cli, pg_db, "report", "lost-reasons", "--all-time"))]
+    assert "No budget" in reasons and "no budget" not in reasons
 
 
 def test_db_copy_there_and_back_keeps_every_row(cli, tmp_path, two_databases):

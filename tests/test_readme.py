@@ -60,6 +60,7 @@ def test_readme_console_blocks_print_what_they_show(cli, monkeypatch):
         datetime=_FrozenDatetime, timezone=_dt.timezone, timedelta=_dt.timedelta, date=_dt.date))
     monkeypatch.setenv("LEADCLI_NOW", FROZEN.strftime("%Y-%m-%dT%H:%M:%SZ"))
     monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("LEADCLI_USER", "maria")  # who runs the examples (`created_by`)
     blocks = console_blocks(README.read_text(encoding="utf-8"))
     if not blocks:
         pytest.fail("the README has no console blocks")

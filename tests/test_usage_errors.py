@@ -168,22 +168,22 @@ def test_every_since_until_takes_the_keywords(cli, command, word):
 # ---------------------------------------------------------------- prompts
 
 
-def _spawn(tmp_path, *args):
+def _spawn(db, *args):
     pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, "LEADCLI_DB": str(tmp_path / "leads.db"), "COLUMNS": "100"}
+    env = {**os.environ, "LEADCLI_DB": str(db), "COLUMNS": "100"}
     return pexpect, pexpect.spawn(sys.executable, ["-m", "leadcli", *args], env=env, encoding="utf-8",
                                   dimensions=(24, 100), timeout=60)
 
 
-def test_prompts_no_exits_1_and_ctrl_c_exits_130(cli, tmp_path):
+def test_prompts_no_exits_1_and_ctrl_c_exits_130(cli, isolated_db):
     cli.ok("-q", "add", "Ana")
-    pexpect, child = _spawn(tmp_path, "contact", "--status", "new")
+    pexpect, child = _spawn(isolated_db, "contact", "--status", "new")
     child.expect(r"\[y/N\]")
     child.sendline("n")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1 and "nothing changed" in child.before
-    pexpect, child = _spawn(tmp_path, "contact", "--status", "new")
+    pexpect, child = _spawn(isolated_db, "contact", "--status", "new")
     child.expect(r"\[y/N\]")
     child.sendintr()
     child.expect(pexpect.EOF)
@@ -192,14 +192,14 @@ def test_prompts_no_exits_1_and_ctrl_c_exits_130(cli, tmp_path):
     assert json.loads(cli.ok("-f", "json", "list").stdout)[0]["status"] == "new"
 
 
-def test_import_undo_asks_on_a_terminal_and_needs_yes_in_a_script(cli, tmp_path):
+def test_import_undo_asks_on_a_terminal_and_needs_yes_in_a_script(cli, tmp_path, isolated_db):
     csv_file = tmp_path / "in.csv"
     csv_file.write_text("name,email\nAna,ana@x.io\n")
     cli.ok("import", str(csv_file))
     refused = cli("import", "undo", "1")
     _assert_usage(refused, "undo")
     assert "--yes" in refused.stderr
-    pexpect, child = _spawn(tmp_path, "import", "undo", "1")
+    pexpect, child = _spawn(isolated_db, "import", "undo", "1")
     child.expect(r"\[y/N\]")
     child.sendline("n")
     child.expect(pexpect.EOF)

@@ -48,7 +48,7 @@ def render(record: dict, display_name: str, extras) -> None:
         ("title", record["title"]), ("source", record["source"]), ("owner", record["owner"]),
         ("value", None if value is None else f"{value:,.2f} {record['currency'] or ''}".strip()),
         ("status", status), ("score", score), ("tags", record["tags"]),
-        ("external id", record["external_id"]), ("created", record["created_at"]),
+        ("external id", record["external_id"]), ("created", record["created_at"]), ("added by", record["created_by"]),
         ("updated", record["updated_at"]), ("converted", record["converted_at"]),
         ("archived", record["archived_at"]), ("notes", record["notes"]),
         *extras.fields,

@@ -206,8 +206,8 @@ def _classify(header: list[str], overrides: dict[str, str], leadcli_export: bool
         elif target is not None:
             col.field, col.key = _target(target, name)
             col.how = "map"
-        elif leadcli_export and raw == "id":
-            col.field, col.how = "skip", "exact"  # leadcli's own ids are local to its database
+        elif leadcli_export and raw in ("id", "created_by"):
+            col.field, col.how = "skip", "exact"  # local to its database; an import records who ran it
         elif raw in _EXACT and (raw != "status_reason" or leadcli_export):
             col.field, col.how = _EXACT[raw], "exact"
         elif raw:

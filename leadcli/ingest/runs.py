@@ -35,11 +35,13 @@ def same_file_runs(s: Session, sha256: str) -> list[int]:
 def start_run(s: Session, report: ImportReport, options: ImportOptions, now: str,
               extra: dict[str, Any] | None = None) -> int:
     """A new run row (its counts filled by `finish_run`); its id."""
+    from leadcli.activities import acting_user
+
     recorded = {**options.recorded(), **(extra or {})}
     return _sql(s, "INSERT INTO import_run (file_name, sha256, started_at, finished_at, rows, skipped, encoding, "
-                   "delimiter, options) VALUES (:file, :sha, :now, :now, :rows, :skipped, :encoding, :delimiter, "
-                   ":options) RETURNING id",
-                {"file": report.file, "sha": report.sha256, "now": now, "rows": report.rows,
+                   "delimiter, options, by) VALUES (:file, :sha, :now, :now, :rows, :skipped, :encoding, :delimiter, "
+                   ":options, :by) RETURNING id",
+                {"file": report.file, "sha": report.sha256, "now": now, "rows": report.rows, "by": acting_user(),
                  "skipped": report.skipped, "encoding": report.encoding, "delimiter": report.delimiter,
                  "options": json.dumps(recorded, ensure_ascii=False)}).scalar_one()
 

@@ -14,9 +14,10 @@ Everything outside `leadcli/store/` goes through these names and never imports a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from leadcli.store.paths import (
     ENV_DB,
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 
     from leadcli.ingest.bulk import BulkWriter
 
+T = TypeVar("T")
+
 # Older spelling still used by the import's error path.
 _translate = translate_error
 
@@ -57,6 +60,14 @@ def raw_connection(s: Session) -> Any:
 
         return QmarkConnection(s.connection().connection.driver_connection)
     return sqlite_raw_connection(s)
+
+
+def retry_conflicts(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`work(*args, **kwargs)`, run again when a PostgreSQL server cancelled its transaction for a conflict
+    with another writer (see `postgres_session`); on SQLite, where writers queue, just `work(...)`."""
+    from leadcli.store.postgres_session import retry_conflicts as run
+
+    return run(work, *args, **kwargs)
 
 
 def session(write: bool = False, path: Path | None = None) -> AbstractContextManager[Session]:
@@ -166,5 +177,6 @@ __all__ = [
     "Store",
     "BUSY_TIMEOUT_MS", "ENV_DB", "backup", "check", "create_private_file", "default_path", "describe",
     "dispose_all", "driver_error", "engine", "file_mode", "migrate", "now_iso", "raw_connection", "resolve_path",
+    "retry_conflicts",
     "schema_version", "server_url", "session", "translate_error",
 ]

@@ -342,6 +342,22 @@ M011_MERGES = [
 ]
 
 
+# Who did it: the user (LEADCLI_USER, else the login name) who added a lead, wrote an activity or ran an
+# import. NULL on rows written before this version. A lead's tags are one per spelling ignoring case on
+# every database (SQLite's NOCASE key did it alone; lower() is the same fold on both for ASCII): the
+# expression index of m007 becomes unique, after keeping one spelling of any pair that differ only in case.
+M012_WHO_DID_IT = [
+    "ALTER TABLE lead ADD COLUMN created_by TEXT",
+    "ALTER TABLE activity ADD COLUMN created_by TEXT",
+    "ALTER TABLE import_run ADD COLUMN by TEXT",
+    """DELETE FROM lead_tag WHERE EXISTS (
+        SELECT 1 FROM lead_tag AS other WHERE other.lead_id = lead_tag.lead_id
+        AND lower(other.tag) = lower(lead_tag.tag) AND other.tag < lead_tag.tag)""",
+    "DROP INDEX IF EXISTS ix_lead_tag_lower",
+    "CREATE UNIQUE INDEX ix_lead_tag_lower ON lead_tag (lower(tag), lead_id)",
+]
+
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_foundation", M001_FOUNDATION),
     (2, "m002_import_runs", M002_IMPORT_RUNS),
@@ -354,6 +370,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (9, "m009_views_routing", M009_VIEWS_ROUTING),
     (10, "m010_score_pins", M010_SCORE_PINS),
     (11, "m011_merges", M011_MERGES),
+    (12, "m012_who_did_it", M012_WHO_DID_IT),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,8 +1,9 @@
 """PostgreSQL (psycopg 3): the engine, one transaction per command, what the server's errors mean.
 
-Installed by the `postgres` extra (`pip install 'leadcli[postgres]'`). Sessions run at READ COMMITTED,
-where a writer waits for another's row locks instead of failing; a deadlock the server breaks is reported
-as "run the command again" (nothing of the command was kept).
+Installed by the `postgres` extra (`pip install 'leadcli[postgres]'`). Reading sessions and imports run at
+READ COMMITTED; writing commands at SERIALIZABLE, and a transaction the server cancels (RETRYABLE) makes
+the command run again (`postgres_session.retry_conflicts`). Outside a command (an import's own transaction,
+the library) such a conflict is reported as "run the command again": nothing of it was kept.
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ class PgBulkWriter:
         select = ", ".join(
             {"id": new_id, "created_at": "coalesce(created_at, %(now)s)", "updated_at": "coalesce(updated_at, %(now)s)",
              "fields": "CAST(fields AS json)",
-             "converted_at": "CASE WHEN status = 'converted' THEN coalesce(converted_at, %(now)s) END"}.get(c, c)
+             "converted_at": "CASE WHEN status = 'converted' THEN converted_at END"}.get(c, c)
             for c in _LEAD_INSERT_COLUMNS)
         self.cur.execute(f"INSERT INTO lead ({', '.join(_LEAD_INSERT_COLUMNS)}) SELECT {select} "
                          f"FROM import_stage s WHERE {where} ORDER BY s.seq", p)
@@ -167,7 +167,7 @@ class PgBulkWriter:
                          f"SELECT {new_id}, NULL, 'new', coalesce(created_at, %(now)s), 'imported' "
                          f"FROM import_stage s WHERE {where} ORDER BY s.seq", p)
         self.cur.execute("INSERT INTO status_change (lead_id, from_status, to_status, at, reason) "
-                         f"SELECT {new_id}, 'new', status, coalesce(status_at, %(now)s), "
+                         f"SELECT {new_id}, 'new', status, coalesce(status_at, created_at, %(now)s), "
                          f"coalesce(status_reason, 'imported') FROM import_stage s WHERE {where} AND status <> 'new' "
                          "ORDER BY s.seq", p)
         self.cur.execute(f"INSERT INTO lead_tag (lead_id, tag) SELECT {new_id}, j.value "

@@ -11,6 +11,15 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 
+_committed = [0]
+
+
+def commits() -> int:
+    """How many transactions this process has committed through `session_in_transaction` (a command that
+    committed one since a moment cannot simply be run again from that moment)."""
+    return _committed[0]
+
+
 @contextmanager
 def session_in_transaction(conn: Any, keep: bool = True,
                            after_begin: Callable[[Any], object] | None = None) -> Iterator[Session]:
@@ -28,6 +37,7 @@ def session_in_transaction(conn: Any, keep: bool = True,
         s.flush()
         if keep:
             trans.commit()
+            _committed[0] += 1
         else:
             trans.rollback()
     except BaseException:

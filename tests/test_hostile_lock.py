@@ -75,6 +75,18 @@ def base(tmp_path: Path) -> Path:
     return db
 
 
+@pytest.fixture
+def big_base(tmp_path: Path) -> Path:
+    """A database with more leads than the imports below: their batches update the indexes in place."""
+    db = tmp_path / "big-base.db"
+    _run(db, "import", str(_csv(tmp_path / "first.csv", 5000, start=1_000_000)))
+    return db
+
+
+def _indexes(db: Path) -> list[tuple]:
+    return _query(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+
+
 class Writer(threading.Thread):
     """A concurrent interactive writer: BEGIN IMMEDIATE every 20 ms (waiting on SQLite's busy
     handler, as `add` does); its longest wait, and how many writes it made while a run was in progress."""
@@ -118,6 +130,28 @@ def test_a_batched_import_lets_writers_in_between_its_batches_and_stays_one_run(
     _run(base, "import", "undo", "2", "--yes")
     assert _query(base, "SELECT count(*) FROM lead") == [(300,)]
     assert _query(base, "SELECT count(*) FROM status_change WHERE lead_id > 300") == [(0,)]
+
+
+def test_batches_into_a_larger_table_keep_its_indexes_and_let_writers_in(tmp_path, big_base):
+    indexes = _indexes(big_base)
+    writer = Writer(big_base)
+    writer.start()
+    out, _ = _run(big_base, "import", str(_csv(tmp_path / "more.csv", 3000)), "--json", batch=300)
+    writer.stop.set()
+    writer.join()
+    assert json.loads(out)["created"] == 3000
+    assert writer.during_run >= 5 and writer.longest < 2.0, (writer.during_run, writer.longest)
+    assert _indexes(big_base) == indexes
+    assert _query(big_base, "SELECT count(*), max(id) FROM lead") == [(8000, 8000)]
+
+
+def test_kill_9_between_in_place_batches_is_rolled_back(tmp_path, big_base):
+    before = _leads(big_base)
+    more = _csv(tmp_path / "more.csv", 3000)
+    _kill_while_in_progress(big_base, more, 200, 5000)
+    _, err = _run(big_base, "add", "Late Comer", "--email", "late@example.com")
+    assert "rolled back import run 2" in err
+    assert _leads(big_base)[:5000] == before[:5000] and _query(big_base, "SELECT count(*) FROM lead") == [(5001,)]
 
 
 def test_batched_and_single_transaction_imports_write_the_same(tmp_path, base):
@@ -167,7 +201,7 @@ def _kill_while_in_progress(db: Path, csv_path: Path, batch: int, leads_before: 
 
 def test_kill_9_between_batches_is_rolled_back_by_the_next_write_and_reimport_works(tmp_path, base):
     big = _csv(tmp_path / "big.csv", 4000)
-    before = _leads(base)
+    before, indexes = _leads(base), _indexes(base)
     partial = _kill_while_in_progress(base, big, 200, 300)
     assert 300 < partial < 4300  # half-written: the run says so (in progress), nothing passes it as finished
     assert _query(base, "SELECT id, finished_at FROM import_run WHERE id = 2") == [(2, "")]
@@ -175,11 +209,15 @@ def test_kill_9_between_batches_is_rolled_back_by_the_next_write_and_reimport_wo
     # Readers still work and do not roll back; the import does not count as a run of the file.
     _run(base, "list", "--limit", "5")
     assert _query(base, "SELECT count(*) FROM lead")[0][0] == partial
+    # The run dropped the indexes to build them after its batches: they are gone until it is rolled back.
+    assert len(_indexes(base)) < len(indexes)
     # The next command that writes rolls the abandoned run back, and says so.
     _, err = _run(base, "add", "Late Comer", "--email", "late@example.com")
     assert "rolled back import run 2" in err and "interrupted" in err
     assert _query(base, "SELECT count(*) FROM import_run") == [(1,)]
     assert _leads(base)[:300] == before[:300] and _query(base, "SELECT count(*) FROM lead") == [(301,)]
+    assert _indexes(base) == indexes
+    assert _query(base, "SELECT count(*) FROM setting WHERE key LIKE 'import.%'") == [(0,)]
     out, _ = _run(base, "import", str(big), "--json", batch=200)
     assert json.loads(out)["created"] == 4000 and json.loads(out)["repeat_of"] is None
     assert _query(base, "SELECT count(*) FROM lead") == [(4301,)]

@@ -80,12 +80,14 @@ def _write_batched(writer: BatchWriter, report: ImportReport, options: ImportOpt
             ids = writer.reserve_ids(ids)
             reserved = (ids.first, ids.first + report.created - 1) if report.created else None
             run_id = runs.start_run(s, report, options, now, reserved=reserved or (0, -1))
+            writer.begin_batches(run_id)
             first = next(batches, None)
             if first is not None:
                 _batch(writer, s, now, run_id, ids, first)
         for positions in batches:
             with writer.transaction(dry_run=False) as s:
                 _batch(writer, s, now, run_id, ids, positions)
+        writer.end_batches(run_id)
         with writer.transaction(dry_run=False) as s:
             merged = _Merge(writer, options, run_id, now, apply=True, ids=ids)
             merged.run()

@@ -51,11 +51,12 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
                         "converted_at", "archived_at")
 # Below this many new leads, updating the indexes row by row beats rebuilding them.
 _REBUILD_INDEXES_FROM = 20_000
-# An import of this many rows or more into a database of _BATCH_INTO leads or more commits in
-# batches. Into a smaller database it is one transaction (rebuilding the indexes when it creates
-# more leads than there are): the fastest, and the fewest people are kept waiting.
+# An import of this many rows or more commits in batches into a database of _BATCH_INTO leads or
+# more, or when the leads after it would be more than _ONE_UP_TO (one transaction that rebuilds
+# the indexes would hold the lock for seconds); otherwise it is one transaction, the fastest.
 _BATCH_FROM = 20_000
 _BATCH_INTO = 50_000
+_ONE_UP_TO = 100_000
 # A batch's target duration (s), its first size and the least one (rows).
 _BATCH_SECONDS = 0.5
 _FIRST_BATCH = 5_000
@@ -132,6 +133,8 @@ class SqliteBulkWriter:
         self.path = path
         self._seq_offset: int | None = None  # new id = seq + this, when every staged row is a new lead
         self._id_shift = 0  # otherwise new id = new_id + this (ids moved up by `reserve_ids`)
+        self._without_indexes = False  # a batched run into a small table: indexes built after the batches
+        self._dropped: list[str] = []  # the definitions of the indexes such a run dropped
 
     # ------------------------------------------------------------ staging (no write lock)
 
@@ -351,11 +354,15 @@ class SqliteBulkWriter:
         """Whether a run of `staged` rows commits its new leads in batches, each its own short
         transaction (`ingest.write` then uses the methods below), rather than in one."""
         forced = _forced_batch_rows()
+        existing = self.raw.execute("SELECT coalesce(max(id), 0) FROM lead").fetchone()[0]
+        # Into a table smaller than the import, the indexes are dropped first and built again after
+        # the batches (each in its own transaction); into a larger one, they are updated in place.
+        self._without_indexes = staged > existing
         if forced:
             return staged > forced
         if staged < _BATCH_FROM:
-            return False  # one short transaction, indexes updated in place
-        return self.raw.execute("SELECT coalesce(max(id), 0) FROM lead").fetchone()[0] >= _BATCH_INTO
+            return False  # one short transaction
+        return existing >= _BATCH_INTO or existing + staged > _ONE_UP_TO
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -387,6 +394,26 @@ class SqliteBulkWriter:
             return NewIds(first, expr=f"(s.seq + {self._seq_offset})", where=ids.where)
         self._id_shift += delta
         return NewIds(first, expr=f"(s.new_id + {self._id_shift})", where=ids.where)
+
+    def begin_batches(self, run_id: int) -> None:
+        """In the run's first transaction: the indexes dropped when the run builds them after its
+        batches, their definitions kept (`sqlite_runs`) so that a rollback of the run builds them too."""
+        if not self._without_indexes:
+            return
+        indexes = self.raw.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                   "AND sql NOT LIKE 'CREATE UNIQUE%' "
+                                   "AND tbl_name IN ('lead', 'status_change', 'lead_tag')").fetchall()
+        self._dropped = [sql for _, sql in indexes]
+        sqlite_runs.keep_indexes(self.raw, run_id, self._dropped)
+        for name, _ in indexes:
+            self.raw.execute(f'DROP INDEX main."{name}"')
+
+    def end_batches(self, run_id: int) -> None:
+        """After the last batch: the dropped indexes built again, each in its own transaction."""
+        if self._dropped:
+            self._pause()
+            sqlite_runs.build_indexes(self.raw, run_id, self._dropped)
+            self._dropped = []
 
     def batches(self, count: int) -> Iterator[tuple[int, int]]:
         """Positions (0-based, inclusive) of the run's `count` new leads, batch by batch, from the

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 import time
 import warnings
@@ -94,8 +95,58 @@ def recover(raw: sqlite3.Connection, db: Path) -> list[int]:
     return [r for r, _, _ in runs]
 
 
+def _key(run_id: int) -> str:
+    return f"import.dropped_indexes.{run_id}"
+
+
+def keep_indexes(raw: sqlite3.Connection, run_id: int, sqls: list[str]) -> None:
+    """The definitions of the indexes run `run_id` drops for its batches (in its transaction)."""
+    import json
+
+    raw.execute("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", (_key(run_id), json.dumps(sqls)))
+
+
+def build_indexes(raw: sqlite3.Connection, run_id: int, sqls: list[str]) -> None:
+    """Build the indexes `sqls` that are missing, each in its own transaction with a pause after
+    it, then forget them. SQLite sorts each in pieces the size of a small cache with two helper
+    threads: faster than with the import's big cache, and less memory (see `insert_leads`)."""
+    cache_size = raw.execute("PRAGMA main.cache_size").fetchone()[0]
+    raw.execute("PRAGMA main.cache_size = -4096")
+    raw.execute("PRAGMA threads = 2")
+    try:
+        for sql in sqls:
+            _transaction(raw, re.sub(r"^CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", sql, count=1))
+            time.sleep(PAUSE)
+    finally:
+        raw.execute("PRAGMA threads = 0")
+        raw.execute(f"PRAGMA main.cache_size = {int(cache_size)}")
+    _transaction(raw, "DELETE FROM setting WHERE key = ?", (_key(run_id),))
+
+
+def _transaction(raw: sqlite3.Connection, sql: str, params: tuple = ()) -> None:
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        raw.execute(sql, params)
+        raw.execute("COMMIT")
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+
+
+def _dropped_indexes(raw: sqlite3.Connection, run_id: int) -> list[str]:
+    import json
+
+    row = raw.execute("SELECT value FROM setting WHERE key = ?", (_key(run_id),)).fetchone()
+    return [str(sql) for sql in json.loads(row[0])] if row else []
+
+
 def _roll_back(raw: sqlite3.Connection, run_id: int, first: int | None, last: int | None) -> None:
-    """Delete what an abandoned run wrote: its leads top down in bounded transactions, then the run."""
+    """Delete what an abandoned run wrote: its leads top down in bounded transactions, then the run.
+    Indexes it dropped are built first: deleting leads without them would scan a table per lead."""
+    dropped = _dropped_indexes(raw, run_id)
+    if dropped:
+        build_indexes(raw, run_id, dropped)
     while first is not None and last is not None and last >= first:
         low = max(first, last - _DELETE_ROWS + 1)
         raw.execute("BEGIN IMMEDIATE")

@@ -14,12 +14,13 @@ How a run keeps the database safe and other commands responsive:
    inserted with INSERT ... SELECT, with ids assigned from the stage's row order; for a large
    import into a small table the indexes are dropped and rebuilt in the same transaction.
    A crash, Ctrl-C or kill -9 at any moment leaves the database exactly as it was.
-3. *Batches* (a large run into a table that is not small, `batched()`): the matching runs in a read
-   transaction (no write lock); the run is recorded as in progress with the id range it reserves,
-   and its new leads are written top id first, with indexes in place, in batches of about
-   _BATCH_SECONDS each, with a pause between them so a waiting `add` gets the lock; merges and the
-   run's end are one last transaction. A run killed half-way is rolled back by the next command
-   that writes (`sqlite_runs`), so no partial run ever passes for a finished one.
+3. *Batches* (a large run, `batched()`): the matching runs in a read transaction (no write lock);
+   the run is recorded as in progress with the id range it reserves, and its new leads are written
+   top id first in batches of about _BATCH_SECONDS each, with a pause between them so a waiting
+   `add` gets the lock. Into a table larger than the run, indexes are updated in place; into a
+   smaller one they are dropped first and built again after the batches, one per transaction.
+   Merges and the run's end are one last transaction. A run killed half-way is rolled back by the
+   next command that writes (`sqlite_runs`), so no partial run ever passes for a finished one.
 
 A PostgreSQL writer would offer the same methods (COPY into a temporary table, the same
 set-based statements).

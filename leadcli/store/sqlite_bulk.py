@@ -59,9 +59,11 @@ _BATCH_FROM = 20_000
 _BATCH_INTO = 50_000
 _ONE_UP_TO = 100_000
 # A batch's target duration (s), its first size and the least one (rows).
-_BATCH_SECONDS = 0.5
-_FIRST_BATCH = 5_000
-_MIN_BATCH = 1_000
+# The first batch is small (a cold cache over a big table may write only a few thousand rows a
+# second); each next one at most doubles.
+_BATCH_SECONDS = 0.75
+_FIRST_BATCH = 500
+_MIN_BATCH = 200
 _FIRST_FREE_ID = ("SELECT max(coalesce((SELECT max(id) FROM lead), 0), "
                   "coalesce((SELECT max(last_lead_id) FROM import_run), 0)) + 1")
 
@@ -431,7 +433,7 @@ class SqliteBulkWriter:
             took = time.perf_counter() - started
             high = low - 1
             if not forced:
-                size = max(_MIN_BATCH, min(int(size * _BATCH_SECONDS / max(took, 0.001)), size * 4))
+                size = max(_MIN_BATCH, min(int(size * _BATCH_SECONDS / max(took, 0.001)), size * 2))
             if high >= 0:
                 self._pause()
 

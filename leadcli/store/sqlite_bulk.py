@@ -58,6 +58,10 @@ _REBUILD_INDEXES_FROM = 20_000
 _BATCH_FROM = 20_000
 _BATCH_INTO = 50_000
 _ONE_UP_TO = 100_000
+# Up to this many leads after a batched run into a smaller table, its indexes are dropped and built
+# again after the batches. A build grows with the table (at 1,000,000 leads, 3-12 s each measured on
+# a loaded machine, load average 10): beyond this, too long a lock, so larger runs update in place.
+_DROP_UP_TO = 300_000
 # A batch's target duration (s), its first size and the least one (rows).
 # The first batch is small (a cold cache over a big table may write only a few thousand rows a
 # second); each next one at most doubles.
@@ -359,8 +363,9 @@ class SqliteBulkWriter:
         forced = _forced_batch_rows()
         existing = self.raw.execute("SELECT coalesce(max(id), 0) FROM lead").fetchone()[0]
         # Into a table smaller than the import, the indexes are dropped first and built again after
-        # the batches (each in its own transaction); into a larger one, they are updated in place.
-        self._without_indexes = staged > existing
+        # the batches, each in its own transaction; into a larger one they are updated in place. One
+        # index build cannot be split: over _DROP_UP_TO leads it would hold the lock for seconds.
+        self._without_indexes = staged > existing and existing + staged <= _DROP_UP_TO
         if forced:
             return staged > forced
         if staged < _BATCH_FROM:

@@ -67,20 +67,21 @@ HEADER = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Company", "Ti
           "Lead Status", "Amount", "Currency", "Created Date", "Industry", "Country"]
 
 
-def generate(path: Path, rows: int, seed: int = 20261115) -> None:
+def generate(path: Path, rows: int, seed: int = 20261115, first: int = 0, variant: int = 0) -> None:
+    """`first`/`variant` make other people (ids, e-mails and phones none of the default file's)."""
     rng = random.Random(seed)
     start = dt.datetime(2024, 1, 1)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
         w.writerow(HEADER)
-        for i in range(rows):
+        for i in range(first, first + rows):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             company = f"{rng.choice(COMPANY_A)} {rng.choice(COMPANY_B)}"
             country, pattern = rng.choice(COUNTRIES)
             # Distinct people have distinct numbers: the digits come from the row number.
             a, n = 200 + (i // 10_000) % 800, i % 10_000
             phone = pattern.format(a=a, n=n, a2=f"{a % 100:02d}",
-                                   n2=f"{(i // 10_000) % 100:02d} {(i // 100) % 100:02d} {i % 100:02d}")
+                                   n2=f"{(i // 10_000 + variant) % 100:02d} {(i // 100) % 100:02d} {i % 100:02d}")
             value = "" if rng.random() < 0.2 else f"{rng.randint(5, 2000) * 100:,}.00"
             created = start + dt.timedelta(seconds=rng.randint(0, 700 * 86400))
             # One person in five has an internationalised address (`maría.garcía.7@…`, `ольга.петрова.9@…`).
@@ -116,7 +117,7 @@ class LockProbe(threading.Thread):
 
     def __init__(self, db: Path):
         super().__init__(daemon=True)
-        self.db, self.stop, self.longest = db, threading.Event(), 0.0
+        self.db, self.stop, self.longest, self.writes = db, threading.Event(), 0.0, 0
 
     def run(self) -> None:
         con = None
@@ -133,11 +134,41 @@ class LockProbe(threading.Thread):
                 con.execute("INSERT OR REPLACE INTO setting (key, value) VALUES ('bench.lock_probe', ?)",
                             (str(time.time()),))
                 con.execute("COMMIT")
+                self.writes += 1
             except sqlite3.OperationalError:  # not created or not migrated yet
                 if con is not None and con.in_transaction:
                     con.execute("ROLLBACK")
         if con is not None:
             con.close()
+
+
+class ReaderProbe(threading.Thread):
+    """Runs `leadcli list` and `leadcli report conversion --as-of` one after the other while an import
+    runs; keeps the slowest of each and counts the ones that failed."""
+
+    COMMANDS = (("list", "--limit", "20"), ("report", "conversion", "--as-of", "2025-06-30"))
+
+    def __init__(self, db: Path, leadcli: str):
+        super().__init__(daemon=True)
+        self.db, self.leadcli, self.stop = db, leadcli, threading.Event()
+        self.slowest = {c[0]: 0.0 for c in self.COMMANDS}
+        self.runs = {c[0]: 0 for c in self.COMMANDS}
+        self.failed = 0
+
+    def run(self) -> None:
+        env = {**os.environ, "LEADCLI_DB": str(self.db)}
+        while not self.stop.is_set():
+            for command in self.COMMANDS:
+                start = time.perf_counter()
+                done = subprocess.run([self.leadcli, "-q", *command], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+                self.slowest[command[0]] = max(self.slowest[command[0]], time.perf_counter() - start)
+                self.runs[command[0]] += 1
+                self.failed += done.returncode != 0
+            time.sleep(0.5)
+
+
+LOCK_WAITS: dict[str, tuple[float, int]] = {}  # label -> (longest wait s, writes made) of the lock probe
 
 
 # The least any CPython importer does: the csv module's C parser feeding sqlite3's executemany, one
@@ -222,6 +253,8 @@ def run(cmd: list[str], env: dict | None = None, probe: Path | None = None,
     if prober:
         prober.stop.set()
         prober.join()
+        label = " ".join(c for c in cmd[2:] if c not in ("-q", "--json", str(cmd[3]))) + f" ({probe.name})"
+        LOCK_WAITS[label] = (prober.longest, prober.writes)
         print(f"leadcli {' '.join(c for c in cmd[2:] if c != str(cmd[3]))}: a concurrent writer waited at most "
               f"{prober.longest:.2f} s for the write lock", file=sys.stderr)
     code = os.waitstatus_to_exitcode(status)
@@ -234,57 +267,108 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    ap.add_argument("--preload", type=int, default=0, metavar="N",
+                    help="also import the file into a database already holding N other leads (write-lock figure)")
+    ap.add_argument("--lock-only", action="store_true",
+                    help="only the leadcli imports that measure the write lock (no other tools, no re-imports)")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="leadcli-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    csv_path = work / f"leads-{args.rows}.csv"
-    if not csv_path.exists():
-        t = time.perf_counter()
-        generate(csv_path, args.rows)
-        print(f"generated {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s",
-              file=sys.stderr)
-    for name in ("sqlite3.db", "sqlite-utils.db", "floor.db", "sqlite-floor.db", "leadcli.db"):
+    csv_path = _csv(work / f"leads-{args.rows}.csv", args.rows)
+    for name in ("sqlite3.db", "sqlite-utils.db", "floor.db", "sqlite-floor.db", "leadcli.db", "big.db"):
         for suffix in ("", "-wal", "-shm"):
             Path(str(work / name) + suffix).unlink(missing_ok=True)
+    leadcli = str(Path(sys.executable).parent / "leadcli")
+    results = [] if args.lock_only else _others(work, csv_path, leadcli)
+    env = {**os.environ, "LEADCLI_DB": str(work / "leadcli.db")}
+    summaries: list[bytes] = []
+    results.append(("leadcli import", *run([leadcli, "-q", "import", str(csv_path), "--json"], env,
+                                           work / "leadcli.db", summaries)))
+    if not args.lock_only:
+        results.append(("leadcli import (again: all duplicates)",
+                        *run([leadcli, "-q", "import", str(csv_path), "--json"], env, None, summaries)))
+        results.append(("leadcli import --reprocess (again, every row)",
+                        *run([leadcli, "-q", "import", str(csv_path), "--reprocess", "--json"], env,
+                             work / "leadcli.db", summaries)))
+    readers = None
+    if args.preload:
+        readers = _into_big(work, csv_path, args.preload, leadcli, results, summaries)
+    _print(args.rows, csv_path, results, summaries, readers)
+    if not args.keep:
+        shutil.rmtree(work)
 
+
+def _csv(path: Path, rows: int, **kw) -> Path:
+    if not path.exists():
+        t = time.perf_counter()
+        generate(path, rows, **kw)
+        print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s",
+              file=sys.stderr)
+    return path
+
+
+def _others(work: Path, csv_path: Path, leadcli: str) -> list:
+    """The other tools on the same file: the yardsticks of the table."""
+    results = [("sqlite3 .import (bare table)",
+                *run(["sqlite3", str(work / "sqlite3.db"), f".import --csv {csv_path} bare"]))]
     bindir = Path(sys.executable).parent
-    results = []
-    results.append(("sqlite3 .import (bare table)",
-                    *run(["sqlite3", str(work / "sqlite3.db"), f".import --csv {csv_path} bare"])))
     sqlite_utils = shutil.which("sqlite-utils", path=str(bindir)) or shutil.which("sqlite-utils")
     if sqlite_utils:
         results.append(("sqlite-utils insert --csv",
                         *run([sqlite_utils, "insert", str(work / "sqlite-utils.db"), "leads", str(csv_path), "--csv"])))
     results.append(("python csv -> sqlite3 executemany (bare table)",
                     *run([sys.executable, "-c", CPYTHON_FLOOR, str(csv_path), str(work / "floor.db")])))
-    leadcli = str(bindir / "leadcli")
     results.append(("sqlite3 floor: .import + INSERT…SELECT, leadcli's schema",
                     *run(sqlite_floor(csv_path, work / "sqlite-floor.db", leadcli))))
-    env = {**os.environ, "LEADCLI_DB": str(work / "leadcli.db")}
-    summaries: list[bytes] = []
-    results.append(("leadcli import", *run([leadcli, "-q", "import", str(csv_path), "--json"], env,
-                                           work / "leadcli.db", summaries)))
-    results.append(("leadcli import (again: all duplicates)",
-                    *run([leadcli, "-q", "import", str(csv_path), "--json"], env, None, summaries)))
-    results.append(("leadcli import --reprocess (again, every row)",
-                    *run([leadcli, "-q", "import", str(csv_path), "--reprocess", "--json"], env, work / "leadcli.db",
-                         summaries)))
+    return results
 
+
+def _into_big(work: Path, csv_path: Path, preload: int, leadcli: str, results: list,
+              summaries: list[bytes]) -> ReaderProbe:
+    """The same file into a database that already holds `preload` other leads, while a thread
+    writes every 50 ms and another runs `list` and `report conversion --as-of` over and over."""
+    others = _csv(work / f"others-{preload}.csv", preload, seed=7, first=10_000_000, variant=50)
+    big = work / "big.db"
+    saved = work / f"big-{preload}.db"
+    env = {**os.environ, "LEADCLI_DB": str(big)}
+    if saved.exists():
+        shutil.copyfile(saved, big)
+    else:
+        run([leadcli, "-q", "import", str(others)], env)
+        subprocess.run(["sqlite3", str(big), "PRAGMA wal_checkpoint(TRUNCATE)"], check=True, stdout=subprocess.DEVNULL)
+        shutil.copyfile(big, saved)  # kept for the next run with --keep
+    readers = ReaderProbe(big, leadcli)
+    readers.start()
+    results.append((f"leadcli import into {preload:,} leads",
+                    *run([leadcli, "-q", "import", str(csv_path), "--json"], env, big, summaries)))
+    readers.stop.set()
+    readers.join()
+    return readers
+
+
+def _print(rows: int, csv_path: Path, results: list, summaries: list[bytes], readers: ReaderProbe | None) -> None:
     base = results[0][1]
-    print(f"\nN = {args.rows:,} rows, {len(HEADER)} columns, {csv_path.stat().st_size / 1e6:.0f} MB\n")
-    print(f"| {'tool':<46} | {'wall s':>7} | {'× sqlite3':>9} | {'peak RSS MB':>11} |")
+    print(f"\nN = {rows:,} rows, {len(HEADER)} columns, {csv_path.stat().st_size / 1e6:.0f} MB, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(f"| {'tool':<46} | {'wall s':>7} | {'× first':>9} | {'peak RSS MB':>11} |")
     print(f"|{'-' * 48}|{'-' * 9}:|{'-' * 10}:|{'-' * 12}:|")
     for name, wall, rss in results:
         print(f"| {name:<46} | {wall:7.2f} | {wall / base:9.2f} | {rss:11.0f} |")
+    print("\nThe write lock: the longest a concurrent writer (BEGIN IMMEDIATE every 50 ms, as `add`) waited")
+    for label, (longest, writes) in LOCK_WAITS.items():
+        print(f"  leadcli {label}: {longest:.2f} s ({writes} writes made meanwhile)")
+    if readers is not None:
+        print("  readers during the import into the big database: " + ", ".join(
+            f"{name} ran {readers.runs[name]}×, slowest {readers.slowest[name]:.2f} s" for name in readers.runs)
+            + f", {readers.failed} failed")
     print("\nleadcli's own account of each run (--json `seconds`): read = parse, map, check and stage (no lock);"
-          "\nwrite = the write transaction (other writers wait); checkpoint = WAL folded into the file (no lock)\n")
-    for name, raw in zip(("first import", "again", "--reprocess"), summaries, strict=False):
-        phases = json.loads(raw)["seconds"]
-        print(f"  {name:<13} " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()) if phases else
-              f"  {name:<13} (recognised by its SHA-256: no rows read)")
-    if not args.keep:
-        shutil.rmtree(work)
+          "\nwrite = the writes (one transaction, or batches with pauses); checkpoint = WAL folded into the file\n")
+    for raw in summaries:
+        summary = json.loads(raw)
+        phases = summary["seconds"]
+        print(f"  run {summary['run_id']}: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()) if phases else
+              f"  run {summary['run_id']}: (recognised by its SHA-256: no rows read)")
 
 
 if __name__ == "__main__":

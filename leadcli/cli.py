@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Any
 
@@ -9,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from leadcli import __version__
-from leadcli.errors import LeadcliError
+from leadcli.errors import LeadcliError, Notice
 
 
 class LeadcliGroup(TyperGroup):
@@ -39,7 +41,7 @@ class LeadcliGroup(TyperGroup):
         from leadcli import cli_errors, output
 
         try:
-            with cli_errors.plain_usage_errors():
+            with cli_errors.plain_usage_errors(), _notices_as_warnings(output.warn):
                 return super().invoke(ctx)
         except LeadcliError as exc:
             output.error(exc.message, exc.hint)
@@ -55,6 +57,25 @@ class LeadcliGroup(TyperGroup):
             # An id or a count beyond SQLite's 64-bit integers: a usage error, not a crash.
             output.error("a number given is too large", "ids and counts go up to 9223372036854775807")
             raise typer.Exit(2) from None
+
+
+@contextmanager
+def _notices_as_warnings(show: Callable[[str], None]) -> Iterator[None]:
+    """Library notices (`errors.Notice`, e.g. an interrupted import rolled back) as `warning:` lines."""
+    import warnings
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def showwarning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, Notice):
+                show(str(message))
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.simplefilter("always", Notice)
+        warnings.showwarning = showwarning
+        yield
 
 
 def _new_app() -> typer.Typer:

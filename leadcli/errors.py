@@ -82,3 +82,8 @@ class UntrustedModel(LeadcliError):
 
 class NoOutcomes(LeadcliError):
     """Nothing to learn from: no converted or disqualified leads (or only one kind)."""
+
+
+class Notice(UserWarning):
+    """Something library code did that the user should hear of (not an error): the CLI shows it on
+    stderr as a `warning:` line; other callers see a Python warning."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadcli.errors import LeadcliError, NotFound
 from leadcli.ingest.options import ImportOptions, ImportReport
+from leadcli.ingest.shape import UPDATABLE
 from leadcli.store import now_iso
 
 if TYPE_CHECKING:
@@ -27,21 +28,32 @@ def _sql(s: Session, statement: str, params: dict[str, Any] | None = None) -> An
     return s.execute(text(statement), params or {})
 
 
+# `finished_at` of a run whose batches are still being written (a large import, see `write`): such
+# a run is not yet a run of the file, and one whose import died is rolled back by the store.
+IN_PROGRESS = ""
+# The lead columns an import changes on an existing lead (the keys of `import_change.before`): the
+# only ones `undo` ever writes back.
+RESTORABLE = (*UPDATABLE, "status", "status_reason", "converted_at", "updated_at", "fields")
+
+
 def same_file_runs(s: Session, sha256: str) -> list[int]:
-    return [r[0] for r in _sql(s, "SELECT id FROM import_run WHERE sha256 = :sha AND undone_at IS NULL ORDER BY id",
-                               {"sha": sha256})]
+    return [r[0] for r in _sql(s, "SELECT id FROM import_run WHERE sha256 = :sha AND undone_at IS NULL "
+                                  "AND finished_at <> :busy ORDER BY id", {"sha": sha256, "busy": IN_PROGRESS})]
 
 
 def start_run(s: Session, report: ImportReport, options: ImportOptions, now: str,
-              extra: dict[str, Any] | None = None) -> int:
-    """A new run row (its counts filled by `finish_run`); its id."""
+              extra: dict[str, Any] | None = None, reserved: tuple[int, int] | None = None) -> int:
+    """A new run row (its counts filled by `finish_run`); its id. With `reserved` (the id range of
+    the leads it will create) the run is recorded as in progress until `finish_run`."""
     from leadcli.activities import acting_user
 
     recorded = {**options.recorded(), **(extra or {})}
+    first, last = reserved or (None, None)
     return _sql(s, "INSERT INTO import_run (file_name, sha256, started_at, finished_at, rows, skipped, encoding, "
-                   "delimiter, options, by) VALUES (:file, :sha, :now, :now, :rows, :skipped, :encoding, :delimiter, "
-                   ":options, :by) RETURNING id",
-                {"file": report.file, "sha": report.sha256, "now": now, "rows": report.rows, "by": acting_user(),
+                   "delimiter, options, first_lead_id, last_lead_id, by) VALUES (:file, :sha, :now, :finished, "
+                   ":rows, :skipped, :encoding, :delimiter, :options, :first, :last, :by) RETURNING id",
+                {"file": report.file, "sha": report.sha256, "now": now, "rows": report.rows,
+                 "finished": IN_PROGRESS if reserved else now, "first": first, "last": last, "by": acting_user(),
                  "skipped": report.skipped, "encoding": report.encoding, "delimiter": report.delimiter,
                  "options": json.dumps(recorded, ensure_ascii=False)}).scalar_one()
 
@@ -65,7 +77,7 @@ def record_repeat(s: Session, digest: str, options: ImportOptions, report: Impor
     hit = None
     for run_id, rows, finished, recorded in _sql(
             s, "SELECT id, rows, finished_at, options FROM import_run WHERE sha256 = :sha AND undone_at IS NULL "
-               "AND rejected = 0 ORDER BY id DESC", {"sha": digest}):
+               "AND rejected = 0 AND finished_at <> :busy ORDER BY id DESC", {"sha": digest, "busy": IN_PROGRESS}):
         if json.loads(recorded or "{}").get("fingerprint") == fingerprint:
             hit = (run_id, rows, finished)
             break
@@ -100,6 +112,10 @@ def undo_run(s: Session, run_id: int, force: bool = False) -> dict[str, Any]:
     _, first, last, finished, undone = run
     if undone:
         raise LeadcliError(f"import run {run_id} was already undone at {undone}")
+    if finished == IN_PROGRESS:
+        raise LeadcliError(f"import run {run_id} is still being written",
+                           hint="wait for that import to finish (an interrupted one is rolled back by the "
+                                "next command that writes)")
     _check_undoable(s, run_id, first, last, finished, force)
     restored = _restore_changed(s, run_id)
     # The activities the run made of its file's next/last activity dates (also on leads it matched).
@@ -133,19 +149,52 @@ def _check_undoable(s: Session, run_id: int, first: int | None, last: int | None
 
 
 def _restore_changed(s: Session, run_id: int) -> int:
-    """Put back the values, tags and status history of the existing leads the run changed."""
-    restored = 0
-    for lead_id, before, tags_added, history_ids in _sql(
-            s, "SELECT lead_id, before, tags_added, history_ids FROM import_change WHERE run_id = :run",
-            {"run": run_id}).all():
-        values = json.loads(before)
+    """Put back the values, tags and status history of the existing leads the run changed.
+
+    The log is read from the database, which may have been crafted: only the columns an import
+    changes (RESTORABLE) are written back, named by this code and with bound values; a log naming
+    any other column, or not shaped as the import writes it, refuses the undo before any change.
+    """
+    changes = [(lead_id, *_checked_change(run_id, lead_id, before, tags, history)) for lead_id, before, tags, history
+               in _sql(s, "SELECT lead_id, before, tags_added, history_ids FROM import_change WHERE run_id = :run",
+                       {"run": run_id}).all()]
+    for lead_id, values, tags_added, history_ids in changes:
         if values:
-            sets = ", ".join(f"{k} = :v{i}" for i, k in enumerate(values))
+            columns = [c for c in RESTORABLE if c in values]  # names from the whitelist, never from the log
+            sets = ", ".join(f"{c} = :v{i}" for i, c in enumerate(columns))
             _sql(s, f"UPDATE lead SET {sets} WHERE id = :id",
-                 {**{f"v{i}": v for i, v in enumerate(values.values())}, "id": lead_id})
-        for tag in json.loads(tags_added or "[]"):
+                 {**{f"v{i}": values[c] for i, c in enumerate(columns)}, "id": lead_id})
+        for tag in tags_added:
             _sql(s, "DELETE FROM lead_tag WHERE lead_id = :id AND tag = :tag", {"id": lead_id, "tag": tag})
-        for change_id in json.loads(history_ids or "[]"):
-            _sql(s, "DELETE FROM status_change WHERE id = :id", {"id": change_id})
-        restored += 1
-    return restored
+        for change_id in history_ids:
+            _sql(s, "DELETE FROM status_change WHERE id = :id AND lead_id = :lead", {"id": change_id, "lead": lead_id})
+    return len(changes)
+
+
+_SCALAR = (str, int, float, type(None))
+
+
+def _checked_change(run_id: int, lead_id: int, before: Any, tags_added: Any,
+                    history_ids: Any) -> tuple[dict[str, Any], list[str], list[int]]:
+    """One `import_change` row decoded, or the undo refused: it is not what an import writes."""
+    def refuse(what: str) -> LeadcliError:
+        return LeadcliError(f"import run {run_id} cannot be undone: its change log for lead {lead_id} {what}; "
+                            "nothing was changed",
+                            hint="this database was not written by leadcli as it is; check it with "
+                                 "`leadcli db check` and restore a backup")
+
+    try:
+        values = json.loads(before or "{}")
+        tags = json.loads(tags_added or "[]")
+        history = json.loads(history_ids or "[]")
+    except (TypeError, ValueError):
+        raise refuse("is not valid JSON") from None
+    if not isinstance(values, dict) or not isinstance(tags, list) or not isinstance(history, list):
+        raise refuse("is not shaped as an import writes it")
+    unknown = sorted(str(k) for k in values if k not in RESTORABLE)
+    if unknown:
+        raise refuse("names columns an import never changes: " + ", ".join(repr(k[:40]) for k in unknown[:5]))
+    if not all(isinstance(v, _SCALAR) for v in values.values()) or not all(isinstance(t, str) for t in tags) \
+            or not all(isinstance(h, int) and not isinstance(h, bool) for h in history):
+        raise refuse("holds values of the wrong type")
+    return values, tags, history

@@ -1,4 +1,10 @@
-"""Records -> the store, in one transaction: match, insert the new leads, merge or update, record the run."""
+"""Records -> the store: match, insert the new leads, merge or update, record the run.
+
+Usually one transaction. A large run into a table that is not small commits its new leads in
+batches when the store offers it (`BatchWriter`): the run is recorded as in progress first, with
+the id range of its leads, so it stays one run for `import undo`, and a run killed between two
+batches is rolled back by the next command that writes, never taken for a finished one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from leadcli.ingest import dedupe, runs
-from leadcli.ingest.bulk import BulkWriter
+from leadcli.ingest.bulk import BatchWriter, BulkWriter
 from leadcli.ingest.options import ImportOptions, ImportReport
 from leadcli.ingest.shape import ACTIVITY_DATES, RECORD, UPDATABLE
 from leadcli.store import now_iso
@@ -22,7 +28,15 @@ from leadcli.stages import STATUS_RANK
 
 
 def write(writer: BulkWriter, report: ImportReport, options: ImportOptions) -> None:
-    """The one write transaction (rolled back under --dry-run); fills the report's counts."""
+    """The run's writes (rolled back under --dry-run); fills the report's counts."""
+    if not options.dry_run and isinstance(writer, BatchWriter) and writer.batched(report.rows - report.rejected):
+        _write_batched(writer, report, options)
+    else:
+        _write_once(writer, report, options)
+
+
+def _write_once(writer: BulkWriter, report: ImportReport, options: ImportOptions) -> None:
+    """The one write transaction (rolled back under --dry-run)."""
     with writer.transaction(dry_run=options.dry_run) as s:
         now = now_iso()
         report.same_file_runs = runs.same_file_runs(s, report.sha256)
@@ -47,6 +61,51 @@ def write(writer: BulkWriter, report: ImportReport, options: ImportOptions) -> N
             runs.finish_run(s, run_id, report, first_id, last_id)
             _after_write(s, first_id, last_id, merged.changed_ids)
             report.run_id = run_id
+
+
+def _write_batched(writer: BatchWriter, report: ImportReport, options: ImportOptions) -> None:
+    """Matching without the write lock, new leads in batches (each its own transaction), then the
+    merges and the run's end in one last transaction."""
+    with writer.reading() as s:
+        report.same_file_runs = runs.same_file_runs(s, report.sha256)
+        dedupe.match_existing(writer, options)
+        ids = writer.assign_ids()
+        report.created = writer.count_new(ids)
+    now = now_iso()
+    with writer.running():
+        batches = writer.batches(report.created)
+        with writer.transaction(dry_run=False) as s:
+            # The first transaction reserves the ids, records the run as in progress and writes the
+            # top batch: from then on a lead added by anyone else takes an id above the run's.
+            ids = writer.reserve_ids(ids)
+            reserved = (ids.first, ids.first + report.created - 1) if report.created else None
+            run_id = runs.start_run(s, report, options, now, reserved=reserved or (0, -1))
+            writer.begin_batches(run_id)
+            first = next(batches, None)
+            if first is not None:
+                _batch(writer, s, now, run_id, ids, first)
+        for positions in batches:
+            with writer.transaction(dry_run=False) as s:
+                _batch(writer, s, now, run_id, ids, positions)
+        writer.end_batches(run_id)
+        with writer.transaction(dry_run=False) as s:
+            merged = _Merge(writer, options, run_id, now, apply=True, ids=ids)
+            merged.run()
+            if merged.activity_dates:
+                _matched_activities(s, run_id, now, merged.activity_dates)
+            report.updated = merged.rows_changed
+            report.skipped = report.rows - report.rejected - report.created - report.updated
+            runs.finish_run(s, run_id, report, *(reserved or (None, None)))
+            _after_write(s, None, None, merged.changed_ids)
+            report.run_id = run_id
+
+
+def _batch(writer: BatchWriter, s: Session, now: str, run_id: int, ids: NewIds, positions: tuple[int, int]) -> None:
+    """One batch of new leads, and what `add` does for each lead it writes, on their id range."""
+    from leadcli import leads
+
+    first_id, last_id = writer.insert_batch(now, run_id, ids, *positions)
+    leads.on_leads_created(s, first_id, last_id)
 
 
 def _after_write(s: Session, first_id: int | None, last_id: int | None, changed_ids: list[int]) -> None:

@@ -14,6 +14,13 @@ How a run keeps the database safe and other commands responsive:
    inserted with INSERT ... SELECT, with ids assigned from the stage's row order; for a large
    import into a small table the indexes are dropped and rebuilt in the same transaction.
    A crash, Ctrl-C or kill -9 at any moment leaves the database exactly as it was.
+3. *Batches* (a large run, `batched()`): the matching runs in a read transaction (no write lock);
+   the run is recorded as in progress with the id range it reserves, and its new leads are written
+   top id first in batches of about _BATCH_SECONDS each, with a pause between them so a waiting
+   `add` gets the lock. Into a table larger than the run, indexes are updated in place; into a
+   smaller one they are dropped first and built again after the batches, one per transaction.
+   Merges and the run's end are one last transaction. A run killed half-way is rolled back by the
+   next command that writes (`sqlite_runs`), so no partial run ever passes for a finished one.
 
 A PostgreSQL writer would offer the same methods (COPY into a temporary table, the same
 set-based statements).
@@ -22,13 +29,16 @@ set-based statements).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from leadcli.store import sqlite_runs
 from leadcli.store.session_common import match_existing_sql, session_in_transaction
 from leadcli.store.sqlite import engine, translate_error
 
@@ -42,6 +52,30 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
                         "converted_at", "archived_at")
 # Below this many new leads, updating the indexes row by row beats rebuilding them.
 _REBUILD_INDEXES_FROM = 20_000
+# An import of this many rows or more commits in batches into a database of _BATCH_INTO leads or
+# more, or when the leads after it would be more than _ONE_UP_TO (one transaction that rebuilds
+# the indexes would hold the lock for seconds); otherwise it is one transaction, the fastest.
+_BATCH_FROM = 20_000
+_BATCH_INTO = 50_000
+_ONE_UP_TO = 100_000
+# Up to this many leads after a batched run into a smaller table, its indexes are dropped and built
+# again after the batches. A build grows with the table (at 1,000,000 leads, 3-12 s each measured on
+# a loaded machine, load average 10): beyond this, too long a lock, so larger runs update in place.
+_DROP_UP_TO = 300_000
+# A batch's target duration (s), its first size and the least one (rows).
+# The first batch is small (a cold cache over a big table may write only a few thousand rows a
+# second); each next one at most doubles.
+_BATCH_SECONDS = 0.75
+_FIRST_BATCH = 500
+_MIN_BATCH = 200
+_FIRST_FREE_ID = ("SELECT max(coalesce((SELECT max(id) FROM lead), 0), "
+                  "coalesce((SELECT max(last_lead_id) FROM import_run), 0)) + 1")
+
+
+def _forced_batch_rows() -> int | None:
+    """LEADCLI_IMPORT_BATCH_ROWS=N: batches of N rows for any run of more than N (tests, tuning)."""
+    value = os.environ.get("LEADCLI_IMPORT_BATCH_ROWS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def activity_inserts(ids: NewIds, stage: str, now: str, run: str) -> list[str]:
@@ -81,8 +115,9 @@ def bulk_writer(path: Path) -> Iterator[SqliteBulkWriter]:
             raw.execute("PRAGMA temp.cache_size = -32768")
             # The commit does not checkpoint: `checkpoint()` does it right after (see there).
             raw.execute("PRAGMA wal_autocheckpoint = 0")
+            sqlite_runs.recover(raw, path)  # an import killed between its batches is rolled back first
             try:
-                yield SqliteBulkWriter(conn, raw)
+                yield SqliteBulkWriter(conn, raw, path)
             finally:
                 raw.execute("PRAGMA wal_autocheckpoint = 1000")
                 if not raw.in_transaction:
@@ -99,9 +134,14 @@ def bulk_writer(path: Path) -> Iterator[SqliteBulkWriter]:
 class SqliteBulkWriter:
     """The staging table `temp.import_stage` (seq = row position + 1) and the writes made from it."""
 
-    def __init__(self, conn: Any, raw: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any, raw: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.raw = raw
+        self.path = path
+        self._seq_offset: int | None = None  # new id = seq + this, when every staged row is a new lead
+        self._id_shift = 0  # otherwise new id = new_id + this (ids moved up by `reserve_ids`)
+        self._without_indexes = False  # a batched run into a small table: indexes built after the batches
+        self._dropped: list[str] = []  # the definitions of the indexes such a run dropped
 
     # ------------------------------------------------------------ staging (no write lock)
 
@@ -175,14 +215,15 @@ class SqliteBulkWriter:
     def assign_ids(self) -> NewIds:
         """Ids for the new leads, consecutive and above every id an earlier run used (undo works on ranges)."""
         raw = self.raw
-        first_id = raw.execute("SELECT max(coalesce((SELECT max(id) FROM lead), 0), "
-                               "coalesce((SELECT max(last_lead_id) FROM import_run), 0)) + 1").fetchone()[0]
+        first_id = raw.execute(_FIRST_FREE_ID).fetchone()[0]
         creatable = "root IS NULL AND target IS NULL"
+        self._seq_offset, self._id_shift = None, 0
         others = [seq for (seq,) in raw.execute(
             f"SELECT seq FROM temp.import_stage WHERE NOT ({creatable}) ORDER BY seq LIMIT 20001")]
         if not others:
             # Every row makes a new lead: its id is its position, so no stage row is rewritten (that
             # would be a second pass over the whole stage while the write lock is held).
+            self._seq_offset = int(first_id) - 1
             return NewIds(first_id, expr=f"(s.seq + {int(first_id) - 1})", where="1")
         if len(others) <= 20_000:
             # The rows between two rows that create nothing get ids by plain arithmetic on seq.
@@ -313,6 +354,115 @@ class SqliteBulkWriter:
                          "VALUES (?, ?, ?, ?, ?)",
                          (run_id, lead_id, json.dumps(before, ensure_ascii=False),
                           json.dumps(list(tags_added), ensure_ascii=False), json.dumps(list(history_ids))))
+
+    # ------------------------------------------------------------ a large import: batches
+
+    def batched(self, staged: int) -> bool:
+        """Whether a run of `staged` rows commits its new leads in batches, each its own short
+        transaction (`ingest.write` then uses the methods below), rather than in one."""
+        forced = _forced_batch_rows()
+        existing = self.raw.execute("SELECT coalesce(max(id), 0) FROM lead").fetchone()[0]
+        # Into a table smaller than the import, the indexes are dropped first and built again after
+        # the batches, each in its own transaction; into a larger one they are updated in place. One
+        # index build cannot be split: over _DROP_UP_TO leads it would hold the lock for seconds.
+        self._without_indexes = staged > existing and existing + staged <= _DROP_UP_TO
+        if forced:
+            return staged > forced
+        if staged < _BATCH_FROM:
+            return False  # one short transaction
+        return existing >= _BATCH_INTO or existing + staged > _ONE_UP_TO
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads the database (no write lock) and keeps what it wrote to the
+        stage (a temp table): the matching of a batched run, while other commands write."""
+        self.conn.execution_options(leadcli_begin="DEFERRED")
+        with session_in_transaction(self.conn, keep=True) as s:
+            yield s
+        if self._seq_offset is None:
+            # Batches read the stage by id range.
+            self.raw.execute("CREATE INDEX IF NOT EXISTS temp.ix_import_stage_new_id ON import_stage (new_id)")
+
+    def running(self) -> AbstractContextManager[None]:
+        """Held while a batched run is in progress: how a later command tells an abandoned run."""
+        return sqlite_runs.running(self.path)
+
+    def reserve_ids(self, ids: NewIds) -> NewIds:
+        """In the run's first write transaction: `ids` moved above every id used now (leads added
+        since the rows were matched took the next ids). The run's leads keep consecutive ids."""
+        first = self.raw.execute(_FIRST_FREE_ID).fetchone()[0]
+        delta = int(first) - ids.first
+        if delta == 0:
+            return ids
+        # Later rows of a person the run creates act on that new lead: their target moves too.
+        self.raw.execute("UPDATE temp.import_stage SET target = target + ? WHERE root IS NOT NULL AND target >= ?",
+                         (delta, ids.first))
+        if self._seq_offset is not None:
+            self._seq_offset += delta
+            return NewIds(first, expr=f"(s.seq + {self._seq_offset})", where=ids.where)
+        self._id_shift += delta
+        return NewIds(first, expr=f"(s.new_id + {self._id_shift})", where=ids.where)
+
+    def begin_batches(self, run_id: int) -> None:
+        """In the run's first transaction: the indexes dropped when the run builds them after its
+        batches, their definitions kept (`sqlite_runs`) so that a rollback of the run builds them too."""
+        if not self._without_indexes:
+            return
+        indexes = self.raw.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                   "AND sql NOT LIKE 'CREATE UNIQUE%' "
+                                   "AND tbl_name IN ('lead', 'status_change', 'lead_tag')").fetchall()
+        self._dropped = [sql for _, sql in indexes]
+        sqlite_runs.keep_indexes(self.raw, run_id, self._dropped)
+        for name, _ in indexes:
+            self.raw.execute(f'DROP INDEX main."{name}"')
+
+    def end_batches(self, run_id: int) -> None:
+        """After the last batch: the dropped indexes built again, each in its own transaction."""
+        if self._dropped:
+            self._pause()
+            sqlite_runs.build_indexes(self.raw, run_id, self._dropped)
+            self._dropped = []
+
+    def batches(self, count: int) -> Iterator[tuple[int, int]]:
+        """Positions (0-based, inclusive) of the run's `count` new leads, batch by batch, from the
+        last down: a lead added meanwhile takes the id after the highest written, never one of the
+        run's. Each batch is sized to take about _BATCH_SECONDS from the time the last one took;
+        after each, a pause lets a waiting writer in (see _pause)."""
+        forced = _forced_batch_rows()
+        size = forced or _FIRST_BATCH
+        high = count - 1
+        while high >= 0:
+            low = max(0, high - size + 1)
+            started = time.perf_counter()
+            yield low, high
+            took = time.perf_counter() - started
+            high = low - 1
+            if not forced:
+                size = max(_MIN_BATCH, min(int(size * _BATCH_SECONDS / max(took, 0.001)), size * 2))
+            if high >= 0:
+                self._pause()
+
+    def _pause(self) -> None:
+        # SQLite's busy handler sleeps up to 100 ms between tries: a lock released and taken again
+        # at once is never seen free by a waiting `add`. The pause checkpoints this batch's pages
+        # (so no later commit inherits a long checkpoint) and lasts at least a full sleep. A
+        # second checkpoint just before the next batch folds in what others wrote meanwhile: a
+        # writer that starts on a fully checkpointed WAL rewinds it, so it does not grow by every
+        # batch (gigabytes over a large run).
+        started = time.perf_counter()
+        self.raw.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+        time.sleep(max(0.0, sqlite_runs.PAUSE - (time.perf_counter() - started)))
+        self.raw.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+
+    def insert_batch(self, now: str, run_id: int, ids: NewIds, low: int, high: int) -> tuple[int, int]:
+        """The new leads at positions low..high of the run (ids `ids.first + position`), with their
+        history, tags and activities, in the caller's transaction; their id range."""
+        key, shift = ("s.seq", self._seq_offset) if self._seq_offset is not None else ("s.new_id", self._id_shift)
+        first, last = ids.first + low, ids.first + high
+        part = NewIds(first, expr=ids.expr, where=f"{ids.where} AND {key} BETWEEN {first - shift} AND {last - shift}")
+        self._insert_rows(now, part)
+        self.insert_activities(run_id, now, part)
+        return first, last
 
     def checkpoint(self) -> None:
         """What SQLite's automatic checkpoint would do inside the commit, done after it, so an

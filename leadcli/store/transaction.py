@@ -6,8 +6,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from leadcli.store import sqlite_runs
 from leadcli.store.paths import resolve_path
 from leadcli.store.session_common import session_in_transaction
 from leadcli.store.sqlite import driver_error, engine, ensure_wal, translate_error
@@ -33,6 +34,8 @@ def session(write: bool = False, path: Path | None = None) -> Iterator[Session]:
     eng = engine(path)
     try:
         with eng.connect() as conn:
+            if write:  # an import killed between its batches is rolled back first (one query when none)
+                sqlite_runs.recover(cast(sqlite3.Connection, conn.connection.driver_connection), path)
             conn = conn.execution_options(leadcli_begin="IMMEDIATE" if write else "DEFERRED")
             with session_in_transaction(conn) as s:
                 yield s

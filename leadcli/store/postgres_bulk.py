@@ -6,7 +6,10 @@ The pipeline is the same as on SQLite (`sqlite_bulk.py`); what differs here:
   under a lock that waits for concurrent inserts, so `add`s running beside an import never collide with it
   and the run's ids stay consecutive (`import undo` works on ranges);
 - leads without any key are matched on `name_key` computed in Python (no user functions in the server);
-- indexes are never dropped: that would lock every other user out of the lead table for the whole import.
+- indexes are dropped and built again only when a large import fills an empty lead table (building an index
+  once from all the rows is several times faster than updating it row by row); that takes the table's
+  exclusive lock to the commit, so it is done only when the lock is free at once and nobody has leads yet —
+  into a table with leads, indexes are updated in place and every other user keeps working.
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 _TYPES = {"value_cents": "BIGINT", "score": "INTEGER", "line": "INTEGER"}
+# From this many new leads into an empty lead table, its indexes are dropped and built again after the insert.
+_REBUILD_FROM = 100_000
+# The plain indexes (not the primary keys, not unique ones, not a constraint's) of the tables an import fills.
+_PLAIN_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relname IN ('lead', 'status_change') AND t.relnamespace = current_schema()::regnamespace
+  AND NOT i.indisprimary AND NOT i.indisunique
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+ORDER BY 1"""
 
 
 @contextmanager
@@ -154,7 +167,33 @@ class PgBulkWriter:
         row = self._one(f"SELECT min({ids.expr}), max({ids.expr}) FROM import_stage s WHERE {ids.where}")
         return row[0], row[1]
 
+    def _drop_indexes_if_empty(self, created: int) -> list[tuple[str, str]]:
+        """The plain indexes of lead and status_change, dropped (their definitions returned) when this run
+        fills an empty lead table with many leads and the tables' lock is free at once; else none."""
+        from psycopg.errors import LockNotAvailable
+
+        if created < _REBUILD_FROM or self._one("SELECT EXISTS (SELECT 1 FROM lead)")[0]:
+            return []
+        self.cur.execute("SAVEPOINT leadcli_rebuild")
+        try:
+            self.cur.execute("LOCK TABLE lead, status_change IN ACCESS EXCLUSIVE MODE NOWAIT")
+        except LockNotAvailable:
+            self.cur.execute("ROLLBACK TO SAVEPOINT leadcli_rebuild")
+            return []
+        if self._one("SELECT EXISTS (SELECT 1 FROM lead)")[0]:
+            return []
+        indexes = [(name, sql) for name, sql in self.cur.execute(_PLAIN_INDEXES).fetchall()]
+        for name, _ in indexes:
+            self.cur.execute(f"DROP INDEX {name}")
+        return indexes
+
     def insert_leads(self, now: str, created: int, ids: NewIds) -> None:
+        indexes = self._drop_indexes_if_empty(created)
+        self._insert_leads(now, ids)
+        for _, definition in indexes:
+            self.cur.execute(definition)
+
+    def _insert_leads(self, now: str, ids: NewIds) -> None:
         new_id, where, p = ids.expr, ids.where, {"now": now}
         select = ", ".join(
             {"id": new_id, "created_at": "coalesce(created_at, %(now)s)", "updated_at": "coalesce(updated_at, %(now)s)",

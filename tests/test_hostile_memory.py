@@ -353,3 +353,24 @@ def test_a_long_multi_line_field_imports_whole(cli, tmp_path, isolated_db):
     assert [r[0] for r in rows] == ["Ana", "Bo", "Cy"]
     assert rows[0][1] == notes.replace('""', '"').strip()
     assert rows[1][1] == 'short, "quoted"' and rows[2][1] == "z" * (2 << 20)
+
+
+@pytest.mark.sqlite_only
+def test_a_long_field_under_the_limit_imports_within_the_memory_bound(tmp_path, isolated_db):
+    """A 56 MiB note (under the default 64 MiB limit) is imported whole, and SQLite's page caches give way
+    to its copies instead of adding up (soft_heap_limit): the process stays under 300 MB."""
+    env = {**os.environ, "LEADCLI_DB": str(isolated_db)}
+    path = tmp_path / "long.csv"
+    with path.open("w") as out:
+        out.write('Name,Email,Notes\nAnn,ann@example.com,"')
+        chunk = "note " * (1 << 18)
+        for _ in range(56 * (1 << 20) // len(chunk)):
+            out.write(chunk)
+        out.write('"\nBo,bo@example.com,short\n')
+    peak, proc = _peak_rss_mb(["-q", "import", str(path)], env)
+    assert proc.returncode == 0, proc.stderr
+    assert peak < 300, f"peak {peak:.0f} MB"
+    written = len(chunk) * (56 * (1 << 20) // len(chunk))
+    with dbshim.connect(str(isolated_db)) as con:
+        lengths = [n for (n,) in con.execute("SELECT length(notes) FROM lead ORDER BY id").fetchall()]
+    assert lengths == [written - 1, 5]  # the note whole (its last space trimmed) and the short one

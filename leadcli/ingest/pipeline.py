@@ -173,10 +173,14 @@ def _settled(builder: RecordBuilder, chunk: list[tuple[int, list[str]]], options
     return builder
 
 
+# The longest sample value the mapping shows (`--dry-run`, `--json`); longer ones end in an ellipsis.
+SAMPLE_CHARS = 200
+
+
 def _stage_chunk(writer: BulkWriter, chunk: list[tuple[int, list[str]]], builder: RecordBuilder,
                  report: ImportReport, rejects: _Rejects, keys: list[str], hashes: list[list]) -> None:
-    if report.sample is None:
-        report.sample = chunk[0][1]
+    if report.sample is None:  # a sample to show, not a copy of a long field kept for the whole run
+        report.sample = [c if len(c) <= SAMPLE_CHARS else c[:SAMPLE_CHARS - 1] + "…" for c in chunk[0][1]]
     report.rows += len(chunk)
     slots, cols, rejected = builder.build_many([cells for _, cells in chunk])
     numbers = [number for number, _ in chunk]

@@ -50,6 +50,8 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
                         "company", "title", "source", "owner", "value_cents", "currency", "status", "status_reason",
                         "fields", "notes", "external_id", "score", "grade", "trend", "created_at", "updated_at",
                         "converted_at", "archived_at")
+# SQLite's own memory during an import (page caches, bound values), in bytes: a soft limit.
+_SQLITE_HEAP_LIMIT = 100 * 1024 * 1024
 # Below this many new leads, updating the indexes row by row beats rebuilding them.
 _REBUILD_INDEXES_FROM = 20_000
 # An import of this many rows or more commits in batches into a database of _BATCH_INTO leads or
@@ -115,6 +117,9 @@ def bulk_writer(path: Path) -> Iterator[SqliteBulkWriter]:
             # A bigger page cache for the bulk work; bounded so memory stays flat at any size.
             raw.execute("PRAGMA cache_size = -65536")
             raw.execute("PRAGMA temp.cache_size = -32768")
+            # All of SQLite's memory in this process stays near that too: a field tens of MB long is copied
+            # when bound and again when its row is written, and the caches give way instead of adding up.
+            raw.execute(f"PRAGMA soft_heap_limit = {_SQLITE_HEAP_LIMIT}")
             # The commit does not checkpoint: `checkpoint()` does it right after (see there).
             raw.execute("PRAGMA wal_autocheckpoint = 0")
             sqlite_runs.recover(raw, path)  # an import killed between its batches is rolled back first

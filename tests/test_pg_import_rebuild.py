@@ -33,6 +33,15 @@ def _csv(tmp_path, n: int, start: int = 0):
     return path
 
 
+def _watch_drops(monkeypatch) -> list:
+    """The indexes the import drops (filled in as it runs)."""
+    dropped: list = []
+    real = postgres_bulk.PgBulkWriter._drop_indexes_if_empty
+    monkeypatch.setattr(postgres_bulk.PgBulkWriter, "_drop_indexes_if_empty",
+                        lambda self, created: dropped.extend(real(self, created)) or dropped)
+    return dropped
+
+
 def _state(url: str):
     with dbshim.connect(url) as con:
         indexes = con.execute(INDEXES).fetchall()
@@ -44,10 +53,7 @@ def _state(url: str):
 
 def test_rebuild_into_an_empty_table_keeps_every_index_and_row(cli, pg_db, tmp_path, monkeypatch):
     before, *_ = _state(pg_db)
-    dropped: list = []
-    real = postgres_bulk.PgBulkWriter._drop_indexes_if_empty
-    monkeypatch.setattr(postgres_bulk.PgBulkWriter, "_drop_indexes_if_empty",
-                        lambda self, created: dropped.extend(real(self, created)) or dropped)
+    dropped = _watch_drops(monkeypatch)
     cli.ok("import", str(_csv(tmp_path, 40)))
     assert dropped, "an empty lead table: the plain indexes are dropped for the insert"
     indexes, leads, history, tags = _state(pg_db)
@@ -59,10 +65,7 @@ def test_rebuild_into_an_empty_table_keeps_every_index_and_row(cli, pg_db, tmp_p
 def test_into_a_table_with_leads_indexes_stay(cli, pg_db, tmp_path, monkeypatch):
     cli.ok("add", "Someone", "--email", "someone@example.com")
     before, *_ = _state(pg_db)
-    dropped: list = []
-    real = postgres_bulk.PgBulkWriter._drop_indexes_if_empty
-    monkeypatch.setattr(postgres_bulk.PgBulkWriter, "_drop_indexes_if_empty",
-                        lambda self, created: dropped.extend(real(self, created)) or dropped)
+    dropped = _watch_drops(monkeypatch)
     cli.ok("import", str(_csv(tmp_path, 40)))
     indexes, leads, *_ = _state(pg_db)
     assert not dropped, "indexes dropped under other people's leads"
@@ -74,10 +77,7 @@ def test_a_held_table_is_not_waited_for(cli, pg_db, tmp_path, monkeypatch):
     before, *_ = _state(pg_db)
     holder = dbshim.connect(pg_db)
     holder.execute("SELECT count(*) FROM lead").fetchone()  # holds ACCESS SHARE until it ends
-    dropped: list = []
-    real = postgres_bulk.PgBulkWriter._drop_indexes_if_empty
-    monkeypatch.setattr(postgres_bulk.PgBulkWriter, "_drop_indexes_if_empty",
-                        lambda self, created: dropped.extend(real(self, created)) or dropped)
+    dropped = _watch_drops(monkeypatch)
     try:
         cli.ok("import", str(_csv(tmp_path, 40)))
     finally:

@@ -51,7 +51,7 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
                         "fields", "notes", "external_id", "score", "grade", "trend", "created_at", "updated_at",
                         "converted_at", "archived_at")
 # SQLite's own memory during an import (page caches, bound values), in bytes: a soft limit.
-_SQLITE_HEAP_LIMIT = 100 * 1024 * 1024
+_SQLITE_HEAP_LIMIT = 64 * 1024 * 1024
 # Below this many new leads, updating the indexes row by row beats rebuilding them.
 _REBUILD_INDEXES_FROM = 20_000
 # An import of this many rows or more commits in batches into a database of _BATCH_INTO leads or

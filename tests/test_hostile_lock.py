@@ -341,3 +341,50 @@ def test_undo_restores_the_whitelisted_columns_with_bound_values(cli, tmp_path):
     rows = _query(db, "SELECT id, company, status FROM lead WHERE id <= 3 ORDER BY id")
     assert [r[1] for r in rows] == ["Co 0", "Co 1", hostile]
     assert [r[2] for r in rows] == ["new", "qualified", "new"]
+
+
+# ---------------------------------------------------------------- the WAL under readers that never pause
+
+
+def _grow_wal(db: Path) -> None:
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("CREATE TABLE IF NOT EXISTS filler (x TEXT)")
+        con.executemany("INSERT INTO filler VALUES (?)", [("x" * 1000,)] * 2000)
+
+
+def test_a_long_wal_is_truncated_between_batches(cli, isolated_db, monkeypatch):
+    from leadcli.store import sqlite_bulk
+
+    cli.ok("-q", "add", "Ana")
+    monkeypatch.setattr(sqlite_bulk, "_WAL_TRUNCATE_FROM", 1)
+    with sqlite_bulk.bulk_writer(Path(isolated_db)) as writer:
+        _grow_wal(Path(isolated_db))
+        assert os.path.getsize(f"{isolated_db}-wal") > 1_000_000
+        writer._truncate_long_wal()
+        assert os.path.getsize(f"{isolated_db}-wal") == 0
+
+
+def test_a_reader_that_never_lets_go_delays_the_truncation_a_second_at_most(cli, isolated_db, monkeypatch):
+    """A reader on an old snapshot keeps the WAL: the importer waits at most _WAL_TRUNCATE_WAIT_MS, then goes
+    on with its usual busy timeout (other writers wait no longer than that either)."""
+    from leadcli.store import sqlite_bulk
+    from leadcli.store.sqlite import BUSY_TIMEOUT_MS
+
+    cli.ok("-q", "add", "Ana")
+    monkeypatch.setattr(sqlite_bulk, "_WAL_TRUNCATE_FROM", 1)
+    reader = sqlite3.connect(isolated_db, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM lead").fetchone()  # a snapshot older than what follows
+    try:
+        with sqlite_bulk.bulk_writer(Path(isolated_db)) as writer:
+            _grow_wal(Path(isolated_db))
+            started = time.monotonic()
+            writer._truncate_long_wal()
+            waited = time.monotonic() - started
+            assert 0.5 <= waited < 5, waited
+            assert os.path.getsize(f"{isolated_db}-wal") > 0  # kept: the reader still needs it
+            assert writer.raw.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS
+    finally:
+        reader.execute("COMMIT")
+        reader.close()

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from leadcli.store import sqlite_runs
 from leadcli.store.session_common import match_existing_sql, session_in_transaction
-from leadcli.store.sqlite import engine, translate_error
+from leadcli.store.sqlite import BUSY_TIMEOUT_MS, engine, translate_error
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -50,6 +50,9 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
                         "company", "title", "source", "owner", "value_cents", "currency", "status", "status_reason",
                         "fields", "notes", "external_id", "score", "grade", "trend", "created_at", "updated_at",
                         "converted_at", "archived_at")
+# A WAL longer than this (bytes) is truncated between batches, waiting at most _WAL_TRUNCATE_WAIT_MS for readers.
+_WAL_TRUNCATE_FROM = 256 * 1024 * 1024
+_WAL_TRUNCATE_WAIT_MS = 1000
 # SQLite's own memory during an import (page caches, bound values), in bytes: a soft limit.
 _SQLITE_HEAP_LIMIT = 64 * 1024 * 1024
 # Below this many new leads, updating the indexes row by row beats rebuilding them.
@@ -458,8 +461,26 @@ class SqliteBulkWriter:
         # batch (gigabytes over a large run).
         started = time.perf_counter()
         self.raw.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+        self._truncate_long_wal()
         time.sleep(max(0.0, sqlite_runs.PAUSE - (time.perf_counter() - started)))
         self.raw.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+
+    def _truncate_long_wal(self) -> None:
+        """Readers that never pause (a dashboard refreshing reports) keep the WAL from rewinding, and every
+        batch would add its pages to it (tens of GB over a million leads into a million). Past
+        _WAL_TRUNCATE_FROM bytes, wait up to a second for the readers of older snapshots and truncate it;
+        writers wait that second at most, and if the readers are still there the next pause tries again."""
+        try:
+            size = os.path.getsize(f"{self.path}-wal")
+        except OSError:
+            return
+        if size < _WAL_TRUNCATE_FROM:
+            return
+        self.raw.execute(f"PRAGMA busy_timeout = {_WAL_TRUNCATE_WAIT_MS}")
+        try:
+            self.raw.execute("PRAGMA main.wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            self.raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def insert_batch(self, now: str, run_id: int, ids: NewIds, low: int, high: int) -> tuple[int, int]:
         """The new leads at positions low..high of the run (ids `ids.first + position`), with their

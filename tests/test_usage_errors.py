@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import signal
 import sys
 
 import pytest
@@ -171,8 +172,11 @@ def test_every_since_until_takes_the_keywords(cli, command, word):
 def _spawn(db, *args):
     pexpect = pytest.importorskip("pexpect")
     env = {**os.environ, "LEADCLI_DB": str(db), "COLUMNS": "100"}
+    # A test run started in the background by a non-interactive shell ignores SIGINT, and a child inherits
+    # that: restore the default, as on a terminal, so Ctrl-C reaches leadcli.
     return pexpect, pexpect.spawn(sys.executable, ["-m", "leadcli", *args], env=env, encoding="utf-8",
-                                  dimensions=(24, 100), timeout=60)
+                                  dimensions=(24, 100), timeout=60,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def test_prompts_no_exits_1_and_ctrl_c_exits_130(cli, isolated_db):

@@ -388,3 +388,26 @@ def test_a_reader_that_never_lets_go_delays_the_truncation_a_second_at_most(cli,
     finally:
         reader.execute("COMMIT")
         reader.close()
+
+
+def test_a_wal_with_much_left_to_copy_is_left_for_a_later_pause(cli, isolated_db, monkeypatch):
+    """Truncating copies what readers of older snapshots still hold back, with other writers waiting: when that
+    is more than _WAL_TRUNCATE_PENDING pages, the importer does not try (and nobody waits)."""
+    from leadcli.store import sqlite_bulk
+
+    cli.ok("-q", "add", "Ana")
+    monkeypatch.setattr(sqlite_bulk, "_WAL_TRUNCATE_FROM", 1)
+    monkeypatch.setattr(sqlite_bulk, "_WAL_TRUNCATE_PENDING", 10)
+    reader = sqlite3.connect(isolated_db, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM lead").fetchone()
+    try:
+        with sqlite_bulk.bulk_writer(Path(isolated_db)) as writer:
+            _grow_wal(Path(isolated_db))
+            started = time.monotonic()
+            writer._truncate_long_wal()
+            assert time.monotonic() - started < 0.5
+            assert os.path.getsize(f"{isolated_db}-wal") > 1_000_000
+    finally:
+        reader.execute("COMMIT")
+        reader.close()

@@ -53,6 +53,8 @@ _LEAD_INSERT_COLUMNS = ("id", "name", "first_name", "last_name", "email", "email
 # A WAL longer than this (bytes) is truncated between batches, waiting at most _WAL_TRUNCATE_WAIT_MS for readers.
 _WAL_TRUNCATE_FROM = 256 * 1024 * 1024
 _WAL_TRUNCATE_WAIT_MS = 1000
+# ... and only when at most this many of its frames (pages) are still to be copied into the database.
+_WAL_TRUNCATE_PENDING = 4096
 # SQLite's own memory during an import (page caches, bound values), in bytes: a soft limit.
 _SQLITE_HEAP_LIMIT = 64 * 1024 * 1024
 # Below this many new leads, updating the indexes row by row beats rebuilding them.
@@ -475,6 +477,11 @@ class SqliteBulkWriter:
         except OSError:
             return
         if size < _WAL_TRUNCATE_FROM:
+            return
+        # Truncating first copies what the checkpoints could not yet (the frames readers of older snapshots
+        # still see), holding other writers meanwhile: only when that is little, so they wait a second at most.
+        _, frames, copied = self.raw.execute("PRAGMA main.wal_checkpoint(PASSIVE)").fetchone()
+        if frames - copied > _WAL_TRUNCATE_PENDING:
             return
         self.raw.execute(f"PRAGMA busy_timeout = {_WAL_TRUNCATE_WAIT_MS}")
         try:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+from pg_team import _fresh  # noqa: E402  (a fresh database on the server)
 
 CHILD = r"""
 import json, sys, time
@@ -73,18 +74,6 @@ def _import(db: str, csv_file: Path, work: Path) -> dict:
     writer = {k: round(v, 2) for k, v in sorted(timing["writer"].items(), key=lambda kv: -kv[1]) if v >= 0.01}
     return {"wall": round(timing["wall"], 2), "created": summary["created"], "phases": summary["seconds"],
             "writer": writer}
-
-
-def _fresh(admin_url: str, name: str) -> str:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(admin_url)
-    with psycopg.connect(u.set(drivername="postgresql").render_as_string(hide_password=False),
-                         autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        con.execute(f'CREATE DATABASE "{name}"')
-    return u.set(database=name).render_as_string(hide_password=False)
 
 
 def bench(admin_url: str, rows: int, csv_file: Path | None, work: Path) -> dict:
